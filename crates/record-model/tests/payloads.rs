@@ -1,0 +1,174 @@
+//! Decoding and re-encoding realistic payloads: what the API sends must come back unchanged.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
+
+use record_model::{
+    ArchiveReceipt, CallResult, ClientId, ExtensionType, Flow, HangupDisposition, MonthStats,
+    Record, WindowStats,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// Decodes `json` as `T`, checks that re-encoding gives the same JSON value, and returns it.
+fn round_trip<T: DeserializeOwned + Serialize>(json: &str) -> T {
+    let decoded: T = serde_json::from_str(json).expect("payload decodes");
+    let original: Value = serde_json::from_str(json).expect("payload is JSON");
+    let encoded = serde_json::to_value(&decoded).expect("payload encodes");
+    assert_eq!(encoded, original, "re-encoding changed the payload");
+    decoded
+}
+
+#[test]
+fn full_record() {
+    let record: Record = round_trip(include_str!("fixtures/full_record.json"));
+    assert_eq!(record.flow, Flow::In);
+    assert_eq!(record.extension_type, ExtensionType::Queue);
+    assert_eq!(record.disposition(), Some(&HangupDisposition::CalleeBye));
+    assert_eq!(record.ani(), Some("74950000000"));
+    assert_eq!(
+        record.file_name(),
+        Some("2024-01-31_23-59-59_74957654321.mp3")
+    );
+    assert_eq!(record.extra["record_transfer"], json!(false));
+    insta::assert_debug_snapshot!(record);
+}
+
+#[test]
+fn record_with_every_nullable_field_null() {
+    let record: Record = round_trip(include_str!("fixtures/null_record.json"));
+    assert_eq!(record.ani_number, Some(None));
+    assert_eq!(record.disposition(), None);
+    assert_eq!(record.extra["dealer_owner_id"], json!(7));
+    insta::assert_debug_snapshot!(record);
+}
+
+/// Spec §3's field table, every nullable field null, plus an unknown field and an unknown
+/// `result`: decodes, and re-encodes to the same JSON value.
+#[test]
+fn spec_field_table_all_null_with_unknowns() {
+    let json = json!({
+        "ani_number": null, "application": null,
+        "call_uuid": "624835feee0e11e6a19d331e4d6a0606", "client_owner_id": 30,
+        "dest_domain": null, "dest_number": null, "did_domain": null, "did_number": null,
+        "duration": 0, "ext_number_reg": null, "extension_group_owner_id": null,
+        "extension_id": 204, "extension_name": "00030*204@sipproxy.telphin.ru",
+        "extension_type": "phone", "flow": "in", "from_domain": null,
+        "from_screen_name": null, "from_username": null, "hangup_cause": null,
+        "hangup_disposition": null, "hangup_time_gmt": null,
+        "init_time_gmt": "2021-01-01 00:00:05.98", "record_file_size": 925040,
+        "record_uuid": "30-624835FEEE0E11E6A19D331E4D6A0606", "result": "escalated to supervisor",
+        "source_domain": null, "source_number": null, "start_time_gmt": null,
+        "to_domain": null, "to_username": null,
+        "sentiment": {"score": 0.5}
+    });
+    let record: Record = round_trip(&json.to_string());
+    assert_eq!(
+        record.result,
+        CallResult::Other("escalated to supervisor".into())
+    );
+    assert_eq!(record.extra["sentiment"], json!({"score": 0.5}));
+}
+
+#[test]
+fn absent_ani_number_stays_absent() {
+    let record: Record = round_trip(include_str!("fixtures/unknown_values_record.json"));
+    assert_eq!(record.ani_number, None);
+    let encoded = serde_json::to_value(&record).unwrap();
+    assert!(encoded.get("ani_number").is_none());
+}
+
+#[test]
+fn unknown_fields_and_enum_values_with_comma_fractions() {
+    let record: Record = round_trip(include_str!("fixtures/unknown_values_record.json"));
+    assert!(!record.flow.is_known());
+    assert!(!record.extension_type.is_known());
+    assert_eq!(record.hangup_disposition, Some(HangupDisposition::Empty));
+    assert_eq!(record.disposition(), None);
+    assert_eq!(
+        record.init_time_gmt.instant().timestamp_subsec_nanos(),
+        123_456_789
+    );
+    insta::assert_debug_snapshot!(record);
+}
+
+#[test]
+fn both_fraction_separators() {
+    let dot: Record = round_trip(include_str!("fixtures/full_record.json"));
+    let comma: Record = round_trip(include_str!("fixtures/unknown_values_record.json"));
+    insta::assert_snapshot!(format!(
+        "dot: {} -> {:?}\ncomma: {} -> {:?}",
+        dot.init_time_gmt,
+        dot.init_time_gmt.instant(),
+        comma.init_time_gmt,
+        comma.init_time_gmt.instant()
+    ));
+}
+
+#[test]
+fn list_of_records() {
+    let list = format!(
+        "[{},{},{}]",
+        include_str!("fixtures/full_record.json"),
+        include_str!("fixtures/null_record.json"),
+        include_str!("fixtures/unknown_values_record.json")
+    );
+    let records: Vec<Record> = round_trip(&list);
+    insta::assert_json_snapshot!(records);
+}
+
+#[test]
+fn window_statistics_shapes() {
+    let shapes = [
+        r#"{"count": 3, "size": 925040}"#,
+        r#"{"records_count": 3, "records_size": 925040}"#,
+        r#"{"call_records_count": 3, "call_records_size": 925040, "status": "ok"}"#,
+        r#"{"Size": 925040, "Count": 3}"#,
+    ];
+    for shape in shapes {
+        let stats: WindowStats = serde_json::from_str(shape).expect(shape);
+        assert_eq!(
+            stats,
+            WindowStats {
+                count: 3,
+                size: 925040
+            },
+            "{shape}"
+        );
+    }
+    let missing: Result<WindowStats, _> = serde_json::from_str(r#"{"count": 3}"#);
+    insta::assert_snapshot!(missing.unwrap_err().to_string());
+    let stats: WindowStats = round_trip(shapes[0]);
+    insta::assert_json_snapshot!(stats);
+}
+
+#[test]
+fn monthly_statistics() {
+    let months: Vec<MonthStats> = round_trip(
+        r#"[{"year_month": "2024-10", "call_records_count": 3, "call_records_size": 925040},
+            {"year_month": "2024-11", "call_records_count": 0, "call_records_size": 0}]"#,
+    );
+    assert_eq!(
+        months[0].totals(),
+        WindowStats {
+            count: 3,
+            size: 925040
+        }
+    );
+    insta::assert_debug_snapshot!(months);
+}
+
+#[test]
+fn archive_receipt() {
+    let receipt: ArchiveReceipt = round_trip(
+        r#"{"id": 17, "start_datetime": "2024-10-01 00:00:00",
+            "end_datetime": "2024-10-31 23:59:59", "email": "ops@example.org,boss@example.org",
+            "expires_at": "2024-11-01 12:00:00"}"#,
+    );
+    insta::assert_debug_snapshot!(receipt);
+}
+
+#[test]
+fn client_id_decodes_from_number_and_text() {
+    let ids: Vec<ClientId> = serde_json::from_str(r#"[30, "31", "@me"]"#).unwrap();
+    assert_eq!(ids, [ClientId::Id(30), ClientId::Id(31), ClientId::Me]);
+}
