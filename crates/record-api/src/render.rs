@@ -1,0 +1,256 @@
+//! The one bridge from a request description to an `http::Request`.
+
+use std::fmt;
+
+use http::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use url::Url;
+
+use crate::{ApiRequest, AuthKind, Body, Error, ResponseKind, Root, Secret};
+
+/// The `User-Agent` sent unless the caller sets another: the crate and its version.
+pub const DEFAULT_USER_AGENT: &str = concat!("telphin-records/", env!("CARGO_PKG_VERSION"));
+
+/// The API's host, possibly with a path prefix (a reseller behind a proxy).
+///
+/// ```
+/// use record_api::BaseUrl;
+/// let base = BaseUrl::parse("https://pbx.example.org/telphin")?;
+/// assert_eq!(base.as_str(), "https://pbx.example.org/telphin");
+/// assert!(BaseUrl::parse("ftp://example.org").is_err());
+/// # Ok::<(), record_api::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BaseUrl(Url);
+
+impl BaseUrl {
+    /// The production host of Telphin.
+    pub const TELPHIN: &'static str = "https://apiproxy.telphin.ru";
+
+    /// Parses an `http` or `https` URL without query, fragment or credentials.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let url = Url::parse(text)
+            .map_err(|e| Error::Config(format!("the base URL {text:?} is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Error::Config(format!(
+                "the base URL {text:?} must start with https:// (or http:// for a local test server)"
+            )));
+        }
+        if url.host().is_none() || url.cannot_be_a_base() {
+            return Err(Error::Config(format!("the base URL {text:?} has no host")));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(Error::Config(format!(
+                "the base URL {text:?} must not have a query or fragment"
+            )));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::Config(
+                "the base URL must not carry credentials; pass them as credentials instead"
+                    .to_owned(),
+            ));
+        }
+        let mut url = url;
+        // A prefix is kept without its trailing slash; paths are appended segment by segment.
+        let trimmed = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&trimmed);
+        Ok(BaseUrl(url))
+    }
+
+    /// The URL as text, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str().trim_end_matches('/')
+    }
+
+    /// Whether the host is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
+    pub fn is_loopback(&self) -> bool {
+        match self.0.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            None => false,
+        }
+    }
+
+    /// Whether the scheme is `https`.
+    pub fn is_https(&self) -> bool {
+        self.0.scheme() == "https"
+    }
+
+    /// The URL of a request: the API prefix (unless the route is at the host root), the path
+    /// segments percent-encoded one by one, the trailing slash, and the query.
+    pub fn url_for(&self, request: &ApiRequest) -> Url {
+        let mut url = self.0.clone();
+        {
+            // A base URL with a host is always a valid base (checked in `parse`), so this
+            // branch is never empty; falling through leaves the URL unchanged.
+            if let Ok(mut segments) = url.path_segments_mut() {
+                segments.pop_if_empty();
+                if request.root == Root::Api {
+                    segments.extend(["api", "ver1.0"]);
+                }
+                segments.extend(&request.path);
+                if request.trailing_slash {
+                    segments.push("");
+                }
+            }
+        }
+        if !request.query.is_empty() {
+            url.set_query(Some(&encode_pairs(
+                request.query.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )));
+        }
+        url
+    }
+}
+
+/// Percent-encodes `name=value&...`; a space becomes `%20`, never `+`.
+fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let encode = |text: &str| {
+        // `byte_serialize` writes a space as `+` and a literal `+` as `%2B`, so turning every `+`
+        // into `%20` is exact.
+        url::form_urlencoded::byte_serialize(text.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20")
+    };
+    pairs
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The credentials a single request is sent with.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Authorization {
+    /// `Authorization: Bearer <token>`.
+    Bearer(Secret),
+    /// `Authorization: Basic ...` with the PBX login; record files only.
+    Basic {
+        /// The PBX user name.
+        username: String,
+        /// The PBX password.
+        password: Secret,
+    },
+    /// No `Authorization` header.
+    None,
+}
+
+impl fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Authorization::Bearer(_) => f.write_str("Bearer([redacted])"),
+            Authorization::Basic { username, .. } => {
+                write!(f, "Basic({username:?}, [redacted])")
+            }
+            Authorization::None => f.write_str("None"),
+        }
+    }
+}
+
+impl Authorization {
+    fn header(&self) -> Result<Option<HeaderValue>, Error> {
+        let text = match self {
+            Authorization::Bearer(token) => format!("Bearer {}", token.expose()),
+            Authorization::Basic { username, password } => format!(
+                "Basic {}",
+                base64(format!("{username}:{}", password.expose()).as_bytes())
+            ),
+            Authorization::None => return Ok(None),
+        };
+        let mut value = HeaderValue::from_str(&text).map_err(|_| {
+            Error::Config("the credentials contain characters not allowed in a header".to_owned())
+        })?;
+        value.set_sensitive(true);
+        Ok(Some(value))
+    }
+}
+
+/// Standard base64 with padding, for the Basic header (too small a need for a dependency).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Renders a request description into an HTTP request for `base`, sent with `authorization`.
+///
+/// It adds the API prefix (not for `/oauth/token`), percent-encodes each path segment (`@me`
+/// stays readable), writes the query with `%20` for spaces, and sets `Accept-Encoding: gzip`,
+/// `Accept`, `Content-Type` for a body and `User-Agent`.
+///
+/// ```
+/// use record_api::{render, Authorization, BaseUrl, Endpoint, ListRecords, Scope, Secret};
+/// use record_model::{ClientId, QueryWindow};
+///
+/// let window = QueryWindow::parse("2024-01-01 00:00:00", "2024-01-31 23:59:59")?;
+/// let list = ListRecords::new(Scope::client(ClientId::Me), window);
+/// let base = BaseUrl::parse("https://apiproxy.telphin.ru")?;
+/// let http = render(&list.request(), &base, &Authorization::Bearer(Secret::new("t")), None)?;
+/// assert_eq!(
+///     http.uri(),
+///     "https://apiproxy.telphin.ru/api/ver1.0/client/@me/record/?start_datetime=2024-01-01%2000%3A00%3A00&end_datetime=2024-01-31%2023%3A59%3A59"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn render(
+    request: &ApiRequest,
+    base: &BaseUrl,
+    authorization: &Authorization,
+    user_agent: Option<&str>,
+) -> Result<http::Request<Vec<u8>>, Error> {
+    let url = base.url_for(request);
+    let accept = match request.response {
+        ResponseKind::Bytes => "audio/mpeg, */*",
+        ResponseKind::Json | ResponseKind::Empty => "application/json",
+    };
+    let mut builder = http::Request::builder()
+        .method(request.method.to_http())
+        .uri(url.as_str())
+        .header(ACCEPT, accept)
+        .header(ACCEPT_ENCODING, "gzip")
+        .header(USER_AGENT, user_agent.unwrap_or(DEFAULT_USER_AGENT));
+    let effective = match request.auth {
+        AuthKind::None => &Authorization::None,
+        AuthKind::Bearer if matches!(authorization, Authorization::Basic { .. }) => {
+            return Err(Error::Config(format!(
+                "{} needs a bearer token: the PBX login (Basic) works for record files only",
+                request.operation
+            )));
+        }
+        AuthKind::Bearer | AuthKind::BearerOrBasic => authorization,
+    };
+    if let Some(value) = effective.header()? {
+        builder = builder.header(AUTHORIZATION, value);
+    }
+    let body = match &request.body {
+        Body::None => Vec::new(),
+        Body::Json(value) => {
+            builder = builder.header(CONTENT_TYPE, "application/json");
+            value.to_string().into_bytes()
+        }
+        Body::Form(fields) => {
+            builder = builder.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+            let pairs = fields.iter().map(|(k, v)| (k.as_str(), v.expose()));
+            // `%20` for a space is as valid in a form body as `+`.
+            encode_pairs(pairs).into_bytes()
+        }
+    };
+    builder
+        .body(body)
+        .map_err(|e| Error::Config(format!("could not build the request: {e}")))
+}

@@ -1,0 +1,278 @@
+//! The transport contracts: `http::Request` in, `http::Response` out.
+//!
+//! A transport only moves bytes. Statuses 4xx and 5xx are responses, not errors; a
+//! [`TransportError`] means no complete response arrived.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+/// A boxed error source.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// What went wrong below HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// No connection could be made (DNS, refused, TLS handshake).
+    Connect,
+    /// Connecting or reading took longer than allowed.
+    Timeout,
+    /// The connection broke while sending or receiving.
+    Io,
+    /// The peer spoke something that is not valid HTTP, or the body ended early.
+    Protocol,
+    /// The request could not be built (a bad URL or header).
+    Request,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportErrorKind::Connect => "could not connect",
+            TransportErrorKind::Timeout => "timed out",
+            TransportErrorKind::Io => "connection broken",
+            TransportErrorKind::Protocol => "invalid HTTP from the server",
+            TransportErrorKind::Request => "invalid request",
+            TransportErrorKind::Other => "transport failure",
+        })
+    }
+}
+
+/// A failure below HTTP, with whether the request may have reached the server.
+///
+/// `may_have_been_sent` drives safe retries: a request that provably never left can be sent
+/// again whatever its method.
+#[derive(Debug)]
+pub struct TransportError {
+    kind: TransportErrorKind,
+    may_have_been_sent: bool,
+    source: Option<BoxError>,
+}
+
+impl TransportError {
+    /// A failure of `kind`; `may_have_been_sent` is false only when the request provably never
+    /// left (e.g. the connection was refused).
+    pub fn new(kind: TransportErrorKind, may_have_been_sent: bool) -> Self {
+        TransportError {
+            kind,
+            may_have_been_sent,
+            source: None,
+        }
+    }
+
+    /// Attaches the underlying error.
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
+    }
+
+    /// Whether the server may have received the request.
+    pub fn may_have_been_sent(&self) -> bool {
+        self.may_have_been_sent
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        if !self.may_have_been_sent {
+            f.write_str(" (the request was not sent)")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for TransportError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+/// A streamed response body for blocking code.
+pub type BlockingBody = Box<dyn std::io::Read + Send>;
+
+/// A streamed response body for async code: the next chunk, or `None` at the end.
+#[async_trait::async_trait]
+pub trait AsyncBody: Send {
+    /// The next chunk of the body; `Ok(None)` once it has ended.
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, TransportError>;
+}
+
+/// Sends requests from blocking code.
+///
+/// Implement it to plug in your own HTTP client; the built-in one is in `transport-blocking`.
+pub trait BlockingTransport: Send + Sync {
+    /// Sends a request and reads the whole response body.
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError>;
+
+    /// Sends a request and returns as soon as the headers arrived; the body is read from the
+    /// returned reader, so memory does not grow with its size.
+    fn send_streaming(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<BlockingBody>, TransportError>;
+}
+
+/// Sends requests from async code.
+///
+/// Implement it to plug in your own HTTP client; the built-in one is in `transport-async`.
+#[async_trait::async_trait]
+pub trait AsyncTransport: Send + Sync {
+    /// Sends a request and reads the whole response body.
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError>;
+
+    /// Sends a request and returns as soon as the headers arrived; the body is read chunk by
+    /// chunk from the returned [`AsyncBody`].
+    async fn send_streaming(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Box<dyn AsyncBody>>, TransportError>;
+}
+
+macro_rules! forward_blocking {
+    ($($ptr:ty),+) => {$(
+        impl<T: BlockingTransport + ?Sized> BlockingTransport for $ptr {
+            fn send(
+                &self,
+                request: http::Request<Vec<u8>>,
+            ) -> Result<http::Response<Vec<u8>>, TransportError> {
+                (**self).send(request)
+            }
+
+            fn send_streaming(
+                &self,
+                request: http::Request<Vec<u8>>,
+            ) -> Result<http::Response<BlockingBody>, TransportError> {
+                (**self).send_streaming(request)
+            }
+        }
+    )+};
+}
+
+forward_blocking!(&T, Box<T>, Arc<T>);
+
+macro_rules! forward_async {
+    ($($ptr:ty),+) => {$(
+        #[async_trait::async_trait]
+        impl<T: AsyncTransport + ?Sized> AsyncTransport for $ptr {
+            async fn send(
+                &self,
+                request: http::Request<Vec<u8>>,
+            ) -> Result<http::Response<Vec<u8>>, TransportError> {
+                (**self).send(request).await
+            }
+
+            async fn send_streaming(
+                &self,
+                request: http::Request<Vec<u8>>,
+            ) -> Result<http::Response<Box<dyn AsyncBody>>, TransportError> {
+                (**self).send_streaming(request).await
+            }
+        }
+    )+};
+}
+
+forward_async!(&T, Box<T>, Arc<T>);
+
+/// A transport made of a closure that answers a request with a whole response, for tests and
+/// small adapters. It implements both [`BlockingTransport`] and [`AsyncTransport`]; streaming
+/// calls hand out the buffered body.
+///
+/// ```
+/// use record_api::{BlockingTransport, FnTransport};
+///
+/// let transport = FnTransport::new(|_request| {
+///     Ok(http::Response::builder().status(200).body(b"[]".to_vec()).unwrap())
+/// });
+/// let response = transport.send(http::Request::new(Vec::new()))?;
+/// assert_eq!(response.body(), b"[]");
+/// # Ok::<(), record_api::TransportError>(())
+/// ```
+pub struct FnTransport<F>(F);
+
+impl<F> FnTransport<F>
+where
+    F: Fn(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, TransportError> + Send + Sync,
+{
+    /// Wraps the closure.
+    pub fn new(handler: F) -> Self {
+        FnTransport(handler)
+    }
+}
+
+impl<F> fmt::Debug for FnTransport<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FnTransport")
+    }
+}
+
+impl<F> BlockingTransport for FnTransport<F>
+where
+    F: Fn(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, TransportError> + Send + Sync,
+{
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        (self.0)(request)
+    }
+
+    fn send_streaming(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<BlockingBody>, TransportError> {
+        let response = (self.0)(request)?;
+        Ok(response.map(|body| Box::new(std::io::Cursor::new(body)) as BlockingBody))
+    }
+}
+
+#[async_trait::async_trait]
+impl<F> AsyncTransport for FnTransport<F>
+where
+    F: Fn(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, TransportError> + Send + Sync,
+{
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        (self.0)(request)
+    }
+
+    async fn send_streaming(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Box<dyn AsyncBody>>, TransportError> {
+        let response = (self.0)(request)?;
+        Ok(response
+            .map(|body| Box::new(BufferedBody(Some(Bytes::from(body)))) as Box<dyn AsyncBody>))
+    }
+}
+
+/// A whole body handed out as one chunk.
+#[derive(Debug)]
+pub struct BufferedBody(pub Option<Bytes>);
+
+#[async_trait::async_trait]
+impl AsyncBody for BufferedBody {
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, TransportError> {
+        Ok(self.0.take().filter(|chunk| !chunk.is_empty()))
+    }
+}
