@@ -1,0 +1,193 @@
+//! Record files: MP3-like bytes derived from a seed, generated on the fly at any offset, and
+//! ZIP archives of them written as a stream.
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::rng::mix;
+
+/// The size of the chunks files are streamed in.
+pub(crate) const CHUNK: usize = 64 * 1024;
+
+const ID3: [u8; 10] = [b'I', b'D', b'3', 4, 0, 0, 0, 0, 0, 0];
+const FRAME: usize = 417;
+const FRAME_HEADER: [u8; 4] = [0xFF, 0xFB, 0x90, 0x64];
+
+/// Fills `buf` with the bytes of the file of `seed` starting at `offset`.
+pub fn fill(seed: u64, offset: u64, buf: &mut [u8]) {
+    for (i, byte) in buf.iter_mut().enumerate() {
+        let p = offset + i as u64;
+        *byte = if p < ID3.len() as u64 {
+            ID3[p as usize]
+        } else {
+            let in_frame = ((p - ID3.len() as u64) % FRAME as u64) as usize;
+            if in_frame < FRAME_HEADER.len() {
+                FRAME_HEADER[in_frame]
+            } else {
+                (mix(seed ^ (p / 8).wrapping_mul(0x2545_F491_4F6C_DD1D)) >> ((p % 8) * 8)) as u8
+            }
+        };
+    }
+}
+
+/// The whole file of `seed` and `size` bytes; for small files and tests.
+pub fn bytes(seed: u64, size: u64) -> Vec<u8> {
+    let mut buf = vec![0; size as usize];
+    fill(seed, 0, &mut buf);
+    buf
+}
+
+/// How a streamed body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// All bytes are sent.
+    Complete,
+    /// The connection breaks after this many bytes.
+    Drop(u64),
+    /// The body ends cleanly after this many bytes, short of its `Content-Length`.
+    Truncate(u64),
+}
+
+/// The body of a file as a stream of chunks.
+pub(crate) fn stream(
+    seed: u64,
+    size: u64,
+    ending: Ending,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let stop = match ending {
+        Ending::Complete => size,
+        Ending::Drop(at) | Ending::Truncate(at) => at.min(size),
+    };
+    futures_util::stream::unfold(Some(0u64), move |state| async move {
+        let offset = state?;
+        if offset >= stop {
+            return match ending {
+                Ending::Drop(_) => Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "simulated connection drop",
+                    )),
+                    None,
+                )),
+                _ => None,
+            };
+        }
+        let len = (stop - offset).min(CHUNK as u64) as usize;
+        let mut buf = vec![0; len];
+        fill(seed, offset, &mut buf);
+        Some((Ok(Bytes::from(buf)), Some(offset + len as u64)))
+    })
+}
+
+/// One file of an archive.
+#[derive(Debug, Clone)]
+pub(crate) struct ArchiveEntry {
+    pub(crate) name: String,
+    pub(crate) seed: u64,
+    pub(crate) size: u64,
+}
+
+/// Writes a ZIP (stored, with data descriptors) of `entries` into a channel, chunk by chunk, on
+/// a blocking thread: memory stays flat whatever the archive's size.
+pub(crate) fn zip_stream(
+    entries: Vec<ArchiveEntry>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let (sender, receiver) = mpsc::channel::<Bytes>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut out = ChannelWriter {
+            sender,
+            buf: Vec::with_capacity(CHUNK),
+        };
+        write_zip(&entries, &mut out);
+        out.flush();
+    });
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let chunk = receiver.recv().await?;
+        Some((Ok(chunk), receiver))
+    })
+}
+
+struct ChannelWriter {
+    sender: mpsc::Sender<Bytes>,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn write(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= CHUNK {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            let chunk = Bytes::from(std::mem::take(&mut self.buf));
+            // A closed channel means the client went away: the rest is simply not sent.
+            let _ = self.sender.blocking_send(chunk);
+        }
+    }
+}
+
+fn write_zip(entries: &[ArchiveEntry], out: &mut ChannelWriter) {
+    let mut offset: u64 = 0;
+    let mut central = Vec::new();
+    let mut buf = vec![0; CHUNK];
+    for entry in entries {
+        let name = entry.name.as_bytes();
+        let mut local = Vec::with_capacity(30 + name.len());
+        local.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        local.extend_from_slice(&20u16.to_le_bytes()); // version needed
+        local.extend_from_slice(&0x0808u16.to_le_bytes()); // data descriptor + UTF-8 names
+        local.extend_from_slice(&0u16.to_le_bytes()); // stored
+        local.extend_from_slice(&[0, 0, 0x21, 0]); // time, date (1980-01-01)
+        local.extend_from_slice(&[0; 12]); // crc and sizes follow in the descriptor
+        local.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        local.extend_from_slice(&0u16.to_le_bytes());
+        local.extend_from_slice(name);
+        out.write(&local);
+        let mut crc = crc32fast::Hasher::new();
+        let mut done = 0;
+        while done < entry.size {
+            let len = (entry.size - done).min(CHUNK as u64) as usize;
+            fill(entry.seed, done, &mut buf[..len]);
+            crc.update(&buf[..len]);
+            out.write(&buf[..len]);
+            done += len as u64;
+        }
+        let crc = crc.finalize();
+        let size = entry.size as u32;
+        let mut descriptor = Vec::with_capacity(16);
+        descriptor.extend_from_slice(&0x0807_4b50u32.to_le_bytes());
+        descriptor.extend_from_slice(&crc.to_le_bytes());
+        descriptor.extend_from_slice(&size.to_le_bytes());
+        descriptor.extend_from_slice(&size.to_le_bytes());
+        out.write(&descriptor);
+
+        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        central.extend_from_slice(&20u16.to_le_bytes()); // version made by
+        central.extend_from_slice(&20u16.to_le_bytes()); // version needed
+        central.extend_from_slice(&0x0808u16.to_le_bytes());
+        central.extend_from_slice(&0u16.to_le_bytes());
+        central.extend_from_slice(&[0, 0, 0x21, 0]);
+        central.extend_from_slice(&crc.to_le_bytes());
+        central.extend_from_slice(&size.to_le_bytes());
+        central.extend_from_slice(&size.to_le_bytes());
+        central.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        central.extend_from_slice(&[0; 12]); // extra, comment, disk, attributes
+        central.extend_from_slice(&(offset as u32).to_le_bytes());
+        central.extend_from_slice(name);
+        offset += local.len() as u64 + entry.size + descriptor.len() as u64;
+    }
+    let count = entries.len() as u16;
+    let mut end = Vec::with_capacity(22);
+    end.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    end.extend_from_slice(&[0; 4]); // disk numbers
+    end.extend_from_slice(&count.to_le_bytes());
+    end.extend_from_slice(&count.to_le_bytes());
+    end.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    end.extend_from_slice(&(offset as u32).to_le_bytes());
+    end.extend_from_slice(&0u16.to_le_bytes());
+    out.write(&central);
+    out.write(&end);
+}

@@ -1,0 +1,140 @@
+//! The record collection: list, delete a window, statistics.
+
+use std::collections::BTreeMap;
+
+use chrono::Datelike;
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use super::reply::Reply;
+use super::{Incoming, query};
+use crate::data::SimRecord;
+use crate::state::{Level, SimState, in_window};
+use crate::wire;
+
+/// Whether `record` belongs to `level`.
+pub(crate) fn visible(record: &SimRecord, level: Level) -> bool {
+    match level {
+        Level::Client(_) => true,
+        Level::Group(group) => record.group == Some(group),
+        Level::Extension(extension) => record.extension_id == extension,
+    }
+}
+
+pub(crate) fn list(state: &SimState, level: Level, incoming: &Incoming<'_>) -> Reply {
+    let (start, end) = match query::window(&incoming.query) {
+        Ok(window) => window,
+        Err(reply) => return reply,
+    };
+    let descending = match query::get(&incoming.query, "order") {
+        None | Some("desc") => true,
+        Some("asc") => false,
+        Some(other) => {
+            return Reply::bad_request(
+                "invalid_params",
+                &format!("order must be asc or desc, got {other:?}"),
+            );
+        }
+    };
+    let records = state.records();
+    let mut selected: Vec<&SimRecord> = records
+        .iter()
+        .filter(|r| visible(r, level) && in_window(r, start, end))
+        .collect();
+    if descending {
+        selected.reverse();
+    }
+    Reply::json(
+        StatusCode::OK,
+        Value::Array(selected.iter().map(|r| r.json.clone()).collect()),
+    )
+}
+
+pub(crate) fn delete_window(state: &SimState, level: Level, incoming: &Incoming<'_>) -> Reply {
+    let (start, end) = match query::window(&incoming.query) {
+        Ok(window) => window,
+        Err(reply) => return reply,
+    };
+    state
+        .records_mut()
+        .retain(|r| !(visible(r, level) && in_window(r, start, end)));
+    Reply::empty(StatusCode::NO_CONTENT)
+}
+
+/// Releases the statistics guard however the request ends.
+struct StatsGuard<'a> {
+    state: &'a SimState,
+    client: u64,
+}
+
+impl Drop for StatsGuard<'_> {
+    fn drop(&mut self) {
+        self.state.end_stats(self.client);
+    }
+}
+
+pub(crate) async fn stats(state: &SimState, level: Level, incoming: &Incoming<'_>) -> Reply {
+    let (start, end) = match query::window(&incoming.query) {
+        Ok(window) => window,
+        Err(reply) => return reply,
+    };
+    if !state.begin_stats(state.client_id) {
+        return Reply::error(
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            "Stats request already exists, concurrent request not allowed",
+        );
+    }
+    let _guard = StatsGuard {
+        state,
+        client: state.client_id,
+    };
+    if !state.config.stats_latency.is_zero() {
+        tokio::time::sleep(state.config.stats_latency).await;
+    }
+    let (count, size) = state
+        .records()
+        .iter()
+        .filter(|r| visible(r, level) && in_window(r, start, end))
+        .fold((0u64, 0u64), |(c, s), r| (c + 1, s + r.size));
+    Reply::json(StatusCode::OK, json!({"count": count, "size": size}))
+}
+
+pub(crate) fn monthly(state: &SimState, level: Level, incoming: &Incoming<'_>) -> Reply {
+    if !matches!(level, Level::Client(_)) {
+        return Reply::error(StatusCode::NOT_FOUND, None, "Not found");
+    }
+    let end = match query::get(&incoming.query, "end_datetime") {
+        None => None,
+        Some(text) => match wire::parse_month_end(text) {
+            Some(end) => Some(end),
+            None => {
+                return Reply::bad_request(
+                    "invalid_params",
+                    "end_datetime must be YYYY-MM-DD HH:MM:SS, YYYY-MM-DD or YYYY-MM",
+                );
+            }
+        },
+    };
+    let mut months: BTreeMap<(i32, u32), (u64, u64)> = BTreeMap::new();
+    for record in state.records().iter() {
+        if end.is_some_and(|end| record.init_time > end) {
+            continue;
+        }
+        let key = (record.init_time.year(), record.init_time.month());
+        let entry = months.entry(key).or_default();
+        entry.0 += 1;
+        entry.1 += record.size;
+    }
+    let body = months
+        .into_iter()
+        .map(|((year, month), (count, size))| {
+            json!({
+                "year_month": format!("{year:04}-{month:02}"),
+                "call_records_count": count,
+                "call_records_size": size,
+            })
+        })
+        .collect();
+    Reply::json(StatusCode::OK, Value::Array(body))
+}
