@@ -61,6 +61,11 @@ pub(crate) fn stream(
     futures_util::stream::unfold(Some(0u64), move |state| async move {
         let offset = state?;
         if offset >= stop {
+            if ending != Ending::Complete {
+                // Let the server flush what it has written before the body fails, as a real
+                // connection breaking mid-body would have delivered it.
+                tokio::task::yield_now().await;
+            }
             return match ending {
                 Ending::Drop(_) => Some((
                     Err(std::io::Error::new(
