@@ -57,5 +57,6 @@ pub use transport::{
     FnTransport, TransportError, TransportErrorKind,
 };
 
+pub use bytes;
 pub use http;
 pub use record_model;

@@ -65,6 +65,20 @@ impl TransportError {
         }
     }
 
+    /// A failure while reading a response body: the request was sent, and the body broke off.
+    pub fn body_read(error: std::io::Error) -> Self {
+        let kind = match error.kind() {
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                TransportErrorKind::Timeout
+            }
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData => {
+                TransportErrorKind::Protocol
+            }
+            _ => TransportErrorKind::Io,
+        };
+        TransportError::new(kind, true).with_source(error)
+    }
+
     /// Attaches the underlying error.
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.source = Some(source.into());

@@ -1,0 +1,132 @@
+//! One configuration for both clients, built step by step.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use record_api::{BaseUrl, Error, RetryPolicy};
+
+use crate::Credentials;
+use crate::core::Core;
+
+/// Configures a [`BlockingClient`](crate::BlockingClient) or an async
+/// [`Client`](crate::Client).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use telphin_records::{ClientBuilder, Credentials};
+///
+/// # fn demo() -> Result<(), telphin_records::Error> {
+/// let client = ClientBuilder::new(Credentials::client_credentials("app-id", "app-secret"))
+///     .base_url("https://apiproxy.telphin.ru")
+///     .timeouts(Duration::from_secs(5), Duration::from_secs(30))
+///     .rate_limit_wait_cap(Duration::from_secs(120))
+///     .build_blocking()?;
+/// # let _ = client; Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    credentials: Credentials,
+    base_url: String,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    retry: RetryPolicy,
+    concurrency: usize,
+    user_agent: Option<String>,
+    allow_insecure_http: bool,
+    token_margin: Duration,
+}
+
+impl ClientBuilder {
+    /// A configuration for `credentials` against Telphin's production host.
+    pub fn new(credentials: Credentials) -> Self {
+        ClientBuilder {
+            credentials,
+            base_url: BaseUrl::TELPHIN.to_owned(),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            concurrency: 4,
+            user_agent: None,
+            allow_insecure_http: false,
+            token_margin: Duration::from_secs(60),
+        }
+    }
+
+    /// The API host, e.g. a reseller's; a path prefix is kept.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// Timeouts of the built-in transports: `connect` to open a connection, `read` for each
+    /// read. There is no total deadline: a long download is never cut off while data flows.
+    pub fn timeouts(mut self, connect: Duration, read: Duration) -> Self {
+        self.connect_timeout = connect;
+        self.read_timeout = read;
+        self
+    }
+
+    /// The retry policy (see [`RetryPolicy`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The longest wait for a rate limit to reset before returning
+    /// [`Error::RateLimited`].
+    pub fn rate_limit_wait_cap(mut self, cap: Duration) -> Self {
+        self.retry = self.retry.with_rate_limit_wait_cap(cap);
+        self
+    }
+
+    /// How many windows of a long period the async client requests at once (at least 1).
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// The `User-Agent` header, instead of `telphin-records/<version>`.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Allows plain `http://` to hosts other than loopback. Credentials and tokens then cross
+    /// the network unencrypted: only for trusted networks.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// How long before its expiry a token is renewed.
+    pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
+        self.token_margin = margin;
+        self
+    }
+
+    #[cfg_attr(not(any(feature = "blocking", feature = "async")), allow(dead_code))]
+    pub(crate) fn timeouts_of(&self) -> (Duration, Duration) {
+        (self.connect_timeout, self.read_timeout)
+    }
+
+    /// Checks the configuration and builds the part both clients share.
+    pub(crate) fn core(self) -> Result<Arc<Core>, Error> {
+        let base = BaseUrl::parse(&self.base_url)?;
+        if !base.is_https() && !base.is_loopback() && !self.allow_insecure_http {
+            return Err(Error::Config(format!(
+                "refusing plain http to {}: credentials and tokens would travel unencrypted; use \
+                 https, or allow_insecure_http(true) on a trusted network",
+                base.as_str()
+            )));
+        }
+        Ok(Arc::new(Core::new(
+            base,
+            self.credentials,
+            self.retry,
+            self.concurrency,
+            self.user_agent,
+            self.allow_insecure_http,
+            self.token_margin,
+        )))
+    }
+}

@@ -1,0 +1,79 @@
+//! A Rust SDK for the Telphin call-recordings API (`/record/`).
+//!
+//! ```no_run
+//! use telphin_records::{ClientBuilder, ClientId, Credentials, DateRange, DownloadSource, Order, Scope};
+//!
+//! # fn main() -> Result<(), telphin_records::Error> {
+//! let client = ClientBuilder::new(Credentials::client_credentials("app-id", "app-secret"))
+//!     .build_blocking()?;
+//! let pbx = Scope::client(ClientId::Me);
+//!
+//! // A quarter is longer than one request may cover: it is split without losing a record.
+//! let q1 = DateRange::parse("2024-01-01 00:00:00", "2024-03-31 23:59:59")?;
+//! let records = client.list(pbx, q1, Order::Asc)?;
+//! let stats = client.stats(pbx, q1)?;
+//! println!("{} recordings, {} bytes", stats.count, stats.size);
+//!
+//! // Stream each file to disk: verified, and renamed into place only when complete.
+//! for record in &records {
+//!     let path = format!("recordings/{}.mp3", record.record_uuid);
+//!     let options = telphin_records::DownloadOptions::from_source(DownloadSource::StorageLinkThenApi)
+//!         .expect_size(record.record_file_size);
+//!     client.download_to_path(pbx, &record.record_uuid, path, options)?;
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! - [`BlockingClient`] and the async [`Client`] have the same operations: list, statistics,
+//!   download (to any `Write`/`AsyncWrite`, or to a path), storage link, delete one, delete a
+//!   period, and for a client the e-mailed archive and monthly statistics — at client
+//!   ([`ClientId::Me`] included), extension-group or extension level ([`Scope`]).
+//! - Both are generic over their transport: the built-in ones (features `blocking`: ureq;
+//!   `async`: reqwest and tokio) or your own [`BlockingTransport`] / [`AsyncTransport`].
+//! - Tokens are fetched once and shared, renewed shortly before expiry and after a 401 (the
+//!   call is then replayed once); retries follow [`RetryPolicy`]; every answer's rate-limit
+//!   headers are kept ([`BlockingClient::last_rate_limit`]).
+//! - Secrets — client secret, tokens, passwords, storage links — never reach `Debug`, error
+//!   messages or the `tracing` spans (operation, scope kind, attempt, status).
+
+mod auth;
+mod call;
+mod config;
+mod core;
+mod download;
+mod plan;
+mod sleep;
+
+mod async_client;
+mod blocking;
+
+pub use async_client::{Client, Download};
+pub use blocking::BlockingClient;
+pub use config::ClientBuilder;
+pub use credentials::Credentials;
+pub use download::{CHUNK_SIZE, DownloadOptions, DownloadReport, DownloadSource};
+pub use sleep::{AsyncSleep, DefaultSleep, SleepFuture};
+
+mod credentials;
+
+pub use record_api::{
+    ApiError, AsyncBody, AsyncTransport, BlockingBody, BlockingTransport, Error, FileInfo,
+    FnTransport, MonthlyStatsEnd, RateLimitKind, RetryPolicy, Scope, Secret, TransportError,
+    TransportErrorKind, http,
+};
+pub use record_model::{
+    Application, ArchiveReceipt, ArchiveRequest, CallResult, ClientId, DateRange, EmailAddress,
+    ExtensionGroupId, ExtensionId, ExtensionType, Flow, HangupDisposition, MonthStats, Order,
+    QueryWindow, RateLimit, Record, RecordUuid, StorageLink, ValidationError, WindowStats,
+    WireTime, YearMonth, chrono,
+};
+
+/// The layers below, for custom transports and advanced use.
+pub mod layers {
+    pub use record_api;
+    pub use record_model;
+    #[cfg(feature = "async")]
+    pub use transport_async;
+    #[cfg(feature = "blocking")]
+    pub use transport_blocking;
+}
