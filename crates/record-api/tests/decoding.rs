@@ -307,3 +307,22 @@ fn file_info_from_headers() {
             .is_not_found()
     );
 }
+
+#[test]
+fn token_freshness_keeps_a_margin_capped_at_a_quarter_of_the_lifetime() {
+    use std::time::Instant;
+    let request = TokenRequest::new("id", Secret::new("secret"), Grant::ClientCredentials);
+    let long = request
+        .decode(&answer(200, r#"{"access_token": "a", "expires_in": 3600}"#))
+        .unwrap();
+    let short = request
+        .decode(&answer(200, r#"{"access_token": "a", "expires_in": 8}"#))
+        .unwrap();
+    let got = Instant::now();
+    let margin = Duration::from_secs(60);
+    assert!(long.is_fresh(got, got + Duration::from_secs(3539), margin));
+    assert!(!long.is_fresh(got, got + Duration::from_secs(3540), margin));
+    // A margin longer than the lifetime would make every call fetch a token.
+    assert!(short.is_fresh(got, got + Duration::from_secs(5), margin));
+    assert!(!short.is_fresh(got, got + Duration::from_secs(6), margin));
+}

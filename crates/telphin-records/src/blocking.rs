@@ -305,7 +305,9 @@ impl<T: BlockingTransport> BlockingClient<T> {
         let request = endpoint.request();
         let span = call_span(&request, scope_kind);
         let _entered = span.enter();
-        let mut call = Call::new(self.core.retry, request.idempotent, self.core.can_refresh());
+        // A token request answered 401 has bad credentials: no new token can cure that.
+        let can_refresh = self.core.can_refresh() && request.auth != AuthKind::None;
+        let mut call = Call::new(self.core.retry, request.idempotent, can_refresh);
         loop {
             span.record("attempt", call.attempt());
             let (authorization, generation) = self.authorize(request.auth)?;

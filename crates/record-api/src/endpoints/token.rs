@@ -121,7 +121,9 @@ fn bearer() -> String {
 
 impl Token {
     /// Whether a token obtained at `obtained_at` is still good at `now`, keeping `margin` in
-    /// hand so that it does not expire on its way to the server.
+    /// hand so that it does not expire on its way to the server. The margin is capped at a
+    /// quarter of the token's lifetime, so a short-lived token is still used for most of its
+    /// life rather than fetched anew for every call.
     ///
     /// A token without `expires_in` counts as fresh: the server's 401 then tells when it is not,
     /// and the client fetches a new one and replays the call once.
@@ -138,8 +140,10 @@ impl Token {
         match self.expires_in {
             None => true,
             Some(seconds) => {
+                let lifetime = Duration::from_secs(seconds);
+                let margin = margin.min(lifetime / 4);
                 let age = now.saturating_duration_since(obtained_at);
-                age.saturating_add(margin) < Duration::from_secs(seconds)
+                age.saturating_add(margin) < lifetime
             }
         }
     }
