@@ -1,0 +1,183 @@
+//! Retries as the policy decides: 5xx on GET and DELETE, never a POST that may have been sent;
+//! 429 waited out within the cap, returned beyond it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
+
+use std::time::Duration;
+
+use record_sim::Fault;
+use telphin_records::{
+    ArchiveRequest, ClientId, Error, QueryWindow, RateLimitKind, RecordUuid, Scope,
+};
+use telphin_records_tests::{App, Env, runtime};
+
+fn window() -> QueryWindow {
+    QueryWindow::parse("2024-04-01 00:00:00", "2024-04-10 23:59:59").unwrap()
+}
+
+#[test]
+fn server_errors_are_retried_for_get_and_delete() {
+    let env = Env::start();
+    let scope = Scope::client(ClientId::Me);
+    let client = env.blocking(App::Client);
+    env.sim.inject(Some("list_records"), Fault::Status(503), 2);
+    client
+        .list_window(scope, window(), Default::default())
+        .unwrap();
+    let counters = env.sim.counters();
+    assert_eq!(counters.route_status("list_records", 503), 2);
+    assert_eq!(counters.route_status("list_records", 200), 1);
+
+    let uuid: RecordUuid = env.sim.records()[3].uuid.parse().unwrap();
+    env.sim.inject(Some("delete_record"), Fault::Status(500), 1);
+    client.delete_record(scope, &uuid).unwrap();
+    assert_eq!(env.sim.counters().route_status("delete_record", 500), 1);
+    assert_eq!(env.sim.counters().route_status("delete_record", 204), 1);
+
+    runtime().block_on(async {
+        let client = env.asynchronous(App::Client);
+        env.sim.inject(Some("record_stats"), Fault::Status(502), 1);
+        client.stats(scope, window()).await.unwrap();
+        let uuid: RecordUuid = env.sim.records()[4].uuid.parse().unwrap();
+        env.sim.inject(Some("delete_record"), Fault::Status(503), 2);
+        client.delete_record(scope, &uuid).await.unwrap();
+    });
+    let counters = env.sim.counters();
+    assert_eq!(counters.route_status("record_stats", 502), 1);
+    assert_eq!(counters.route_status("delete_record", 503), 2);
+    assert_eq!(counters.route_status("delete_record", 204), 2);
+}
+
+#[test]
+fn persistent_server_errors_stop_at_the_last_attempt() {
+    let env = Env::start();
+    let client = env.blocking(App::Client);
+    env.sim.inject(Some("list_records"), Fault::Status(500), 10);
+    let err = client
+        .list_window(Scope::client(ClientId::Me), window(), Default::default())
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    assert_eq!(
+        env.sim.counters().route("list_records"),
+        4,
+        "max_attempts of the policy"
+    );
+}
+
+#[test]
+fn an_archive_post_that_may_have_been_sent_is_not_retried() {
+    let env = Env::start();
+    let archive = ArchiveRequest::new(window(), ["ops@example.org"]).unwrap();
+    env.sim
+        .inject(Some("request_archive"), Fault::Status(503), 1);
+    let err = env
+        .blocking(App::Client)
+        .request_archive(ClientId::Me, &archive)
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(
+        env.sim.counters().route("request_archive"),
+        1,
+        "one POST only"
+    );
+    assert!(env.sim.outbox().is_empty());
+
+    runtime().block_on(async {
+        env.sim
+            .inject(Some("request_archive"), Fault::Status(502), 1);
+        let err = env
+            .asynchronous(App::Client)
+            .request_archive(ClientId::Me, &archive)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Api(_)), "{err}");
+    });
+    assert_eq!(env.sim.counters().route("request_archive"), 2);
+}
+
+#[test]
+fn a_429_within_the_cap_is_waited_out_and_beyond_it_returned() {
+    let env = Env::start();
+    let scope = Scope::client(ClientId::Me);
+    let client = env
+        .builder(App::Client)
+        .rate_limit_wait_cap(Duration::from_secs(5))
+        .build_blocking()
+        .unwrap();
+    env.sim.inject(
+        Some("list_records"),
+        Fault::RateLimited { reset_secs: 1 },
+        1,
+    );
+    client
+        .list_window(scope, window(), Default::default())
+        .unwrap();
+    assert_eq!(env.sim.counters().route_status("list_records", 429), 1);
+    assert_eq!(env.sim.counters().route_status("list_records", 200), 1);
+
+    env.sim.inject(
+        Some("list_records"),
+        Fault::RateLimited { reset_secs: 3600 },
+        1,
+    );
+    let err = client
+        .list_window(scope, window(), Default::default())
+        .unwrap_err();
+    let Error::RateLimited {
+        kind, reset_after, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*kind, RateLimitKind::Hourly);
+    assert_eq!(*reset_after, Some(Duration::from_secs(3600)));
+    assert_eq!(
+        env.sim.counters().route_status("list_records", 429),
+        2,
+        "not retried"
+    );
+    assert_eq!(
+        client.last_rate_limit().unwrap().reset_after,
+        Some(Duration::from_secs(3600))
+    );
+
+    runtime().block_on(async {
+        let client = env
+            .builder(App::Client)
+            .rate_limit_wait_cap(Duration::from_secs(5))
+            .build_async()
+            .unwrap();
+        env.sim.inject(
+            Some("list_records"),
+            Fault::RateLimited { reset_secs: 1 },
+            1,
+        );
+        client
+            .list_window(scope, window(), Default::default())
+            .await
+            .unwrap();
+        env.sim.inject(
+            Some("list_records"),
+            Fault::RateLimited { reset_secs: 600 },
+            1,
+        );
+        assert!(matches!(
+            client
+                .list_window(scope, window(), Default::default())
+                .await,
+            Err(Error::RateLimited { .. })
+        ));
+    });
+}
+
+#[test]
+fn every_answer_leaves_its_rate_limit_info() {
+    let env = Env::start();
+    let client = env.blocking(App::Client);
+    assert!(client.last_rate_limit().is_none());
+    client
+        .list_window(Scope::client(ClientId::Me), window(), Default::default())
+        .unwrap();
+    let info = client.last_rate_limit().unwrap();
+    assert_eq!(info.limit, Some(100_000));
+    assert!(info.remaining.unwrap() < 100_000);
+}
