@@ -294,10 +294,7 @@ fn an_app_without_record_access_gets_403_with_its_code() {
 fn invalid_input_is_refused_before_any_request() {
     let env = Env::start();
     let before = env.sim.counters();
-    assert!(matches!(
-        DateRange::parse("2024-02-01 00:00:00", "2024-01-01 00:00:00"),
-        Err(_)
-    ));
+    assert!(DateRange::parse("2024-02-01 00:00:00", "2024-01-01 00:00:00").is_err());
     assert!("not-a-uuid".parse::<RecordUuid>().is_err());
     assert!(
         ArchiveRequest::new(

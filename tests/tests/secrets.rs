@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use record_sim::Fault;
 use telphin_records::{
     ClientBuilder, ClientId, Credentials, DownloadOptions, DownloadSource, Order, QueryWindow,
-    RecordUuid, Scope,
+    Scope,
 };
 use telphin_records_tests::{App, Env, runtime};
 

@@ -2,74 +2,229 @@
 
 use std::process::{Command, ExitCode};
 
-/// One step of a task: a cargo command line and extra environment.
-struct Step {
-    name: &'static str,
+/// A cargo command line and extra environment.
+struct Cargo {
     args: &'static [&'static str],
     env: &'static [(&'static str, &'static str)],
 }
 
-const CI: &[Step] = &[
-    Step {
-        name: "format",
-        args: &["fmt", "--all", "--", "--check"],
-        env: &[],
-    },
-    Step {
-        name: "lint",
-        args: &[
+const fn cargo(args: &'static [&'static str]) -> Cargo {
+    Cargo { args, env: &[] }
+}
+
+/// The checks, in order: cheap ones first.
+const CHECKS: &[(&str, Cargo)] = &[
+    ("format", cargo(&["fmt", "--all", "--", "--check"])),
+    (
+        "lint",
+        cargo(&[
             "clippy",
             "--workspace",
             "--all-targets",
             "--",
             "-D",
             "warnings",
+        ]),
+    ),
+    // Every feature set of the facade builds on its own: no features (custom transports only),
+    // each transport alone, and the tokio helpers without reqwest.
+    (
+        "features: none",
+        cargo(&[
+            "clippy",
+            "-p",
+            "telphin-records",
+            "--no-default-features",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    ),
+    (
+        "features: blocking",
+        cargo(&[
+            "clippy",
+            "-p",
+            "telphin-records",
+            "--no-default-features",
+            "--features",
+            "blocking,rustls",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    ),
+    (
+        "features: async",
+        cargo(&[
+            "clippy",
+            "-p",
+            "telphin-records",
+            "--no-default-features",
+            "--features",
+            "async,rustls",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    ),
+    (
+        "features: tokio",
+        cargo(&[
+            "clippy",
+            "-p",
+            "telphin-records",
+            "--no-default-features",
+            "--features",
+            "tokio",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    ),
+    ("test", cargo(&["test", "--workspace"])),
+    (
+        "docs",
+        Cargo {
+            args: &["doc", "--workspace", "--no-deps"],
+            env: &[("RUSTDOCFLAGS", "-D warnings")],
+        },
+    ),
+];
+
+/// Dependency rules: (what, `cargo tree` arguments, crates that must not appear).
+const DEPENDENCY_RULES: &[(&str, &[&str], &[&str])] = &[
+    (
+        "record-model depends on serde, serde_json, chrono and thiserror only",
+        &["-p", "record-model", "-e", "normal", "--depth", "1"],
+        &[
+            "http",
+            "url",
+            "tokio",
+            "reqwest",
+            "ureq",
+            "hyper",
+            "async-trait",
         ],
-        env: &[],
-    },
-    Step {
-        name: "test",
-        args: &["test", "--workspace"],
-        env: &[],
-    },
-    Step {
-        name: "docs",
-        args: &["doc", "--workspace", "--no-deps"],
-        env: &[("RUSTDOCFLAGS", "-D warnings")],
-    },
+    ),
+    (
+        "record-api has no HTTP client and no runtime",
+        &["-p", "record-api", "-e", "normal"],
+        &["reqwest", "ureq", "hyper", "tokio"],
+    ),
+    (
+        "record-sim is independent of the SDK",
+        &["-p", "record-sim"],
+        &["record-model", "record-api"],
+    ),
+    (
+        "the blocking-only facade has no tokio, hyper or reqwest",
+        &[
+            "-p",
+            "telphin-records",
+            "--no-default-features",
+            "--features",
+            "blocking",
+            "-e",
+            "normal",
+        ],
+        &["tokio", "hyper", "reqwest"],
+    ),
+    (
+        "the async-only facade has no ureq",
+        &[
+            "-p",
+            "telphin-records",
+            "--no-default-features",
+            "--features",
+            "async",
+            "-e",
+            "normal",
+        ],
+        &["ureq"],
+    ),
 ];
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
     match task.as_deref() {
-        Some("ci") => run(CI),
+        Some("ci") => ci(),
+        Some("deps") => report(dependencies()),
         _ => {
-            eprintln!("usage: cargo xtask ci");
+            eprintln!("usage: cargo xtask ci | cargo xtask deps");
             ExitCode::from(2)
         }
     }
 }
 
-fn run(steps: &[Step]) -> ExitCode {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    for step in steps {
-        eprintln!("== xtask: {} (cargo {})", step.name, step.args.join(" "));
-        let status = Command::new(&cargo)
+fn cargo_path() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+fn ci() -> ExitCode {
+    for (i, (name, step)) in CHECKS.iter().enumerate() {
+        eprintln!("== xtask: {name} (cargo {})", step.args.join(" "));
+        let status = Command::new(cargo_path())
             .args(step.args)
             .envs(step.env.iter().copied())
             .status();
         match status {
             Ok(status) if status.success() => {}
-            Ok(status) => {
-                eprintln!("== xtask: {} failed ({status})", step.name);
-                return ExitCode::FAILURE;
-            }
-            Err(err) => {
-                eprintln!("== xtask: could not start cargo for {}: {err}", step.name);
-                return ExitCode::FAILURE;
-            }
+            Ok(status) => return failed(name, &status.to_string()),
+            Err(err) => return failed(name, &format!("could not start cargo: {err}")),
+        }
+        // Dependency rules are checked once the code compiles, before the long test run.
+        if i == 1
+            && let Err(message) = dependencies()
+        {
+            return failed("dependencies", &message);
         }
     }
     eprintln!("== xtask: all checks passed");
     ExitCode::SUCCESS
+}
+
+fn failed(step: &str, why: &str) -> ExitCode {
+    eprintln!("== xtask: {step} failed: {why}");
+    ExitCode::FAILURE
+}
+
+fn report(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => failed("dependencies", &message),
+    }
+}
+
+/// Checks every rule of [`DEPENDENCY_RULES`] with `cargo tree`.
+fn dependencies() -> Result<(), String> {
+    for (what, args, forbidden) in DEPENDENCY_RULES {
+        eprintln!("== xtask: dependencies: {what}");
+        let output = Command::new(cargo_path())
+            .arg("tree")
+            .args(*args)
+            .args(["--prefix", "none", "--format", "{p}"])
+            .output()
+            .map_err(|e| format!("could not run cargo tree: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "cargo tree {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        let tree = String::from_utf8_lossy(&output.stdout);
+        let names: Vec<&str> = tree
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .collect();
+        let found: Vec<&&str> = forbidden.iter().filter(|f| names.contains(f)).collect();
+        if !found.is_empty() {
+            return Err(format!(
+                "{what}: found {found:?} in cargo tree {}",
+                args.join(" ")
+            ));
+        }
+    }
+    Ok(())
 }

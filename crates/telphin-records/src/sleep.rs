@@ -51,10 +51,13 @@ mod thread_timer {
     use std::task::{Context, Poll, Waker};
     use std::time::Duration;
 
+    /// Whether the time is up, and whom to wake when it is.
+    type Shared = Arc<Mutex<(bool, Option<Waker>)>>;
+
     /// A future completed by a thread that sleeps for it.
     pub(super) struct Sleep {
         duration: Duration,
-        state: Option<Arc<Mutex<(bool, Option<Waker>)>>>,
+        state: Option<Shared>,
     }
 
     impl Sleep {
@@ -72,7 +75,7 @@ mod thread_timer {
         fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
             let duration = self.duration;
             let state = self.state.get_or_insert_with(|| {
-                let state = Arc::new(Mutex::new((false, None::<Waker>)));
+                let state: Shared = Arc::new(Mutex::new((false, None)));
                 let shared = state.clone();
                 std::thread::spawn(move || {
                     std::thread::sleep(duration);

@@ -7,7 +7,7 @@
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let transport = ReqwestTransport::with_timeouts(Duration::from_secs(10), Duration::from_secs(60))?;
-//! let request = http::Request::get("http://127.0.0.1:8080/oauth/token").body(Vec::new())?;
+//! let request = record_api::http::Request::get("http://127.0.0.1:8080/oauth/token").body(Vec::new())?;
 //! let response = transport.send(request).await?;
 //! println!("{}", response.status());
 //! # Ok(()) }

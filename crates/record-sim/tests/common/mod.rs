@@ -36,7 +36,10 @@ pub async fn start(config: SimConfig) -> SimHandle {
 }
 
 pub fn client() -> reqwest::Client {
+    // No automatic decompression, even when another crate of the workspace enables reqwest's
+    // gzip feature: these tests look at the raw answers.
     reqwest::Client::builder()
+        .no_gzip()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
