@@ -77,3 +77,12 @@ pub mod layers {
     #[cfg(feature = "blocking")]
     pub use transport_blocking;
 }
+
+// The README's and the custom-transport guide's examples are compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/custom-transport.md")]
+struct CustomTransportGuide;
