@@ -53,6 +53,7 @@ fn both_clients_stream_a_huge_file_in_flat_memory() {
     assert_eq!(received, SIZE);
 
     let grown_mib = (peak_rss_kib().saturating_sub(before)) / 1024;
+    eprintln!("peak memory grew by {grown_mib} MiB");
     assert!(
         grown_mib < 64,
         "two downloads of {} MiB grew the peak memory by {grown_mib} MiB",
