@@ -69,6 +69,20 @@ const CHECKS: &[(&str, Cargo)] = &[
         ]),
     ),
     (
+        "features: native-tls",
+        cargo(&[
+            "clippy",
+            "-p",
+            "telphin-records",
+            "--no-default-features",
+            "--features",
+            "blocking,async,native-tls",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    ),
+    (
         "features: tokio",
         cargo(&[
             "clippy",
