@@ -215,3 +215,48 @@ fn storage_links_are_fetched_without_authorization_and_fall_back_to_the_api() {
     assert_eq!(report.source, DownloadSource::Api);
     assert_eq!(sink.len() as u64, record.size);
 }
+
+#[test]
+fn a_storage_link_that_breaks_midway_starts_over_from_the_api() {
+    let env = Env::start();
+    let scope = Scope::client(ClientId::Me);
+    let record = big_record(&env);
+    let uuid: RecordUuid = record.uuid.parse().unwrap();
+    let dir = scratch("fallback");
+    let target = dir.join("call.mp3");
+    let options =
+        DownloadOptions::from_source(DownloadSource::StorageLinkThenApi).expect_size(record.size);
+
+    env.sim
+        .inject(Some("storage_file"), Fault::DropAfter(300_000), 1);
+    let report = env
+        .blocking(App::Client)
+        .download_to_path(scope, &uuid, &target, options)
+        .unwrap();
+    assert_eq!(report.source, DownloadSource::Api);
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        env.sim.file_bytes(&record.uuid).unwrap()
+    );
+    std::fs::remove_file(&target).unwrap();
+
+    runtime().block_on(async {
+        env.sim
+            .inject(Some("storage_file"), Fault::TruncateAfter(300_000), 1);
+        let report = env
+            .asynchronous(App::Client)
+            .download_to_path(scope, &uuid, &target, options)
+            .await
+            .unwrap();
+        assert_eq!(report.source, DownloadSource::Api);
+    });
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        env.sim.file_bytes(&record.uuid).unwrap()
+    );
+    assert_eq!(leftovers(&dir), ["call.mp3"]);
+    let counters = env.sim.counters();
+    assert_eq!(counters.route("storage_file"), 2);
+    assert_eq!(counters.route_status("download_record", 200), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -227,3 +227,32 @@ async fn latency_is_added() {
     // A lower bound only: the simulator waited at least its configured latency.
     assert!(started.elapsed() >= std::time::Duration::from_millis(50));
 }
+
+#[tokio::test]
+async fn storage_link_downloads_take_scheduled_faults_too() {
+    let sim = start(small_config()).await;
+    let token = token_for(&sim, &sim.credentials().client.clone()).await;
+    let record = sim
+        .records()
+        .into_iter()
+        .find(|r| r.size > 200_000)
+        .unwrap();
+    let link = get(
+        &sim,
+        &token,
+        &format!("client/@me/record/{}/storage_url/", record.uuid),
+    )
+    .await;
+    let url = link.json()["record_url"].as_str().unwrap().to_owned();
+    sim.inject(Some("storage_file"), Fault::DropAfter(100_000), 1);
+    let response = client().get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().await.is_err(), "the connection broke");
+    sim.inject(Some("storage_file"), Fault::Status(503), 1);
+    assert_eq!(send(client().get(&url)).await.status, 503);
+    assert_eq!(
+        send(client().get(&url)).await.body.len() as u64,
+        record.size
+    );
+    assert_eq!(sim.counters().route("storage_file"), 3);
+}

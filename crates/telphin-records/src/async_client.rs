@@ -324,7 +324,9 @@ impl<T: AsyncTransport> Client<T> {
     }
 
     /// Downloads a record's file to `path`: into a temporary file next to it, renamed to `path`
-    /// only once complete and verified, so a failure leaves nothing at `path`.
+    /// only once complete and verified, so a failure leaves nothing at `path`. With
+    /// [`DownloadSource::StorageLinkThenApi`], any failure of the storage link — even midway —
+    /// starts over from the API.
     #[cfg(feature = "tokio")]
     pub async fn download_to_path(
         &self,
@@ -334,6 +336,34 @@ impl<T: AsyncTransport> Client<T> {
         options: DownloadOptions,
     ) -> Result<DownloadReport, Error> {
         let path = path.as_ref();
+        if options.source != DownloadSource::StorageLinkThenApi {
+            return self.download_file(scope, record_uuid, path, options).await;
+        }
+        let link = DownloadOptions {
+            source: DownloadSource::StorageLink,
+            ..options
+        };
+        match self.download_file(scope, record_uuid, path, link).await {
+            Err(error) => {
+                tracing::debug!(%error, "storage link failed; starting over from the API");
+                let api = DownloadOptions {
+                    source: DownloadSource::Api,
+                    ..options
+                };
+                self.download_file(scope, record_uuid, path, api).await
+            }
+            done => done,
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    async fn download_file(
+        &self,
+        scope: Scope,
+        record_uuid: &RecordUuid,
+        path: &std::path::Path,
+        options: DownloadOptions,
+    ) -> Result<DownloadReport, Error> {
         let temporary = crate::download::temporary_path(path)?;
         let result = async {
             let mut file = tokio::fs::OpenOptions::new()

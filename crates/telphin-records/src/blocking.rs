@@ -214,7 +214,9 @@ impl<T: BlockingTransport> BlockingClient<T> {
     }
 
     /// Downloads a record's file to `path`: into a temporary file next to it, renamed to `path`
-    /// only once complete and verified, so a failure leaves nothing at `path`.
+    /// only once complete and verified, so a failure leaves nothing at `path`. With
+    /// [`DownloadSource::StorageLinkThenApi`], any failure of the storage link — even midway —
+    /// starts over from the API.
     pub fn download_to_path(
         &self,
         scope: Scope,
@@ -223,6 +225,31 @@ impl<T: BlockingTransport> BlockingClient<T> {
         options: DownloadOptions,
     ) -> Result<DownloadReport, Error> {
         let path = path.as_ref();
+        if options.source != DownloadSource::StorageLinkThenApi {
+            return self.download_file(scope, record_uuid, path, options);
+        }
+        let link = DownloadOptions {
+            source: DownloadSource::StorageLink,
+            ..options
+        };
+        self.download_file(scope, record_uuid, path, link)
+            .or_else(|error| {
+                tracing::debug!(%error, "storage link failed; starting over from the API");
+                let api = DownloadOptions {
+                    source: DownloadSource::Api,
+                    ..options
+                };
+                self.download_file(scope, record_uuid, path, api)
+            })
+    }
+
+    fn download_file(
+        &self,
+        scope: Scope,
+        record_uuid: &RecordUuid,
+        path: &Path,
+        options: DownloadOptions,
+    ) -> Result<DownloadReport, Error> {
         let temporary = temporary_path(path)?;
         let result = std::fs::File::create_new(&temporary)
             .map_err(Error::Sink)

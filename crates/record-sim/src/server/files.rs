@@ -71,17 +71,15 @@ pub(crate) fn storage_file(state: &SimState, incoming: &Incoming<'_>, token: &st
         return Reply::error(StatusCode::METHOD_NOT_ALLOWED, None, "Method not allowed");
     }
     let records = state.records();
-    match records
+    let Some(record) = records
         .iter()
         .find(|r| state.storage_token(&r.uuid) == token)
-    {
-        Some(record) => file_reply(
-            record.file_seed,
-            record.size,
-            &record.file_name,
-            Ending::Complete,
-        ),
-        None => Reply::record_not_found(),
+    else {
+        return Reply::record_not_found();
+    };
+    match super::storage_fault(state) {
+        Ok(ending) => file_reply(record.file_seed, record.size, &record.file_name, ending),
+        Err(reply) => reply,
     }
 }
 

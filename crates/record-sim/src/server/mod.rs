@@ -209,7 +209,6 @@ async fn api(
 
 /// Applies scheduled and random faults to an API request of route `name`.
 fn faults(state: &SimState, name: &str) -> Result<Ending, Reply> {
-    use crate::config::Fault;
     let config = &state.config.faults;
     let mut faults = state.faults();
     faults.api_requests += 1;
@@ -218,28 +217,8 @@ fn faults(state: &SimState, name: &str) -> Result<Ending, Reply> {
     {
         state.expire_tokens();
     }
-    let position = faults
-        .injections
-        .iter()
-        .position(|i| i.route.as_deref().is_none_or(|r| r == name) && i.fault != Fault::TokenError);
-    if let Some(position) = position {
-        let fault = faults.injections[position].fault.clone();
-        faults.injections[position].times -= 1;
-        if faults.injections[position].times == 0 {
-            faults.injections.remove(position);
-        }
-        return match fault {
-            Fault::Status(status) => Err(server_error(status)),
-            Fault::Unauthorized => Err(Reply::error(
-                StatusCode::UNAUTHORIZED,
-                None,
-                "Token is expired",
-            )),
-            Fault::RateLimited { reset_secs } => Err(rate_limited_burst(reset_secs)),
-            Fault::DropAfter(at) => Ok(Ending::Drop(at)),
-            Fault::TruncateAfter(at) => Ok(Ending::Truncate(at)),
-            Fault::TokenError => Ok(Ending::Complete),
-        };
+    if let Some(fault) = take_injection(&mut faults, name) {
+        return apply(fault);
     }
     if faults.burst_left > 0 {
         faults.burst_left -= 1;
@@ -268,6 +247,48 @@ fn faults(state: &SimState, name: &str) -> Result<Ending, Reply> {
         return Ok(Ending::Truncate(1024));
     }
     Ok(Ending::Complete)
+}
+
+/// Takes the next scheduled fault for route `name`, if any.
+fn take_injection(
+    faults: &mut crate::state::FaultState,
+    name: &str,
+) -> Option<crate::config::Fault> {
+    use crate::config::Fault;
+    let position = faults.injections.iter().position(|i| {
+        i.route.as_deref().is_none_or(|r| r == name) && i.fault != Fault::TokenError
+    })?;
+    let fault = faults.injections[position].fault.clone();
+    faults.injections[position].times -= 1;
+    if faults.injections[position].times == 0 {
+        faults.injections.remove(position);
+    }
+    Some(fault)
+}
+
+/// What a scheduled fault does to a request: an error answer, or a broken body.
+fn apply(fault: crate::config::Fault) -> Result<Ending, Reply> {
+    use crate::config::Fault;
+    match fault {
+        Fault::Status(status) => Err(server_error(status)),
+        Fault::Unauthorized => Err(Reply::error(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "Token is expired",
+        )),
+        Fault::RateLimited { reset_secs } => Err(rate_limited_burst(reset_secs)),
+        Fault::DropAfter(at) => Ok(Ending::Drop(at)),
+        Fault::TruncateAfter(at) => Ok(Ending::Truncate(at)),
+        Fault::TokenError => Ok(Ending::Complete),
+    }
+}
+
+/// The scheduled fault of a storage-link download (no random faults: those follow API requests).
+pub(crate) fn storage_fault(state: &SimState) -> Result<Ending, Reply> {
+    match take_injection(&mut state.faults(), "storage_file") {
+        Some(fault) => apply(fault),
+        None => Ok(Ending::Complete),
+    }
 }
 
 fn server_error(status: u16) -> Reply {
