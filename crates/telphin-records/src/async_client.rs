@@ -18,9 +18,8 @@ use record_model::{
 use tracing::Instrument as _;
 
 use crate::auth::{Authorize, TokenState};
-use crate::blocking::call_span;
 use crate::call::{Call, Step};
-use crate::core::Core;
+use crate::core::{Core, call_span};
 use crate::download::{CHUNK_SIZE, DownloadCheck, DownloadOptions, DownloadReport, DownloadSource};
 use crate::plan::{combine, stats_plan};
 use crate::sleep::{AsyncSleep, DefaultSleep};

@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use record_api::{
-    ApiRequest, AuthKind, Authorization, BlockingBody, BlockingTransport, DeleteRecord,
-    DeleteRecords, DownloadRecord, Endpoint, Error, FileInfo, ListRecords, MonthlyRecordStats,
-    MonthlyStatsEnd, RecordStats, RequestArchive, SNIPPET_LIMIT, Scope, StorageUrl, Token,
-    TokenRequest, TransportError,
+    AuthKind, Authorization, BlockingBody, BlockingTransport, DeleteRecord, DeleteRecords,
+    DownloadRecord, Endpoint, Error, FileInfo, ListRecords, MonthlyRecordStats, MonthlyStatsEnd,
+    RecordStats, RequestArchive, SNIPPET_LIMIT, Scope, StorageUrl, Token, TokenRequest,
+    TransportError,
 };
 use record_model::{
     ArchiveReceipt, ArchiveRequest, ClientId, DateRange, MonthStats, Order, QueryWindow, RateLimit,
@@ -18,7 +18,7 @@ use record_model::{
 
 use crate::auth::{Authorize, TokenState};
 use crate::call::{Call, Step};
-use crate::core::Core;
+use crate::core::{Core, call_span};
 use crate::download::{
     CHUNK_SIZE, DownloadCheck, DownloadOptions, DownloadReport, DownloadSource, temporary_path,
 };
@@ -401,17 +401,6 @@ impl<T: BlockingTransport> BlockingClient<T> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-/// The span of one call: operation, scope kind, attempt and status — never a secret.
-pub(crate) fn call_span(request: &ApiRequest, scope_kind: &'static str) -> tracing::Span {
-    tracing::info_span!(
-        "telphin_records.call",
-        operation = request.operation,
-        scope = scope_kind,
-        attempt = tracing::field::Empty,
-        status = tracing::field::Empty,
-    )
 }
 
 /// The first bytes of an error body, for the error message.

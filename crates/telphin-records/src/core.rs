@@ -130,3 +130,14 @@ impl Core {
             .map_err(|_| refused("it is not a valid URI"))
     }
 }
+
+/// The span of one call: operation, scope kind, attempt and status — never a secret.
+pub(crate) fn call_span(request: &ApiRequest, scope_kind: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        "telphin_records.call",
+        operation = request.operation,
+        scope = scope_kind,
+        attempt = tracing::field::Empty,
+        status = tracing::field::Empty,
+    )
+}
