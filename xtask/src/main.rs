@@ -26,76 +26,6 @@ const CHECKS: &[(&str, Cargo)] = &[
             "warnings",
         ]),
     ),
-    // Every feature set of the facade builds on its own: no features (custom transports only),
-    // each transport alone, and the tokio helpers without reqwest.
-    (
-        "features: none",
-        cargo(&[
-            "clippy",
-            "-p",
-            "telphin-records",
-            "--no-default-features",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    ),
-    (
-        "features: blocking",
-        cargo(&[
-            "clippy",
-            "-p",
-            "telphin-records",
-            "--no-default-features",
-            "--features",
-            "blocking,rustls",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    ),
-    (
-        "features: async",
-        cargo(&[
-            "clippy",
-            "-p",
-            "telphin-records",
-            "--no-default-features",
-            "--features",
-            "async,rustls",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    ),
-    (
-        "features: native-tls",
-        cargo(&[
-            "clippy",
-            "-p",
-            "telphin-records",
-            "--no-default-features",
-            "--features",
-            "blocking,async,native-tls",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    ),
-    (
-        "features: tokio",
-        cargo(&[
-            "clippy",
-            "-p",
-            "telphin-records",
-            "--no-default-features",
-            "--features",
-            "tokio",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    ),
     ("test", cargo(&["test", "--workspace"])),
     (
         "docs",
@@ -104,6 +34,16 @@ const CHECKS: &[(&str, Cargo)] = &[
             env: &[("RUSTDOCFLAGS", "-D warnings")],
         },
     ),
+];
+
+/// Feature sets of the facade that must each build on their own: none (custom transports
+/// only), each transport alone, both with native TLS, and the tokio helpers without reqwest.
+const FEATURE_SETS: &[&str] = &[
+    "",
+    "blocking,rustls",
+    "async,rustls",
+    "blocking,async,native-tls",
+    "tokio",
 ];
 
 /// Dependency rules: (what, `cargo tree` arguments, crates that must not appear).
@@ -187,15 +127,39 @@ fn ci() -> ExitCode {
             Ok(status) => return failed(name, &status.to_string()),
             Err(err) => return failed(name, &format!("could not start cargo: {err}")),
         }
-        // Dependency rules are checked once the code compiles, before the long test run.
-        if i == 1
-            && let Err(message) = dependencies()
-        {
-            return failed("dependencies", &message);
+        // Once the code compiles, and before the long test run: dependency rules, then the
+        // facade's feature sets.
+        if i == 1 {
+            if let Err(message) = dependencies() {
+                return failed("dependencies", &message);
+            }
+            if let Err(message) = feature_sets() {
+                return failed("features", &message);
+            }
         }
     }
     eprintln!("== xtask: all checks passed");
     ExitCode::SUCCESS
+}
+
+/// Lints the facade with each of [`FEATURE_SETS`].
+fn feature_sets() -> Result<(), String> {
+    for features in FEATURE_SETS {
+        eprintln!("== xtask: features: [{features}]");
+        let mut command = Command::new(cargo_path());
+        command.args(["clippy", "-p", "telphin-records", "--no-default-features"]);
+        if !features.is_empty() {
+            command.args(["--features", features]);
+        }
+        let status = command
+            .args(["--", "-D", "warnings"])
+            .status()
+            .map_err(|e| format!("could not start cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("features [{features}]: {status}"));
+        }
+    }
+    Ok(())
 }
 
 fn failed(step: &str, why: &str) -> ExitCode {

@@ -119,20 +119,10 @@ async fn seeded_faults_are_deterministic() {
         server_error_percent: 30,
         ..Faults::default()
     };
-    let mut runs = Vec::new();
-    for _ in 0..2 {
-        let sim = start(SimConfig {
-            faults: faults.clone(),
-            ..small_config()
-        })
-        .await;
-        let token = token_for(&sim, &sim.credentials().client.clone()).await;
-        let mut statuses = Vec::new();
-        for _ in 0..40 {
-            statuses.push(get(&sim, &token, &march()).await.status);
-        }
-        runs.push(statuses);
-    }
+    let runs = [
+        statuses_with(faults.clone(), 40).await,
+        statuses_with(faults, 40).await,
+    ];
     assert_eq!(runs[0], runs[1]);
     let failures = runs[0]
         .iter()
@@ -144,41 +134,38 @@ async fn seeded_faults_are_deterministic() {
     );
 }
 
+/// The statuses of `n` list requests to a simulator with `faults`.
+async fn statuses_with(faults: Faults, n: usize) -> Vec<u16> {
+    let sim = start(SimConfig {
+        faults,
+        ..small_config()
+    })
+    .await;
+    let token = token_for(&sim, &sim.credentials().client.clone()).await;
+    let mut statuses = Vec::new();
+    for _ in 0..n {
+        statuses.push(get(&sim, &token, &march()).await.status);
+    }
+    statuses
+}
+
 #[tokio::test]
 async fn bursts_of_429_and_forced_expiry() {
-    let faults = Faults {
+    let bursts = Faults {
         burst_429_every: Some(5),
         burst_429_length: 2,
         ..Faults::default()
     };
-    let sim = start(SimConfig {
-        faults,
-        ..small_config()
-    })
-    .await;
-    let token = token_for(&sim, &sim.credentials().client.clone()).await;
-    let mut statuses = Vec::new();
-    for _ in 0..8 {
-        statuses.push(get(&sim, &token, &march()).await.status);
-    }
-    assert_eq!(statuses, [200, 200, 200, 200, 429, 429, 200, 200]);
-
-    let faults = Faults {
+    assert_eq!(
+        statuses_with(bursts, 8).await,
+        [200, 200, 200, 200, 429, 429, 200, 200]
+    );
+    let expiry = Faults {
         expire_tokens_every: Some(3),
         ..Faults::default()
     };
-    let sim = start(SimConfig {
-        faults,
-        ..small_config()
-    })
-    .await;
-    let token = token_for(&sim, &sim.credentials().client.clone()).await;
-    let mut statuses = Vec::new();
-    for _ in 0..4 {
-        statuses.push(get(&sim, &token, &march()).await.status);
-    }
     assert_eq!(
-        statuses,
+        statuses_with(expiry, 4).await,
         [200, 200, 200, 401],
         "the third request expires every token"
     );

@@ -251,111 +251,77 @@ async fn each_app_sees_only_its_level() {
         .find(|e| e.group != Some(c.extension_group_id))
         .unwrap()
         .id;
-
     let extension = token_for(&sim, &c.extension).await;
-    assert_eq!(
-        get(
-            &sim,
-            &extension,
-            &format!("extension/{}/record/?{query}", c.extension_id)
-        )
-        .await
-        .status,
-        200
-    );
-    let denied = get(
-        &sim,
-        &extension,
-        &format!("extension/{other_extension}/record/?{query}"),
-    )
-    .await;
-    assert_eq!(denied.status, 403);
-    assert_eq!(denied.json()["status"], "access_denied");
-    assert_eq!(
-        get(&sim, &extension, &format!("client/@me/record/?{query}"))
-            .await
-            .status,
-        403
-    );
-    assert_eq!(
-        get(
-            &sim,
-            &extension,
-            &format!("extension_group/{}/record/?{query}", c.extension_group_id)
-        )
-        .await
-        .status,
-        403
-    );
-
     let group = token_for(&sim, &c.extension_group).await;
-    assert_eq!(
-        get(
-            &sim,
-            &group,
-            &format!("extension_group/{}/record/?{query}", c.extension_group_id)
-        )
-        .await
-        .status,
-        200
-    );
-    assert_eq!(
-        get(
-            &sim,
-            &group,
-            &format!("extension/{}/record/?{query}", c.extension_id)
-        )
-        .await
-        .status,
-        200
-    );
-    assert_eq!(
-        get(
-            &sim,
-            &group,
-            &format!("extension/{outside_group}/record/?{query}")
-        )
-        .await
-        .status,
-        403
-    );
-    assert_eq!(
-        get(
-            &sim,
-            &group,
-            &format!("client/{}/record/?{query}", c.client_id_number)
-        )
-        .await
-        .status,
-        403
-    );
-
     let client = token_for(&sim, &c.client).await;
-    assert_eq!(
-        get(
-            &sim,
-            &client,
-            &format!("client/{}/record/?{query}", c.client_id_number + 1)
-        )
-        .await
-        .status,
-        403
-    );
-    assert_eq!(
-        get(
-            &sim,
-            &client,
-            &format!("extension/{outside_group}/record/?{query}")
-        )
-        .await
-        .status,
-        200
-    );
-
     let call_api = token_for(&sim, &c.call_api_only).await;
-    let refused = get(&sim, &call_api, &format!("client/@me/record/?{query}")).await;
-    assert_eq!(refused.status, 403);
-    assert_eq!(refused.json()["status"], "app_access_type_deny");
+
+    // (who, scope path, expected status, expected `status` code of a refusal)
+    let cases = [
+        (
+            &extension,
+            format!("extension/{}", c.extension_id),
+            200,
+            None,
+        ),
+        (
+            &extension,
+            format!("extension/{other_extension}"),
+            403,
+            Some("access_denied"),
+        ),
+        (
+            &extension,
+            "client/@me".to_owned(),
+            403,
+            Some("access_denied"),
+        ),
+        (
+            &extension,
+            format!("extension_group/{}", c.extension_group_id),
+            403,
+            Some("access_denied"),
+        ),
+        (
+            &group,
+            format!("extension_group/{}", c.extension_group_id),
+            200,
+            None,
+        ),
+        (&group, format!("extension/{}", c.extension_id), 200, None),
+        (
+            &group,
+            format!("extension/{outside_group}"),
+            403,
+            Some("access_denied"),
+        ),
+        (
+            &group,
+            format!("client/{}", c.client_id_number),
+            403,
+            Some("access_denied"),
+        ),
+        (
+            &client,
+            format!("client/{}", c.client_id_number + 1),
+            403,
+            Some("access_denied"),
+        ),
+        (&client, format!("extension/{outside_group}"), 200, None),
+        (
+            &call_api,
+            "client/@me".to_owned(),
+            403,
+            Some("app_access_type_deny"),
+        ),
+    ];
+    for (token, scope, status, code) in cases {
+        let answer = get(&sim, token, &format!("{scope}/record/?{query}")).await;
+        assert_eq!(answer.status, status, "{scope}");
+        if let Some(code) = code {
+            assert_eq!(answer.json()["status"], code, "{scope}");
+        }
+    }
 }
 
 #[tokio::test]
