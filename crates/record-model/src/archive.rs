@@ -36,7 +36,9 @@ impl EmailAddress {
         if valid {
             Ok(EmailAddress(text))
         } else {
-            Err(ValidationError::Email { value: text })
+            Err(ValidationError::Email {
+                value: crate::error::quote_prefix(&text),
+            })
         }
     }
 
@@ -144,24 +146,91 @@ pub enum ArchiveId {
 
 /// The API's answer to an archive request (201).
 ///
-/// Its field names are not documented; the ones the simulator uses are typed when present, and
-/// every other field is kept in [`extra`](Self::extra).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Its field names and shapes are not documented. An accepted request has already sent its
+/// e-mail, so decoding never fails: each field the simulator uses is typed when it has the
+/// expected shape, and everything else — other fields, the same names with another shape (an ISO
+/// time, a list of addresses, an object id), or a body that is no JSON object at all — is kept
+/// raw.
+///
+/// ```
+/// use record_model::ArchiveReceipt;
+///
+/// let receipt = ArchiveReceipt::from_body(br#"{"id": {"oid": "a1"}, "email": ["a@x.org"], "queued": true}"#);
+/// assert!(receipt.id.is_none() && receipt.email.is_none());
+/// assert_eq!(receipt.extra["id"]["oid"], "a1");
+/// assert_eq!(receipt.extra["queued"], true);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[non_exhaustive]
 pub struct ArchiveReceipt {
     /// The archive's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<ArchiveId>,
     /// The window start, as the API echoed it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_datetime: Option<WireTime>,
     /// The window end, as the API echoed it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_datetime: Option<WireTime>,
     /// The recipients, comma-separated, as the API echoed them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// Every other field of the answer.
+    /// Every other field of the answer, and the typed names whose value had another shape.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// The start of the body (at most 4 KiB) when it was not a JSON object.
+    #[serde(skip)]
+    pub unparsed_body: Option<String>,
+}
+
+/// The most bytes of a non-JSON receipt body that are kept.
+const UNPARSED_LIMIT: usize = 4096;
+
+impl ArchiveReceipt {
+    /// Reads a success body of any shape: never fails.
+    pub fn from_body(body: &[u8]) -> Self {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(object)) => ArchiveReceipt::from_object(object),
+            _ if body.iter().all(u8::is_ascii_whitespace) => ArchiveReceipt::default(),
+            _ => {
+                let kept = &body[..body.len().min(UNPARSED_LIMIT)];
+                ArchiveReceipt {
+                    unparsed_body: Some(String::from_utf8_lossy(kept).into_owned()),
+                    ..ArchiveReceipt::default()
+                }
+            }
+        }
+    }
+
+    fn from_object(mut extra: Map<String, Value>) -> Self {
+        fn take<T: serde::de::DeserializeOwned>(
+            extra: &mut Map<String, Value>,
+            name: &str,
+        ) -> Option<T> {
+            let value = extra.get(name)?;
+            let typed = T::deserialize(value).ok()?;
+            extra.remove(name);
+            Some(typed)
+        }
+        ArchiveReceipt {
+            id: take(&mut extra, "id"),
+            start_datetime: take(&mut extra, "start_datetime"),
+            end_datetime: take(&mut extra, "end_datetime"),
+            email: take(&mut extra, "email"),
+            extra,
+            unparsed_body: None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ArchiveReceipt {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Value::deserialize(deserializer)? {
+            Value::Object(object) => ArchiveReceipt::from_object(object),
+            other => ArchiveReceipt {
+                unparsed_body: Some(other.to_string()),
+                ..ArchiveReceipt::default()
+            },
+        })
+    }
 }

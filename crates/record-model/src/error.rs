@@ -94,4 +94,22 @@ pub enum ValidationError {
         /// The rejected text.
         value: String,
     },
+    /// A half-open period `[from, until)` whose bounds are equal: it holds no instant.
+    #[error("the period [{at}, {at}) is empty; `until` must be later than `from`")]
+    EmptyPeriod {
+        /// The bound, as `YYYY-MM-DD HH:MM:SS`.
+        at: String,
+    },
+}
+
+/// The most characters of a rejected value that an error keeps and quotes.
+pub const QUOTE_LIMIT: usize = 64;
+
+/// At most [`QUOTE_LIMIT`] characters of `text`, with `…` and the full length when cut, so that
+/// a huge input never makes a huge error message.
+pub fn quote_prefix(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_LIMIT) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}… ({} bytes in all)", &text[..cut], text.len()),
+    }
 }

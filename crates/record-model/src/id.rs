@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ValidationError;
+use crate::error::quote_prefix;
 
 /// A record id, `<digits>-<hex digits>`, e.g. `30-624835FEEE0E11E6A19D331E4D6A0606`.
 ///
@@ -36,7 +37,9 @@ impl RecordUuid {
         if valid {
             Ok(RecordUuid(text))
         } else {
-            Err(ValidationError::RecordUuid { value: text })
+            Err(ValidationError::RecordUuid {
+                value: quote_prefix(&text),
+            })
         }
     }
 
@@ -116,7 +119,7 @@ impl FromStr for ClientId {
         parse_decimal(text)
             .map(ClientId::Id)
             .ok_or_else(|| ValidationError::ClientId {
-                value: text.to_owned(),
+                value: crate::error::quote_prefix(text),
             })
     }
 }
@@ -190,7 +193,7 @@ macro_rules! numeric_id {
             fn from_str(text: &str) -> Result<Self, Self::Err> {
                 parse_decimal(text).map($name).ok_or_else(|| ValidationError::NumericId {
                     kind: $kind,
-                    value: text.to_owned(),
+                    value: crate::error::quote_prefix(text),
                 })
             }
         }

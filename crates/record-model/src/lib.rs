@@ -23,7 +23,8 @@
 //!   [`HangupDisposition`], [`Application`]) and unknown fields kept;
 //! - validated ids: [`RecordUuid`], [`ClientId`], [`ExtensionId`], [`ExtensionGroupId`];
 //! - the wire time [`WireTime`] and [`format_query_time`];
-//! - [`DateRange`] and [`QueryWindow`], the window rule of the API and its splitting;
+//! - [`Period`] (a day, a month, a year, `[from, until)`), [`DateRange`] and [`QueryWindow`],
+//!   the window rule of the API and its splitting;
 //! - [`Order`] and [`merge_records`];
 //! - the other payloads: [`WindowStats`], [`MonthStats`], [`StorageLink`], [`ArchiveRequest`],
 //!   [`ArchiveReceipt`], [`RateLimit`];
@@ -35,6 +36,7 @@ mod error;
 mod id;
 mod link;
 mod order;
+mod period;
 mod rate_limit;
 mod record;
 mod stats;
@@ -43,10 +45,11 @@ mod window;
 
 pub use archive::{ArchiveId, ArchiveReceipt, ArchiveRequest, EmailAddress};
 pub use enums::{Application, CallResult, ExtensionType, Flow, HangupDisposition};
-pub use error::ValidationError;
+pub use error::{QUOTE_LIMIT, ValidationError, quote_prefix};
 pub use id::{ClientId, ExtensionGroupId, ExtensionId, RecordUuid};
 pub use link::StorageLink;
 pub use order::{Order, merge_records};
+pub use period::{Period, PeriodEnd};
 pub use rate_limit::RateLimit;
 pub use record::Record;
 pub use stats::{MonthStats, WindowStats, YearMonth};

@@ -153,7 +153,7 @@ impl FromStr for YearMonth {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let fail = || ValidationError::YearMonth {
-            value: text.to_owned(),
+            value: crate::error::quote_prefix(text),
         };
         let (year, month) = text.split_once('-').ok_or_else(fail)?;
         let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());

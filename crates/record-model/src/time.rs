@@ -59,7 +59,7 @@ impl WireTime {
     /// Parses `YYYY-MM-DD HH:MM:SS`, optionally followed by `.` or `,` and 1 to 9 digits.
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
         let fail = |reason| ValidationError::WireTime {
-            value: text.to_owned(),
+            value: crate::error::quote_prefix(text),
             reason,
         };
         let bytes = text.as_bytes();

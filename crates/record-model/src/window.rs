@@ -91,6 +91,11 @@ impl DateRange {
         DateRange::new(start, end)
     }
 
+    /// A range whose bounds were already checked (a [`crate::Period`]'s).
+    pub(crate) fn from_checked(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        DateRange { start, end }
+    }
+
     /// The first instant of the range.
     pub fn start(&self) -> DateTime<Utc> {
         self.start

@@ -172,3 +172,43 @@ fn client_id_decodes_from_number_and_text() {
     let ids: Vec<ClientId> = serde_json::from_str(r#"[30, "31", "@me"]"#).unwrap();
     assert_eq!(ids, [ClientId::Id(30), ClientId::Id(31), ClientId::Me]);
 }
+
+#[test]
+fn an_archive_receipt_of_another_shape_still_decodes() {
+    // Defect: the typed names with another shape failed the decode after the e-mail was sent.
+    let receipt: ArchiveReceipt = serde_json::from_str(
+        r#"{"id": {"$oid": "65a1"}, "start_datetime": "2024-10-01T00:00:00Z",
+            "end_datetime": 1727740799, "email": ["ops@example.org", "boss@example.org"]}"#,
+    )
+    .unwrap();
+    assert_eq!(receipt.id, None);
+    assert_eq!(receipt.start_datetime, None);
+    assert_eq!(receipt.email, None);
+    assert_eq!(receipt.extra["id"]["$oid"], "65a1");
+    assert_eq!(receipt.extra["start_datetime"], "2024-10-01T00:00:00Z");
+    assert_eq!(receipt.extra["end_datetime"], 1727740799);
+    assert_eq!(receipt.extra["email"][1], "boss@example.org");
+    let text = ArchiveReceipt::from_body(b"<html>queued</html>");
+    assert_eq!(text.unparsed_body.as_deref(), Some("<html>queued</html>"));
+    assert_eq!(ArchiveReceipt::from_body(b""), ArchiveReceipt::default());
+}
+
+#[test]
+fn a_huge_value_makes_a_short_error() {
+    // Defect: a 10 MB record_uuid gave a 10 MB error message.
+    let huge = "1-".to_owned() + &"Z".repeat(10_000_000);
+    let error = huge.parse::<record_model::RecordUuid>().unwrap_err();
+    assert!(
+        error.to_string().len() < 400,
+        "{} bytes",
+        error.to_string().len()
+    );
+    assert!(error.to_string().contains("10000002 bytes in all"));
+    let json = format!(r#"["{huge}"]"#);
+    let error = serde_json::from_str::<Vec<record_model::RecordUuid>>(&json).unwrap_err();
+    assert!(
+        error.to_string().len() < 400,
+        "{} bytes",
+        error.to_string().len()
+    );
+}
