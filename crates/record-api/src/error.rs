@@ -130,9 +130,10 @@ impl fmt::Display for RateLimitKind {
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
-    /// The body's `status` code (e.g. `access_denied`), or the OAuth `error` code.
+    /// The body's `status` code (e.g. `access_denied`), or the OAuth `error` code; at most
+    /// [`SNIPPET_LIMIT`] bytes.
     pub code: Option<String>,
-    /// The body's `message`, or the OAuth `error_description`.
+    /// The body's `message`, or the OAuth `error_description`; at most [`SNIPPET_LIMIT`] bytes.
     pub message: Option<String>,
     /// The rate-limit headers of the answer.
     pub rate_limit: RateLimit,
@@ -196,6 +197,62 @@ impl Error {
             Error::Transport(_) | Error::RateLimited { .. } => true,
             Error::Api(e) => e.status.is_server_error(),
             _ => false,
+        }
+    }
+}
+
+/// What replaces a secret in an error message.
+pub const REDACTED: &str = "[redacted]";
+
+impl Error {
+    /// Replaces every occurrence of each of `secrets` in the texts the server sent back (code,
+    /// message, body snippet) with `[redacted]`: a server that echoes the token, the client
+    /// secret, a password or a storage link must not put it in `Display`, `Debug` or a log.
+    /// Secrets shorter than 4 bytes are ignored (they would redact ordinary words).
+    ///
+    /// ```
+    /// # use record_api::{error_for_status, http};
+    /// let body = br#"{"message": "token s3cr3t-t0ken is expired"}"#;
+    /// let error = error_for_status(http::StatusCode::UNAUTHORIZED, &http::HeaderMap::new(), body)
+    ///     .unwrap()
+    ///     .redact(&["s3cr3t-t0ken"]);
+    /// assert_eq!(error.to_string(), "unauthorized: HTTP 401 Unauthorized token [redacted] is expired");
+    /// ```
+    pub fn redact(mut self, secrets: &[&str]) -> Self {
+        let secrets: Vec<&str> = secrets.iter().copied().filter(|s| s.len() >= 4).collect();
+        if secrets.is_empty() {
+            return self;
+        }
+        let scrub = |text: &mut String| {
+            for secret in &secrets {
+                if text.contains(secret) {
+                    *text = text.replace(secret, REDACTED);
+                }
+            }
+        };
+        match &mut self {
+            Error::Unauthorized(e) | Error::Forbidden(e) | Error::NotFound(e) | Error::Api(e) => {
+                e.scrub(scrub)
+            }
+            Error::RateLimited { error, .. } => error.scrub(scrub),
+            Error::Decode { snippet, .. } => {
+                if let Some(text) = snippet {
+                    scrub(text);
+                }
+            }
+            _ => {}
+        }
+        self
+    }
+}
+
+impl ApiError {
+    fn scrub(&mut self, mut scrub: impl FnMut(&mut String)) {
+        for text in [&mut self.code, &mut self.message, &mut self.body_snippet]
+            .into_iter()
+            .flatten()
+        {
+            scrub(text);
         }
     }
 }

@@ -41,12 +41,14 @@ pub mod testing;
 mod transport;
 
 pub use endpoints::{
-    DeleteRecord, DeleteRecords, DownloadRecord, Endpoint, FileInfo, Grant, ListRecords,
+    DeleteRecord, DeleteRecords, Deletion, DownloadRecord, Endpoint, FileInfo, Grant, ListRecords,
     MonthlyRecordStats, MonthlyStatsEnd, RecordStats, RequestArchive, StorageUrl, Token,
     TokenRequest,
 };
-pub use error::{ApiError, Error, RateLimitKind, SNIPPET_LIMIT};
-pub use render::{Authorization, BaseUrl, DEFAULT_USER_AGENT, render};
+pub use error::{ApiError, Error, REDACTED, RateLimitKind, SNIPPET_LIMIT};
+pub use render::{
+    Authorization, BaseUrl, DEFAULT_USER_AGENT, is_loopback_host, render, storage_link_request,
+};
 pub use request::{ApiRequest, AuthKind, Body, FormValue, Method, ResponseKind, Root};
 pub use response::{error_for_status, rate_limit_of};
 pub use retry::{Decision, RetryPolicy};
@@ -60,3 +62,5 @@ pub use transport::{
 pub use bytes;
 pub use http;
 pub use record_model;
+pub use serde_json;
+pub use url;

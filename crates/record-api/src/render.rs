@@ -26,8 +26,12 @@ impl BaseUrl {
     /// The production host of Telphin.
     pub const TELPHIN: &'static str = "https://apiproxy.telphin.ru";
 
-    /// Parses an `http` or `https` URL without query, fragment or credentials.
+    /// Parses an `http` or `https` URL without query, fragment or credentials. Errors never
+    /// quote a password written into the URL.
     pub fn parse(text: &str) -> Result<Self, Error> {
+        let shown = without_userinfo(text);
+        let had_userinfo = shown != text;
+        let text = shown.as_str();
         let url = Url::parse(text)
             .map_err(|e| Error::Config(format!("the base URL {text:?} is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -43,7 +47,7 @@ impl BaseUrl {
                 "the base URL {text:?} must not have a query or fragment"
             )));
         }
-        if !url.username().is_empty() || url.password().is_some() {
+        if had_userinfo || !url.username().is_empty() || url.password().is_some() {
             return Err(Error::Config(
                 "the base URL must not carry credentials; pass them as credentials instead"
                     .to_owned(),
@@ -63,12 +67,7 @@ impl BaseUrl {
 
     /// Whether the host is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
     pub fn is_loopback(&self) -> bool {
-        match self.0.host() {
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-            None => false,
-        }
+        is_loopback_host(&self.0)
     }
 
     /// Whether the scheme is `https`.
@@ -101,6 +100,67 @@ impl BaseUrl {
         }
         url
     }
+}
+
+/// Whether `url`'s host is a loopback address: an IP in `127.0.0.0/8` or `::1`, or exactly the
+/// name `localhost`. Parsed, never compared as text: `localhost.example.org`, `127.example.org`
+/// and `127.0.0.1.nip.io` are names of other hosts.
+pub fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// `text` with any `user:password@` of a URL replaced by `[redacted]@`, cut to a short prefix.
+fn without_userinfo(text: &str) -> String {
+    let shown = match text.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://{}{}", crate::REDACTED, &rest[at..]),
+                None => text.to_owned(),
+            }
+        }
+        None => text.to_owned(),
+    };
+    record_model::quote_prefix(&shown)
+}
+
+/// A `GET` of a storage link (spec §4.5): no `Authorization` header, to the link's own host.
+///
+/// The link must be `https`, or plain `http` to a loopback host (or anywhere when
+/// `allow_insecure_http`). The link is a bearer secret, so no error quotes it.
+///
+/// ```
+/// use record_api::storage_link_request;
+/// use record_model::StorageLink;
+///
+/// let link: StorageLink = serde_json::from_str(r#"{"record_url": "http://127.0.0.1.nip.io/k"}"#)?;
+/// assert!(storage_link_request(&link, None, false).is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn storage_link_request(
+    link: &record_model::StorageLink,
+    user_agent: Option<&str>,
+    allow_insecure_http: bool,
+) -> Result<http::Request<Vec<u8>>, Error> {
+    let refused = |why: &str| Error::Config(format!("cannot fetch the storage link: {why}"));
+    let url = Url::parse(link.expose_url()).map_err(|_| refused("it is not a URL"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback_host(&url) => {}
+        "http" => return Err(refused("it uses plain http to a host that is not loopback")),
+        _ => return Err(refused("its scheme is neither https nor http")),
+    }
+    http::Request::get(url.as_str())
+        .header(ACCEPT, "audio/mpeg, */*")
+        .header(ACCEPT_ENCODING, "gzip")
+        .header(USER_AGENT, user_agent.unwrap_or(DEFAULT_USER_AGENT))
+        .body(Vec::new())
+        .map_err(|_| refused("it is not a valid URI"))
 }
 
 /// Percent-encodes `name=value&...`; a space becomes `%20`, never `+`.

@@ -79,7 +79,12 @@ fn read_error_body(body: &[u8]) -> (Option<String>, Option<String>, Option<Strin
         return (None, None, None);
     }
     if let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(body) {
-        let text = |key: &str| object.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        let text = |key: &str| {
+            object
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(|v| snippet(v.as_bytes()))
+        };
         let code = text("status").or_else(|| text("error"));
         let message = text("message").or_else(|| text("error_description"));
         if code.is_some() || message.is_some() {
@@ -123,9 +128,32 @@ pub(crate) fn decode_json<T: DeserializeOwned>(
         } else {
             Error::Decode {
                 what,
-                source,
+                source: bounded(source),
                 snippet: Some(snippet(body)),
             }
         }
     })
+}
+
+/// The longest decoder message an error keeps: serde quotes whole offending strings.
+const DECODE_MESSAGE_LIMIT: usize = 512;
+
+/// `source` itself, or a copy of its message cut to [`DECODE_MESSAGE_LIMIT`] bytes with its
+/// position, when the message quotes a huge value.
+pub(crate) fn bounded(source: serde_json::Error) -> serde_json::Error {
+    let message = source.to_string();
+    if message.len() <= DECODE_MESSAGE_LIMIT {
+        return source;
+    }
+    let mut cut = DECODE_MESSAGE_LIMIT;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    <serde_json::Error as serde::de::Error>::custom(format!(
+        "{}… ({} bytes in all) at line {} column {}",
+        &message[..cut],
+        message.len(),
+        source.line(),
+        source.column()
+    ))
 }

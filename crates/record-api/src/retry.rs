@@ -24,6 +24,7 @@ pub enum Decision {
 /// - A 429 for the hourly limit waits for `X-RateLimit-Reset` when that is within
 ///   [`rate_limit_wait_cap`](Self::rate_limit_wait_cap), and stops otherwise. A 429 for a
 ///   concurrent statistics request backs off like a 5xx (the other request ends soon).
+/// - A request that could not be built, and an answer too large to buffer, are final at once.
 /// - Nothing else is retried, and nothing after [`max_attempts`](Self::max_attempts).
 ///
 /// It reads no clock and sleeps nowhere: the caller passes the attempt number and the random
@@ -102,6 +103,7 @@ impl RetryPolicy {
             return Decision::Stop;
         }
         match error {
+            Error::Transport(transport) if transport.is_final() => Decision::Stop,
             Error::Transport(transport) => {
                 if idempotent || !transport.may_have_been_sent() {
                     self.backoff(attempt, jitter)

@@ -24,8 +24,10 @@ pub enum TransportErrorKind {
     Io,
     /// The peer spoke something that is not valid HTTP, or the body ended early.
     Protocol,
-    /// The request could not be built (a bad URL or header).
+    /// The request could not be built (a bad URL or header). Sending it again cannot help.
     Request,
+    /// The response body is larger than the transport buffers. Sending it again cannot help.
+    BodyTooLarge,
     /// Anything else.
     Other,
 }
@@ -38,6 +40,7 @@ impl fmt::Display for TransportErrorKind {
             TransportErrorKind::Io => "connection broken",
             TransportErrorKind::Protocol => "invalid HTTP from the server",
             TransportErrorKind::Request => "invalid request",
+            TransportErrorKind::BodyTooLarge => "response body too large to buffer",
             TransportErrorKind::Other => "transport failure",
         })
     }
@@ -93,6 +96,15 @@ impl TransportError {
     /// Whether the server may have received the request.
     pub fn may_have_been_sent(&self) -> bool {
         self.may_have_been_sent
+    }
+
+    /// Whether the same request can never succeed: it could not be built, or its answer is
+    /// larger than the transport buffers.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self.kind,
+            TransportErrorKind::Request | TransportErrorKind::BodyTooLarge
+        )
     }
 }
 

@@ -115,7 +115,7 @@ impl AsyncTransport for ReqwestTransport {
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
             if body.len() + chunk.len() > BUFFERED_BODY_LIMIT {
-                return Err(TransportError::new(TransportErrorKind::Protocol, true)
+                return Err(TransportError::new(TransportErrorKind::BodyTooLarge, true)
                     .with_source("the response body exceeds the buffered limit of 256 MiB"));
             }
             body.extend_from_slice(&chunk);

@@ -92,7 +92,13 @@ fn transport_error(error: ureq::Error) -> TransportError {
         }
         _ => (TransportErrorKind::Other, true),
     };
-    TransportError::new(kind, sent).with_source(error)
+    match error {
+        // These quote the URI, which may be a storage link (a bearer secret).
+        ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_) => {
+            TransportError::new(kind, sent).with_source("the request URI was refused")
+        }
+        error => TransportError::new(kind, sent).with_source(error),
+    }
 }
 
 /// Drops the headers that describe the encoded body once ureq has decoded it.
@@ -119,6 +125,9 @@ impl BlockingTransport for UreqTransport {
             .read_to_vec()
             .map_err(|error| match error {
                 ureq::Error::Io(io) => TransportError::body_read(io),
+                ureq::Error::BodyExceedsLimit(_) => {
+                    TransportError::new(TransportErrorKind::BodyTooLarge, true).with_source(error)
+                }
                 other => transport_error(other),
             })?;
         strip_decoded_headers(&mut parts.headers);

@@ -3,7 +3,6 @@
 use record_model::{ArchiveReceipt, ArchiveRequest, ClientId};
 
 use super::{Endpoint, check_status, record_path};
-use crate::response::decode_json;
 use crate::{ApiRequest, Body, Error, Method, Scope};
 
 /// Requests an archive (spec §2 #7, §4.4). Not idempotent: each accepted request sends an
@@ -35,8 +34,10 @@ impl Endpoint for RequestArchive {
         request
     }
 
+    /// A success is a success whatever its body: the e-mail has been sent. What decodes is
+    /// typed, the rest kept raw ([`ArchiveReceipt::from_body`]).
     fn decode(&self, response: &http::Response<Vec<u8>>) -> Result<ArchiveReceipt, Error> {
         check_status(response)?;
-        decode_json("archive receipt", response.body(), false)
+        Ok(ArchiveReceipt::from_body(response.body()))
     }
 }

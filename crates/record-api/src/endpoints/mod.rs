@@ -15,7 +15,7 @@ mod stats;
 mod token;
 
 pub use archive::RequestArchive;
-pub use record::{DeleteRecord, DownloadRecord, FileInfo, StorageUrl};
+pub use record::{DeleteRecord, Deletion, DownloadRecord, FileInfo, StorageUrl};
 pub use records::{DeleteRecords, ListRecords};
 pub use stats::{MonthlyRecordStats, MonthlyStatsEnd, RecordStats};
 pub use token::{Grant, Token, TokenRequest};
@@ -37,6 +37,13 @@ pub trait Endpoint {
 
     /// Decodes an answer: a non-success status becomes the matching [`Error`].
     fn decode(&self, response: &http::Response<Vec<u8>>) -> Result<Self::Output, Error>;
+
+    /// The output when a repeated request finds its work already done: a delete answered 404
+    /// after an earlier attempt may have reached the server (its answer was lost) has
+    /// succeeded. `None`, the default, keeps the 404 an error.
+    fn already_done(&self) -> Option<Self::Output> {
+        None
+    }
 }
 
 /// Fails with the matching error unless the status is a success.

@@ -124,8 +124,19 @@ impl DeleteRecord {
     }
 }
 
+/// What a record deletion did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Deletion {
+    /// The server deleted the record in answer to this call.
+    Deleted,
+    /// An earlier attempt of this call may have deleted it (its answer was lost), and the
+    /// repeated request found it gone (404).
+    AlreadyGone,
+}
+
 impl Endpoint for DeleteRecord {
-    type Output = ();
+    type Output = Deletion;
 
     fn request(&self) -> ApiRequest {
         let mut request = ApiRequest::api(
@@ -138,8 +149,12 @@ impl Endpoint for DeleteRecord {
         request
     }
 
-    fn decode(&self, response: &http::Response<Vec<u8>>) -> Result<(), Error> {
-        check_status(response)
+    fn decode(&self, response: &http::Response<Vec<u8>>) -> Result<Deletion, Error> {
+        check_status(response).map(|()| Deletion::Deleted)
+    }
+
+    fn already_done(&self) -> Option<Deletion> {
+        Some(Deletion::AlreadyGone)
     }
 }
 
