@@ -114,8 +114,16 @@ pub fn is_loopback_host(url: &Url) -> bool {
     }
 }
 
-/// `text` with any `user:password@` of a URL replaced by `[redacted]@`, cut to a short prefix.
-fn without_userinfo(text: &str) -> String {
+/// `text` with any `user:password@` of a URL replaced by `[redacted]@`, cut to a short prefix:
+/// a URL as it may be shown in a message or a `Debug` form.
+///
+/// ```
+/// assert_eq!(
+///     record_api::without_userinfo("https://me:pw@api.example.org/x"),
+///     "https://[redacted]@api.example.org/x"
+/// );
+/// ```
+pub fn without_userinfo(text: &str) -> String {
     let shown = match text.split_once("://") {
         Some((scheme, rest)) => {
             let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());

@@ -1,55 +1,74 @@
-//! The async client: a thin driver over the shared sans-IO code.
+//! The async client: carries out the engine's steps with `.await`, the injected timer, an async
+//! lock and bounded concurrency for plans. Every decision is the engine's.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::lock::Mutex;
+use futures_util::lock::{Mutex, MutexGuard};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use record_api::{
-    AsyncBody, AsyncTransport, AuthKind, Authorization, DeleteRecord, DeleteRecords,
-    DownloadRecord, Endpoint, Error, FileInfo, ListRecords, MonthlyRecordStats, MonthlyStatsEnd,
-    RecordStats, RequestArchive, SNIPPET_LIMIT, Scope, StorageUrl, Token, TokenRequest,
-    bytes::Bytes,
+    AsyncBody, AsyncTransport, DeleteRecord, DeleteRecords, Deletion, Endpoint, Error, FileInfo,
+    ListRecords, MonthlyRecordStats, MonthlyStatsEnd, RecordStats, RequestArchive, RetryPolicy,
+    Scope, StorageUrl, Token, TokenRequest, bytes::Bytes,
 };
 use record_model::{
-    ArchiveReceipt, ArchiveRequest, ClientId, DateRange, MonthStats, Order, QueryWindow, RateLimit,
-    Record, RecordUuid, StorageLink, WindowStats, merge_records,
+    ArchiveReceipt, ArchiveRequest, ClientId, MonthStats, Order, Period, QueryWindow, RateLimit,
+    Record, RecordUuid, StorageLink, WindowStats,
 };
 use tracing::Instrument as _;
 
-use crate::auth::{Authorize, TokenState};
-use crate::call::{Call, Step};
-use crate::core::{Core, call_span};
+use crate::core::Core;
 use crate::download::{CHUNK_SIZE, DownloadCheck, DownloadOptions, DownloadReport, DownloadSource};
-use crate::plan::{combine, stats_plan};
+use crate::engine::{
+    Answer, AuthNeed, Authorized, ERROR_BODY_LIMIT, Exchange, Fetch, Step, TokenState, TokenStep,
+    Transfer, plan,
+};
 use crate::sleep::{AsyncSleep, DefaultSleep};
 
-/// A client for async code, generic over its transport; `Send + Sync`, and every future it
-/// returns is `Send`.
+/// A client for async code, generic over its transport; `Send + Sync`, every future it returns
+/// is `Send`, and cloning it is cheap (clones share the transport and the token cache).
 ///
 /// ```no_run
-/// use telphin_records::{ClientBuilder, Credentials, DateRange, Scope, ClientId};
+/// use telphin_records::{ClientBuilder, Credentials, Period, Scope, ClientId};
 ///
 /// # async fn demo() -> Result<(), telphin_records::Error> {
 /// let client = ClientBuilder::new(Credentials::client_credentials("app-id", "app-secret"))
 ///     .concurrency(4)
 ///     .build_async()?;
-/// let q1 = DateRange::parse("2024-01-01 00:00:00", "2024-03-31 23:59:59")?;
-/// let stats = client.stats(Scope::client(ClientId::Me), q1).await?;
+/// let march = Period::month(2024, 3)?;
+/// let stats = client.stats(Scope::client(ClientId::Me), march).await?;
 /// println!("{} recordings, {} bytes", stats.count, stats.size);
 /// # Ok(()) }
 /// ```
 pub struct Client<T> {
-    core: Arc<Core>,
+    shared: Arc<Shared<T>>,
+    policy: RetryPolicy,
+    sleep: Arc<dyn AsyncSleep>,
+}
+
+struct Shared<T> {
+    core: Core,
     transport: T,
     tokens: Mutex<TokenState>,
-    sleep: Arc<dyn AsyncSleep>,
+}
+
+impl<T> Clone for Client<T> {
+    fn clone(&self) -> Self {
+        Client {
+            shared: Arc::clone(&self.shared),
+            policy: self.policy,
+            sleep: Arc::clone(&self.sleep),
+        }
+    }
 }
 
 impl<T> std::fmt::Debug for Client<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("config", &self.core)
+            .field("config", &self.shared.core)
+            .field("retry", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -122,13 +141,26 @@ impl Download {
     }
 }
 
+/// How far [`Client::advance`] carried a download.
+enum Advance {
+    Stream(Box<dyn AsyncBody>),
+    ResetSink,
+    Done(DownloadReport),
+}
+
+type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<Token, Error>> + Send + 'a>>;
+
 impl<T: AsyncTransport> Client<T> {
-    pub(crate) fn from_parts(core: Arc<Core>, transport: T) -> Self {
+    pub(crate) fn from_parts(core: Core, transport: T) -> Self {
         let tokens = Mutex::new(TokenState::new(core.token_margin));
+        let policy = core.retry;
         Client {
-            core,
-            transport,
-            tokens,
+            shared: Arc::new(Shared {
+                core,
+                transport,
+                tokens,
+            }),
+            policy,
             sleep: Arc::new(DefaultSleep),
         }
     }
@@ -141,31 +173,80 @@ impl<T: AsyncTransport> Client<T> {
 
     /// The transport.
     pub fn transport(&self) -> &T {
-        &self.transport
+        &self.shared.transport
     }
 
-    /// The rate-limit headers of the latest answer.
+    /// The rate-limit headers of the latest answer any clone of this client got. For the
+    /// headers of one call's answer, use [`execute`](Self::execute).
     pub fn last_rate_limit(&self) -> Option<RateLimit> {
-        self.core.last_rate_limit()
+        self.shared.core.last_rate_limit()
     }
 
-    /// The records of `scope` in `range` (any length), in `order`, each once.
+    /// This client with another retry policy for the calls made through the returned handle,
+    /// sharing the transport and the tokens; e.g. [`RetryPolicy::never`] for one call.
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Self {
+        Client {
+            policy,
+            ..self.clone()
+        }
+    }
+
+    /// Runs any endpoint of `record-api` to completion (tokens, retries), and gives its output
+    /// with the rate-limit headers of its answer.
+    pub async fn execute<E>(&self, endpoint: &E) -> Result<Answer<E::Output>, Error>
+    where
+        E: Endpoint + Sync,
+        E::Output: Send,
+    {
+        let mut exchange = Exchange::new(&self.shared.core, endpoint, self.policy);
+        let span = exchange.span();
+        async move {
+            let mut step = exchange.start(Instant::now());
+            loop {
+                step = match step {
+                    Step::Authorize(need) => exchange.authorized(self.authorize(&need).await),
+                    Step::Send(request) => {
+                        let answer = self.shared.transport.send(request).await;
+                        exchange.received(answer, Instant::now())
+                    }
+                    Step::Sleep(pause) => {
+                        self.sleep.sleep(pause).await;
+                        exchange.start(Instant::now())
+                    }
+                    Step::Done(result) => return result,
+                };
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn call<E>(&self, endpoint: &E) -> Result<E::Output, Error>
+    where
+        E: Endpoint + Sync,
+        E::Output: Send,
+    {
+        Ok(self.execute(endpoint).await?.output)
+    }
+
+    /// The records of `scope` in `period` (any length), in `order`, each once.
     ///
-    /// Windows of a long range are requested with the configured concurrency; they overlap by
-    /// one second, so no record at a boundary is lost, and duplicates are removed.
+    /// Windows of a long period are requested with the configured concurrency; they overlap by
+    /// one second, so no record at a boundary is lost; duplicates are removed, and records at
+    /// the excluded end of a half-open period are dropped.
     pub async fn list(
         &self,
         scope: Scope,
-        range: impl Into<DateRange>,
+        period: impl Into<Period>,
         order: Order,
     ) -> Result<Vec<Record>, Error> {
-        let windows: Vec<QueryWindow> = range.into().windows().collect();
-        let lists: Vec<Vec<Record>> = stream::iter(windows)
+        let period = period.into();
+        let lists: Vec<Vec<Record>> = stream::iter(plan::list_windows(&period))
             .map(|window| self.list_window(scope, window, order))
-            .buffer_unordered(self.core.concurrency)
+            .buffer_unordered(self.shared.core.concurrency)
             .try_collect()
             .await?;
-        Ok(merge_records(lists, order))
+        Ok(plan::merge_list(&period, lists, order))
     }
 
     /// The records of `scope` in one window, as the API returns them.
@@ -175,44 +256,62 @@ impl<T: AsyncTransport> Client<T> {
         window: QueryWindow,
         order: Order,
     ) -> Result<Vec<Record>, Error> {
-        self.execute(&ListRecords::new(scope, window).order(order), scope.kind())
+        self.call(&ListRecords::new(scope, window).order(order))
             .await
     }
 
-    /// The count and total size of the record files of `scope` in `range` (any length),
-    /// exact: no record at a window overlap is counted twice. Requests run one at a time, as
-    /// the API allows one statistics request per client.
+    /// The count and total size of the record files of `scope` in `period` (any length),
+    /// exact: no record at a window overlap or at an excluded end is counted. Requests run one
+    /// at a time, as the API allows one statistics request per client.
     pub async fn stats(
         &self,
         scope: Scope,
-        range: impl Into<DateRange>,
+        period: impl Into<Period>,
     ) -> Result<WindowStats, Error> {
-        let mut parts = Vec::new();
-        for (window, sign) in stats_plan(&range.into()) {
-            let stats = self
-                .execute(&RecordStats::new(scope, window), scope.kind())
-                .await?;
-            parts.push((sign, stats));
-        }
-        Ok(combine(parts))
+        let parts: Vec<_> = stream::iter(plan::stats_plan(&period.into()))
+            .then(|(window, sign)| async move {
+                let stats = self.call(&RecordStats::new(scope, window)).await?;
+                Ok::<_, Error>((sign, stats))
+            })
+            .try_collect()
+            .await?;
+        Ok(plan::combine(parts))
     }
 
-    /// Deletes every record of `scope` in `range` (any length), window by window.
-    pub async fn delete_range(
+    /// Deletes every record of `scope` in `period` (any length), window by window, and nothing
+    /// outside it: the last second of a half-open period is listed and its records deleted one
+    /// by one, so the records at the excluded end stay.
+    pub async fn delete_range(&self, scope: Scope, period: impl Into<Period>) -> Result<(), Error> {
+        let plan = plan::delete_plan(&period.into());
+        stream::iter(plan.windows)
+            .map(Ok)
+            .try_for_each(
+                |window| async move { self.call(&DeleteRecords::new(scope, window)).await },
+            )
+            .await?;
+        let Some(last) = plan.last_second else {
+            return Ok(());
+        };
+        let records = self.list_window(scope, last.window, Order::Asc).await?;
+        stream::iter(records.iter().filter(|record| last.holds(record)))
+            .map(Ok)
+            .try_for_each(|record| async move {
+                match self.delete_record(scope, &record.record_uuid).await {
+                    Err(error) if !error.is_not_found() => Err(error),
+                    _ => Ok(()),
+                }
+            })
+            .await
+    }
+
+    /// Deletes one record and its file. [`Deletion::AlreadyGone`] tells that an earlier
+    /// attempt's answer was lost and the retry found the record gone.
+    pub async fn delete_record(
         &self,
         scope: Scope,
-        range: impl Into<DateRange>,
-    ) -> Result<(), Error> {
-        for window in range.into().windows() {
-            self.execute(&DeleteRecords::new(scope, window), scope.kind())
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Deletes one record and its file.
-    pub async fn delete_record(&self, scope: Scope, record_uuid: &RecordUuid) -> Result<(), Error> {
-        self.execute(&DeleteRecord::new(scope, record_uuid.clone()), scope.kind())
+        record_uuid: &RecordUuid,
+    ) -> Result<Deletion, Error> {
+        self.call(&DeleteRecord::new(scope, record_uuid.clone()))
             .await
     }
 
@@ -222,18 +321,18 @@ impl<T: AsyncTransport> Client<T> {
         scope: Scope,
         record_uuid: &RecordUuid,
     ) -> Result<StorageLink, Error> {
-        self.execute(&StorageUrl::new(scope, record_uuid.clone()), scope.kind())
+        self.call(&StorageUrl::new(scope, record_uuid.clone()))
             .await
     }
 
     /// Requests an e-mailed archive of a window's files (not retried once it may have been
-    /// sent: each accepted request sends an e-mail).
+    /// sent: each accepted request sends an e-mail). Any success answer is a receipt.
     pub async fn request_archive(
         &self,
         client: ClientId,
         archive: &ArchiveRequest,
     ) -> Result<ArchiveReceipt, Error> {
-        self.execute(&RequestArchive::new(client, archive.clone()), "client")
+        self.call(&RequestArchive::new(client, archive.clone()))
             .await
     }
 
@@ -243,298 +342,289 @@ impl<T: AsyncTransport> Client<T> {
         client: ClientId,
         end: Option<MonthlyStatsEnd>,
     ) -> Result<Vec<MonthStats>, Error> {
-        let mut endpoint = MonthlyRecordStats::new(client);
-        if let Some(end) = end {
-            endpoint = endpoint.until(end);
-        }
-        self.execute(&endpoint, "client").await
+        let endpoint = match end {
+            Some(end) => MonthlyRecordStats::new(client).until(end),
+            None => MonthlyRecordStats::new(client),
+        };
+        self.call(&endpoint).await
     }
 
     /// Opens a record's file for streaming: the status is checked and the sizes compared
-    /// before the first chunk is handed out. With
-    /// [`DownloadSource::StorageLinkThenApi`], a storage link that fails to open falls back
-    /// to the API.
+    /// before the first chunk is handed out. With [`DownloadSource::StorageLinkThenApi`], a
+    /// storage link that fails to open falls back to the API.
     pub async fn open_download(
         &self,
         scope: Scope,
         record_uuid: &RecordUuid,
         options: DownloadOptions,
     ) -> Result<Download, Error> {
-        let first = match options.source {
-            DownloadSource::Api => DownloadSource::Api,
-            _ => DownloadSource::StorageLink,
-        };
-        let opened = self
-            .open(scope, record_uuid, first, options.expected_size)
-            .await;
-        match opened {
-            Err(error) if options.source == DownloadSource::StorageLinkThenApi => {
-                tracing::debug!(%error, "storage link failed; using the API");
-                self.open(
-                    scope,
-                    record_uuid,
-                    DownloadSource::Api,
-                    options.expected_size,
-                )
-                .await
+        let core = &self.shared.core;
+        let mut transfer = Transfer::new(core, scope, record_uuid, options, self.policy, false);
+        let span = transfer.span();
+        async move {
+            let first = transfer.start(Instant::now());
+            match self
+                .advance(&mut transfer, first, scope, record_uuid)
+                .await?
+            {
+                Advance::Stream(body) => {
+                    let (info, check, source) = transfer.into_opened();
+                    Ok(Download {
+                        info,
+                        body,
+                        check,
+                        source,
+                        pending: None,
+                    })
+                }
+                Advance::ResetSink | Advance::Done(_) => Err(Error::Config(
+                    "the download ended before its body was opened".to_owned(),
+                )),
             }
-            other => other,
         }
+        .instrument(span)
+        .await
     }
 
-    /// Streams a record's file into `sink` in chunks of at most [`CHUNK_SIZE`] bytes, verified
-    /// against `Content-Length` and `options.expected_size`. On error, `sink` may hold part of
-    /// the file; [`download_to_path`](Self::download_to_path) never leaves a partial file.
-    #[cfg(feature = "tokio")]
-    pub async fn download<W>(
+    /// Carries out a download's steps until its body is to be streamed, its sink emptied, or
+    /// it is over.
+    async fn advance(
         &self,
+        transfer: &mut Transfer<'_>,
+        mut step: Fetch,
         scope: Scope,
         record_uuid: &RecordUuid,
-        sink: &mut W,
-        options: DownloadOptions,
-    ) -> Result<DownloadReport, Error>
-    where
-        W: tokio::io::AsyncWrite + Unpin + Send,
-    {
-        use tokio::io::AsyncWriteExt as _;
-        let mut download = self.open_download(scope, record_uuid, options).await?;
-        while let Some(chunk) = download.next_chunk().await? {
-            sink.write_all(&chunk).await.map_err(Error::Sink)?;
+    ) -> Result<Advance, Error> {
+        let mut body: Option<Box<dyn AsyncBody>> = None;
+        loop {
+            step = match step {
+                Fetch::StorageLink => {
+                    let link = self.storage_link(scope, record_uuid).await;
+                    transfer.link(link, Instant::now())
+                }
+                Fetch::Authorize(need) => transfer.authorized(self.authorize(&need).await),
+                Fetch::Open(request) => {
+                    let answer = self.shared.transport.send_streaming(request).await;
+                    let head = answer.map(|answer| {
+                        let (head, stream) = answer.into_parts();
+                        body = Some(stream);
+                        head
+                    });
+                    transfer.opened(head, Instant::now())
+                }
+                Fetch::ReadErrorBody => {
+                    let prefix = match body.take() {
+                        Some(mut stream) => read_prefix(&mut stream).await,
+                        None => Vec::new(),
+                    };
+                    transfer.error_body(&prefix, Instant::now())
+                }
+                Fetch::Sleep(pause) => {
+                    self.sleep.sleep(pause).await;
+                    transfer.start(Instant::now())
+                }
+                Fetch::Stream => {
+                    return body
+                        .take()
+                        .map(Advance::Stream)
+                        .ok_or_else(|| Error::Config("a download's body went missing".to_owned()));
+                }
+                Fetch::ResetSink => return Ok(Advance::ResetSink),
+                Fetch::Done(result) => return result.map(Advance::Done),
+            };
         }
-        sink.flush().await.map_err(Error::Sink)?;
-        download.report()
     }
 
-    /// Streams `record`'s file into `sink`, verified against its `record_file_size`.
-    #[cfg(feature = "tokio")]
-    pub async fn download_record<W>(
-        &self,
-        scope: Scope,
-        record: &Record,
-        sink: &mut W,
-        source: DownloadSource,
-    ) -> Result<DownloadReport, Error>
-    where
-        W: tokio::io::AsyncWrite + Unpin + Send,
-    {
-        let options = DownloadOptions::from_source(source).expect_size(record.record_file_size);
-        self.download(scope, &record.record_uuid, sink, options)
-            .await
-    }
-
-    /// Downloads a record's file to `path`: into a temporary file next to it, renamed to `path`
-    /// only once complete and verified, so a failure leaves nothing at `path`. With
-    /// [`DownloadSource::StorageLinkThenApi`], any failure of the storage link — even midway —
-    /// starts over from the API.
-    #[cfg(feature = "tokio")]
-    pub async fn download_to_path(
-        &self,
-        scope: Scope,
-        record_uuid: &RecordUuid,
-        path: impl AsRef<std::path::Path>,
-        options: DownloadOptions,
-    ) -> Result<DownloadReport, Error> {
-        let path = path.as_ref();
-        if options.source != DownloadSource::StorageLinkThenApi {
-            return self.download_file(scope, record_uuid, path, options).await;
-        }
-        let link = DownloadOptions {
-            source: DownloadSource::StorageLink,
-            ..options
-        };
-        match self.download_file(scope, record_uuid, path, link).await {
-            Err(error) => {
-                tracing::debug!(%error, "storage link failed; starting over from the API");
-                let api = DownloadOptions {
-                    source: DownloadSource::Api,
-                    ..options
-                };
-                self.download_file(scope, record_uuid, path, api).await
+    /// The authorization for a request, fetching a token if needed. The lock is held while
+    /// fetching, so concurrent callers wait for one token request.
+    async fn authorize(&self, need: &AuthNeed) -> Result<Authorized, Error> {
+        let mut tokens: MutexGuard<'_, TokenState> = self.shared.tokens.lock().await;
+        loop {
+            let credentials = &self.shared.core.credentials;
+            match tokens.next(credentials, need, Instant::now())? {
+                TokenStep::Ready(authorized) => break Ok(authorized),
+                TokenStep::Fetch(request) => {
+                    let token = self.fetch_token(&request).await;
+                    tokens.fetched(token, Instant::now())?;
+                }
             }
-            done => done,
         }
     }
 
-    #[cfg(feature = "tokio")]
-    async fn download_file(
-        &self,
-        scope: Scope,
-        record_uuid: &RecordUuid,
-        path: &std::path::Path,
-        options: DownloadOptions,
-    ) -> Result<DownloadReport, Error> {
-        let temporary = crate::download::temporary_path(path)?;
-        let result = async {
-            let mut file = tokio::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temporary)
+    /// Boxed: `execute` calls `authorize`, which calls this.
+    fn fetch_token<'a>(&'a self, request: &'a TokenRequest) -> TokenFuture<'a> {
+        Box::pin(self.call(request))
+    }
+}
+
+#[cfg(feature = "tokio")]
+mod sinks {
+    //! Downloads into `AsyncWrite` sinks and files, with tokio's I/O traits.
+
+    use std::path::Path;
+
+    use tokio::io::{AsyncSeekExt as _, AsyncWrite, AsyncWriteExt as _};
+
+    use super::*;
+    use crate::part_file::PartFile;
+
+    /// Where a download goes: a caller's writer (cannot be emptied again) or a temporary file.
+    enum Target<'a, W> {
+        Writer(&'a mut W),
+        File(&'a mut tokio::fs::File),
+    }
+
+    impl<W: AsyncWrite + Unpin + Send> Target<'_, W> {
+        async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+            match self {
+                Target::Writer(writer) => writer.write_all(bytes).await,
+                Target::File(file) => file.write_all(bytes).await,
+            }
+        }
+
+        async fn flush(&mut self) -> std::io::Result<()> {
+            match self {
+                Target::Writer(writer) => writer.flush().await,
+                Target::File(file) => file.flush().await,
+            }
+        }
+
+        async fn reset(&mut self) -> std::io::Result<()> {
+            match self {
+                Target::Writer(_) => Err(std::io::Error::other("a writer cannot be emptied")),
+                Target::File(file) => {
+                    file.set_len(0).await?;
+                    file.rewind().await.map(drop)
+                }
+            }
+        }
+    }
+
+    impl<T: AsyncTransport> Client<T> {
+        /// Streams a record's file into `sink` in chunks of at most [`CHUNK_SIZE`] bytes,
+        /// verified against `Content-Length` and `options.expected_size`.
+        ///
+        /// A body that breaks before the first byte is retried (or, with
+        /// [`DownloadSource::StorageLinkThenApi`], fetched from the API); once `sink` holds part
+        /// of the file, an error is returned and `sink` may hold that part:
+        /// [`download_to_path`](Self::download_to_path) retries from zero and never leaves a
+        /// partial file.
+        pub async fn download<W>(
+            &self,
+            scope: Scope,
+            record_uuid: &RecordUuid,
+            sink: &mut W,
+            options: DownloadOptions,
+        ) -> Result<DownloadReport, Error>
+        where
+            W: AsyncWrite + Unpin + Send,
+        {
+            self.transfer(scope, record_uuid, options, Target::Writer(sink))
                 .await
-                .map_err(Error::Sink)?;
-            let report = self
-                .download(scope, record_uuid, &mut file, options)
-                .await?;
+        }
+
+        /// Streams `record`'s file into `sink`, verified against its `record_file_size`.
+        pub async fn download_record<W>(
+            &self,
+            scope: Scope,
+            record: &Record,
+            sink: &mut W,
+            source: DownloadSource,
+        ) -> Result<DownloadReport, Error>
+        where
+            W: AsyncWrite + Unpin + Send,
+        {
+            let options = DownloadOptions::from_source(source).expect_size(record.record_file_size);
+            self.download(scope, &record.record_uuid, sink, options)
+                .await
+        }
+
+        /// Downloads a record's file to `path`: into a temporary file next to it, renamed to
+        /// `path` only once complete, verified and synced, so nothing partial ever stands at
+        /// `path` — not even when this future is dropped midway (the temporary file is removed
+        /// then). A body that breaks is downloaded again from zero under the retry policy;
+        /// with [`DownloadSource::StorageLinkThenApi`], any failure of the storage link — even
+        /// midway — starts over from the API. Stale temporary files of `path` left by killed
+        /// runs are removed first.
+        pub async fn download_to_path(
+            &self,
+            scope: Scope,
+            record_uuid: &RecordUuid,
+            path: impl AsRef<Path>,
+            options: DownloadOptions,
+        ) -> Result<DownloadReport, Error> {
+            let path = path.as_ref();
+            let part = PartFile::create(path)?;
+            let file = part.as_file().try_clone().map_err(Error::Sink)?;
+            let mut file = tokio::fs::File::from_std(file);
+            let target: Target<'_, tokio::fs::File> = Target::File(&mut file);
+            let report = self.transfer(scope, record_uuid, options, target).await?;
             file.sync_all().await.map_err(Error::Sink)?;
             drop(file);
-            tokio::fs::rename(&temporary, path)
-                .await
-                .map_err(Error::Sink)?;
+            part.persist(path)?;
             Ok(report)
         }
-        .await;
-        if result.is_err() {
-            // Nothing partial stays behind; a missing temporary file is fine.
-            let _ = tokio::fs::remove_file(&temporary).await;
-        }
-        result
-    }
 
-    async fn open(
-        &self,
-        scope: Scope,
-        record_uuid: &RecordUuid,
-        source: DownloadSource,
-        expected_size: Option<u64>,
-    ) -> Result<Download, Error> {
-        let link = match source {
-            DownloadSource::StorageLink => Some(self.storage_link(scope, record_uuid).await?),
-            _ => None,
-        };
-        let mut request = DownloadRecord::new(scope, record_uuid.clone()).request();
-        if link.is_some() {
-            // A storage link is fetched without credentials.
-            request.operation = "storage_download";
-            request.auth = AuthKind::None;
-        }
-        let span = call_span(&request, scope.kind());
-        async {
-            let mut call = Call::new(
-                self.core.retry,
-                true,
-                self.core.can_refresh() && link.is_none(),
-            );
-            loop {
-                tracing::Span::current().record("attempt", call.attempt());
-                let (authorization, generation) = self.authorize(request.auth).await?;
-                let http = match &link {
-                    Some(link) => self.core.storage_request(link)?,
-                    None => self.core.render(&request, &authorization)?,
-                };
-                let outcome = match self.transport.send_streaming(http).await {
-                    Ok(response) => {
-                        let (parts, mut body) = response.into_parts();
-                        self.core.observe(parts.status, &parts.headers);
-                        let error_body = if parts.status.is_success() {
-                            Vec::new()
-                        } else {
-                            read_prefix(&mut body).await
-                        };
-                        DownloadRecord::check_head(&parts, &error_body).and_then(|info| {
-                            let check = DownloadCheck::begin(&info, expected_size)?;
-                            Ok(Download {
-                                info,
-                                body,
-                                check,
-                                source,
-                                pending: None,
-                            })
-                        })
-                    }
-                    Err(error) => Err(Error::from(error)),
-                };
-                match outcome {
-                    Ok(download) => return Ok(download),
-                    Err(error) => self.after_failure(&mut call, error, generation).await?,
+        async fn transfer<W>(
+            &self,
+            scope: Scope,
+            record_uuid: &RecordUuid,
+            options: DownloadOptions,
+            mut target: Target<'_, W>,
+        ) -> Result<DownloadReport, Error>
+        where
+            W: AsyncWrite + Unpin + Send,
+        {
+            let resettable = matches!(target, Target::File(_));
+            let core = &self.shared.core;
+            let mut transfer =
+                Transfer::new(core, scope, record_uuid, options, self.policy, resettable);
+            let span = transfer.span();
+            async move {
+                let mut step = transfer.start(Instant::now());
+                loop {
+                    step = match self
+                        .advance(&mut transfer, step, scope, record_uuid)
+                        .await?
+                    {
+                        Advance::Stream(body) => copy(&mut transfer, body, &mut target).await,
+                        Advance::ResetSink => {
+                            let emptied = target.reset().await;
+                            transfer.sink_reset(emptied, Instant::now())
+                        }
+                        Advance::Done(report) => return Ok(report),
+                    };
                 }
             }
-        }
-        .instrument(span)
-        .await
-    }
-
-    /// Sends an endpoint's request until it succeeds or the retry policy stops.
-    async fn execute<E>(&self, endpoint: &E, scope_kind: &'static str) -> Result<E::Output, Error>
-    where
-        E: Endpoint + Sync,
-        E::Output: Send,
-    {
-        let request = endpoint.request();
-        let span = call_span(&request, scope_kind);
-        async {
-            // A token request answered 401 has bad credentials: no new token can cure that.
-            let can_refresh = self.core.can_refresh() && request.auth != AuthKind::None;
-            let mut call = Call::new(self.core.retry, request.idempotent, can_refresh);
-            loop {
-                tracing::Span::current().record("attempt", call.attempt());
-                let (authorization, generation) = self.authorize(request.auth).await?;
-                let http = self.core.render(&request, &authorization)?;
-                let outcome = match self.transport.send(http).await {
-                    Ok(response) => {
-                        self.core.observe(response.status(), response.headers());
-                        endpoint.decode(&response)
-                    }
-                    Err(error) => Err(Error::from(error)),
-                };
-                match outcome {
-                    Ok(output) => return Ok(output),
-                    Err(error) => self.after_failure(&mut call, error, generation).await?,
-                }
-            }
-        }
-        .instrument(span)
-        .await
-    }
-
-    /// Carries out what [`Call`] decides after a failure; `Err` ends the call.
-    async fn after_failure(
-        &self,
-        call: &mut Call,
-        error: Error,
-        generation: u64,
-    ) -> Result<(), Error> {
-        match call.after(&error) {
-            Step::Return => Err(error),
-            Step::Retry(after) => {
-                tracing::debug!(%error, wait_ms = after.as_millis() as u64, "retrying");
-                self.sleep.sleep(after).await;
-                Ok(())
-            }
-            Step::Reauthorize => {
-                tracing::debug!("token refused; fetching a new one");
-                self.tokens.lock().await.invalidate(generation);
-                Ok(())
-            }
+            .instrument(span)
+            .await
         }
     }
 
-    /// The authorization for a request of `kind`, fetching a token if needed. The lock is held
-    /// while fetching, so concurrent callers wait for one token request.
-    async fn authorize(&self, kind: AuthKind) -> Result<(Authorization, u64), Error> {
-        if kind == AuthKind::None {
-            return Ok((Authorization::None, 0));
-        }
-        let mut tokens = self.tokens.lock().await;
+    /// Copies an opened body into `target`, offering each chunk to the engine before writing.
+    async fn copy<W: AsyncWrite + Unpin + Send>(
+        transfer: &mut Transfer<'_>,
+        mut body: Box<dyn AsyncBody>,
+        target: &mut Target<'_, W>,
+    ) -> Fetch {
         loop {
-            match tokens.authorize(&self.core.credentials, kind, Instant::now())? {
-                Authorize::Ready(authorization, generation) => {
-                    return Ok((authorization, generation));
+            let chunk = match body.next_chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => {
+                    return match target.flush().await {
+                        Ok(()) => transfer.body_ended(),
+                        Err(error) => transfer.sink_failed(error),
+                    };
                 }
-                Authorize::Fetch(request) => match self.fetch_token(&request).await {
-                    Ok(token) => return Ok(tokens.store(token, Instant::now())),
-                    Err(error) if tokens.fetch_failed(&error) => continue,
-                    Err(error) => return Err(error),
-                },
+                Err(error) => return transfer.body_failed(Error::Transport(error)),
+            };
+            if let Err(next) = transfer.accept(chunk.len()) {
+                return next;
+            }
+            if let Err(error) = target.write_all(&chunk).await {
+                return transfer.sink_failed(error);
             }
         }
-    }
-
-    fn fetch_token<'a>(
-        &'a self,
-        request: &'a TokenRequest,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Token, Error>> + Send + 'a>>
-    {
-        // Boxed: `execute` calls `authorize`, which calls this.
-        Box::pin(self.execute(request, "token"))
     }
 }
 
@@ -542,12 +632,13 @@ impl<T: AsyncTransport> Client<T> {
 async fn read_prefix(body: &mut Box<dyn AsyncBody>) -> Vec<u8> {
     let mut prefix = Vec::new();
     // An unreadable error body only costs the message its details.
-    while prefix.len() < SNIPPET_LIMIT * 4 {
+    while prefix.len() < ERROR_BODY_LIMIT {
         match body.next_chunk().await {
             Ok(Some(chunk)) => prefix.extend_from_slice(&chunk),
             _ => break,
         }
     }
+    prefix.truncate(ERROR_BODY_LIMIT);
     prefix
 }
 
@@ -560,7 +651,7 @@ impl crate::ClientBuilder {
 
     /// An async client over reqwest, with this configuration's timeouts.
     #[cfg(feature = "async")]
-    pub fn build_async(self) -> Result<Client<transport_async::ReqwestTransport>, Error> {
+    pub fn build_async(self) -> Result<crate::ReqwestClient, Error> {
         let (connect, read) = self.timeouts_of();
         let transport = transport_async::ReqwestTransport::with_timeouts(connect, read)?;
         self.build_async_with(transport)

@@ -1,99 +1,193 @@
-//! The blocking client: a thin driver over the shared sans-IO code.
+//! The blocking client: carries out the engine's steps with the transport, `thread::sleep` and
+//! a `Mutex`. Every decision is the engine's.
 
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use record_api::{
-    AuthKind, Authorization, BlockingBody, BlockingTransport, DeleteRecord, DeleteRecords,
-    DownloadRecord, Endpoint, Error, FileInfo, ListRecords, MonthlyRecordStats, MonthlyStatsEnd,
-    RecordStats, RequestArchive, SNIPPET_LIMIT, Scope, StorageUrl, Token, TokenRequest,
-    TransportError,
+    BlockingBody, BlockingTransport, DeleteRecord, DeleteRecords, Deletion, Endpoint, Error,
+    FileInfo, ListRecords, MonthlyRecordStats, MonthlyStatsEnd, RecordStats, RequestArchive,
+    RetryPolicy, Scope, StorageUrl, TransportError,
 };
 use record_model::{
-    ArchiveReceipt, ArchiveRequest, ClientId, DateRange, MonthStats, Order, QueryWindow, RateLimit,
-    Record, RecordUuid, StorageLink, WindowStats, merge_records,
+    ArchiveReceipt, ArchiveRequest, ClientId, MonthStats, Order, Period, QueryWindow, RateLimit,
+    Record, RecordUuid, StorageLink, WindowStats,
 };
 
-use crate::auth::{Authorize, TokenState};
-use crate::call::{Call, Step};
-use crate::core::{Core, call_span};
-use crate::download::{
-    CHUNK_SIZE, DownloadCheck, DownloadOptions, DownloadReport, DownloadSource, temporary_path,
+use crate::core::Core;
+use crate::download::{CHUNK_SIZE, DownloadCheck, DownloadOptions, DownloadReport, DownloadSource};
+use crate::engine::{
+    Answer, AuthNeed, Authorized, ERROR_BODY_LIMIT, Exchange, Fetch, Step, TokenState, TokenStep,
+    Transfer, plan,
 };
-use crate::plan::{combine, stats_plan};
+use crate::part_file::PartFile;
 
-/// A client for blocking code, generic over its transport.
+/// A client for blocking code, generic over its transport. Cloning it is cheap: clones share
+/// the transport and the token cache.
 ///
 /// ```no_run
-/// use telphin_records::{ClientBuilder, Credentials, DateRange, Order, Scope, ClientId};
+/// use telphin_records::{ClientBuilder, Credentials, Order, Period, Scope, ClientId};
 ///
 /// # fn demo() -> Result<(), telphin_records::Error> {
 /// let client = ClientBuilder::new(Credentials::client_credentials("app-id", "app-secret"))
 ///     .build_blocking()?;
-/// let year = DateRange::parse("2024-01-01 00:00:00", "2024-12-31 23:59:59")?;
-/// let records = client.list(Scope::client(ClientId::Me), year, Order::Asc)?;
+/// let records = client.list(Scope::client(ClientId::Me), Period::year(2024)?, Order::Asc)?;
 /// println!("{} recordings in 2024", records.len());
 /// # Ok(()) }
 /// ```
 pub struct BlockingClient<T> {
-    core: Arc<Core>,
+    shared: Arc<Shared<T>>,
+    policy: RetryPolicy,
+}
+
+struct Shared<T> {
+    core: Core,
     transport: T,
     tokens: Mutex<TokenState>,
+}
+
+impl<T> Clone for BlockingClient<T> {
+    fn clone(&self) -> Self {
+        BlockingClient {
+            shared: Arc::clone(&self.shared),
+            policy: self.policy,
+        }
+    }
 }
 
 impl<T> std::fmt::Debug for BlockingClient<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BlockingClient")
-            .field("config", &self.core)
+            .field("config", &self.shared.core)
+            .field("retry", &self.policy)
             .finish_non_exhaustive()
     }
 }
 
-/// An opened download: what the headers said, and the body still to read.
-struct Opened {
-    info: FileInfo,
-    body: BlockingBody,
-    source: DownloadSource,
+/// Where a download goes: a caller's writer (cannot be emptied again) or a temporary file.
+enum Target<'a, W> {
+    Writer(&'a mut W),
+    File(&'a std::fs::File),
+}
+
+impl<W: Write> Target<'_, W> {
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Target::Writer(writer) => writer.write_all(bytes),
+            Target::File(file) => copy_of(file).write_all(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Target::Writer(writer) => writer.flush(),
+            Target::File(file) => copy_of(file).flush(),
+        }
+    }
+
+    fn reset(&mut self) -> std::io::Result<()> {
+        match self {
+            Target::Writer(_) => Err(std::io::Error::other("a writer cannot be emptied")),
+            Target::File(file) => {
+                file.set_len(0)?;
+                copy_of(file).rewind()
+            }
+        }
+    }
+}
+
+/// A `&File` of its own, for the `Write` and `Seek` impls of `&File`.
+fn copy_of<'a>(file: &&'a std::fs::File) -> &'a std::fs::File {
+    file
+}
+
+/// How far [`BlockingClient::advance`] carried a download.
+enum Advance {
+    Stream(BlockingBody),
+    ResetSink,
+    Done(DownloadReport),
 }
 
 impl<T: BlockingTransport> BlockingClient<T> {
-    pub(crate) fn from_parts(core: Arc<Core>, transport: T) -> Self {
+    pub(crate) fn from_parts(core: Core, transport: T) -> Self {
         let tokens = Mutex::new(TokenState::new(core.token_margin));
+        let policy = core.retry;
         BlockingClient {
-            core,
-            transport,
-            tokens,
+            shared: Arc::new(Shared {
+                core,
+                transport,
+                tokens,
+            }),
+            policy,
         }
     }
 
     /// The transport.
     pub fn transport(&self) -> &T {
-        &self.transport
+        &self.shared.transport
     }
 
-    /// The rate-limit headers of the latest answer.
+    /// The rate-limit headers of the latest answer any clone of this client got. For the
+    /// headers of one call's answer, use [`execute`](Self::execute).
     pub fn last_rate_limit(&self) -> Option<RateLimit> {
-        self.core.last_rate_limit()
+        self.shared.core.last_rate_limit()
     }
 
-    /// The records of `scope` in `range` (any length), in `order`, each once.
+    /// This client with another retry policy for the calls made through the returned handle,
+    /// sharing the transport and the tokens; e.g. [`RetryPolicy::never`] for one call.
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Self {
+        BlockingClient {
+            shared: Arc::clone(&self.shared),
+            policy,
+        }
+    }
+
+    /// Runs any endpoint of `record-api` to completion (tokens, retries), and gives its output
+    /// with the rate-limit headers of its answer.
+    pub fn execute<E: Endpoint>(&self, endpoint: &E) -> Result<Answer<E::Output>, Error> {
+        let mut exchange = Exchange::new(&self.shared.core, endpoint, self.policy);
+        let span = exchange.span();
+        let _entered = span.enter();
+        let mut step = exchange.start(Instant::now());
+        loop {
+            step = match step {
+                Step::Authorize(need) => exchange.authorized(self.authorize(&need)),
+                Step::Send(request) => {
+                    let answer = self.shared.transport.send(request);
+                    exchange.received(answer, Instant::now())
+                }
+                Step::Sleep(pause) => {
+                    std::thread::sleep(pause);
+                    exchange.start(Instant::now())
+                }
+                Step::Done(result) => return result,
+            };
+        }
+    }
+
+    fn call<E: Endpoint>(&self, endpoint: &E) -> Result<E::Output, Error> {
+        self.execute(endpoint).map(|answer| answer.output)
+    }
+
+    /// The records of `scope` in `period` (any length), in `order`, each once.
     ///
-    /// A range longer than the API's window is split into windows that overlap by one second,
-    /// so no record at a window boundary is lost; duplicates are removed by `record_uuid`.
+    /// A period longer than the API's window is split into windows that overlap by one second,
+    /// so no record at a window boundary is lost; duplicates are removed by `record_uuid`, and
+    /// records at the excluded end of a half-open period are dropped.
     pub fn list(
         &self,
         scope: Scope,
-        range: impl Into<DateRange>,
+        period: impl Into<Period>,
         order: Order,
     ) -> Result<Vec<Record>, Error> {
-        let range = range.into();
-        let lists = range
-            .windows()
+        let period = period.into();
+        let lists = plan::list_windows(&period)
+            .into_iter()
             .map(|window| self.list_window(scope, window, order))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(merge_records(lists, order))
+        Ok(plan::merge_list(&period, lists, order))
     }
 
     /// The records of `scope` in one window, as the API returns them.
@@ -103,35 +197,47 @@ impl<T: BlockingTransport> BlockingClient<T> {
         window: QueryWindow,
         order: Order,
     ) -> Result<Vec<Record>, Error> {
-        self.execute(&ListRecords::new(scope, window).order(order), scope.kind())
+        self.call(&ListRecords::new(scope, window).order(order))
     }
 
-    /// The count and total size of the record files of `scope` in `range` (any length),
-    /// exact: no record at a window overlap is counted twice.
-    pub fn stats(&self, scope: Scope, range: impl Into<DateRange>) -> Result<WindowStats, Error> {
-        let range = range.into();
-        // One statistics request per client at a time: the plan runs in order.
-        let parts = stats_plan(&range)
+    /// The count and total size of the record files of `scope` in `period` (any length),
+    /// exact: no record at a window overlap or at an excluded end is counted. Requests run one
+    /// at a time, as the API allows one statistics request per client.
+    pub fn stats(&self, scope: Scope, period: impl Into<Period>) -> Result<WindowStats, Error> {
+        let parts = plan::stats_plan(&period.into())
             .into_iter()
-            .map(|(window, sign)| {
-                self.execute(&RecordStats::new(scope, window), scope.kind())
-                    .map(|stats| (sign, stats))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(combine(parts))
+            .map(|(window, sign)| Ok((sign, self.call(&RecordStats::new(scope, window))?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(plan::combine(parts))
     }
 
-    /// Deletes every record of `scope` in `range` (any length), window by window.
-    pub fn delete_range(&self, scope: Scope, range: impl Into<DateRange>) -> Result<(), Error> {
-        for window in range.into().windows() {
-            self.execute(&DeleteRecords::new(scope, window), scope.kind())?;
+    /// Deletes every record of `scope` in `period` (any length), window by window, and nothing
+    /// outside it: the last second of a half-open period is listed and its records deleted one
+    /// by one, so the records at the excluded end stay.
+    pub fn delete_range(&self, scope: Scope, period: impl Into<Period>) -> Result<(), Error> {
+        let plan = plan::delete_plan(&period.into());
+        for window in plan.windows {
+            self.call(&DeleteRecords::new(scope, window))?;
         }
-        Ok(())
+        let Some(last) = plan.last_second else {
+            return Ok(());
+        };
+        let records = self.list_window(scope, last.window, Order::Asc)?;
+        records
+            .iter()
+            .filter(|record| last.holds(record))
+            .try_for_each(
+                |record| match self.delete_record(scope, &record.record_uuid) {
+                    Err(error) if !error.is_not_found() => Err(error),
+                    _ => Ok(()),
+                },
+            )
     }
 
-    /// Deletes one record and its file.
-    pub fn delete_record(&self, scope: Scope, record_uuid: &RecordUuid) -> Result<(), Error> {
-        self.execute(&DeleteRecord::new(scope, record_uuid.clone()), scope.kind())
+    /// Deletes one record and its file. [`Deletion::AlreadyGone`] tells that an earlier
+    /// attempt's answer was lost and the retry found the record gone.
+    pub fn delete_record(&self, scope: Scope, record_uuid: &RecordUuid) -> Result<Deletion, Error> {
+        self.call(&DeleteRecord::new(scope, record_uuid.clone()))
     }
 
     /// The permanent storage link of a record.
@@ -140,17 +246,17 @@ impl<T: BlockingTransport> BlockingClient<T> {
         scope: Scope,
         record_uuid: &RecordUuid,
     ) -> Result<StorageLink, Error> {
-        self.execute(&StorageUrl::new(scope, record_uuid.clone()), scope.kind())
+        self.call(&StorageUrl::new(scope, record_uuid.clone()))
     }
 
     /// Requests an e-mailed archive of a window's files (not retried once it may have been
-    /// sent: each accepted request sends an e-mail).
+    /// sent: each accepted request sends an e-mail). Any success answer is a receipt.
     pub fn request_archive(
         &self,
         client: ClientId,
         archive: &ArchiveRequest,
     ) -> Result<ArchiveReceipt, Error> {
-        self.execute(&RequestArchive::new(client, archive.clone()), "client")
+        self.call(&RequestArchive::new(client, archive.clone()))
     }
 
     /// Storage statistics per month, optionally only up to `end`.
@@ -163,14 +269,48 @@ impl<T: BlockingTransport> BlockingClient<T> {
         if let Some(end) = end {
             endpoint = endpoint.until(end);
         }
-        self.execute(&endpoint, "client")
+        self.call(&endpoint)
     }
 
-    /// Streams a record's file into `sink` in chunks of [`CHUNK_SIZE`] bytes.
+    /// Opens a record's file for reading: the status is checked and the sizes compared before
+    /// the first byte is handed out. With [`DownloadSource::StorageLinkThenApi`], a storage
+    /// link that fails to open falls back to the API.
+    pub fn open_download(
+        &self,
+        scope: Scope,
+        record_uuid: &RecordUuid,
+        options: DownloadOptions,
+    ) -> Result<BlockingDownload, Error> {
+        let core = &self.shared.core;
+        let mut transfer = Transfer::new(core, scope, record_uuid, options, self.policy, false);
+        let span = transfer.span();
+        let _entered = span.enter();
+        let first = transfer.start(Instant::now());
+        match self.advance(&mut transfer, first, scope, record_uuid)? {
+            Advance::Stream(body) => {
+                let (info, check, source) = transfer.into_opened();
+                Ok(BlockingDownload {
+                    info,
+                    body,
+                    check,
+                    source,
+                    ended: false,
+                })
+            }
+            Advance::ResetSink | Advance::Done(_) => Err(Error::Config(
+                "the download ended before its body was opened".to_owned(),
+            )),
+        }
+    }
+
+    /// Streams a record's file into `sink` in chunks of at most [`CHUNK_SIZE`] bytes.
     ///
     /// The status is checked before a byte is written, and the byte count is verified against
-    /// `Content-Length` and `options.expected_size`. On error, `sink` may hold part of the
-    /// file; [`download_to_path`](Self::download_to_path) never leaves a partial file.
+    /// `Content-Length` and `options.expected_size`. A body that breaks before the first byte
+    /// is retried (or, with [`DownloadSource::StorageLinkThenApi`], fetched from the API); once
+    /// `sink` holds part of the file, an error is returned and `sink` may hold that part:
+    /// [`download_to_path`](Self::download_to_path) retries from zero and never leaves a
+    /// partial file.
     pub fn download<W: Write>(
         &self,
         scope: Scope,
@@ -178,27 +318,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
         sink: &mut W,
         options: DownloadOptions,
     ) -> Result<DownloadReport, Error> {
-        let span = tracing::info_span!("telphin_records.download", scope = scope.kind());
-        let _entered = span.enter();
-        let mut written = 0;
-        let first = match options.source {
-            DownloadSource::StorageLink | DownloadSource::StorageLinkThenApi => {
-                DownloadSource::StorageLink
-            }
-            _ => DownloadSource::Api,
-        };
-        let result = self
-            .open(scope, record_uuid, first)
-            .and_then(|opened| copy(opened, sink, options.expected_size, &mut written));
-        match result {
-            // Falling back is safe only while the sink is untouched.
-            Err(error) if options.source == DownloadSource::StorageLinkThenApi && written == 0 => {
-                tracing::debug!(%error, "storage link failed; using the API");
-                let opened = self.open(scope, record_uuid, DownloadSource::Api)?;
-                copy(opened, sink, options.expected_size, &mut written)
-            }
-            other => other,
-        }
+        self.transfer(scope, record_uuid, options, Target::Writer(sink))
     }
 
     /// Streams `record`'s file into `sink`, verified against its `record_file_size`.
@@ -214,9 +334,11 @@ impl<T: BlockingTransport> BlockingClient<T> {
     }
 
     /// Downloads a record's file to `path`: into a temporary file next to it, renamed to `path`
-    /// only once complete and verified, so a failure leaves nothing at `path`. With
+    /// only once complete, verified and synced, so nothing partial ever stands at `path`. A body
+    /// that breaks is downloaded again from zero under the retry policy; with
     /// [`DownloadSource::StorageLinkThenApi`], any failure of the storage link — even midway —
-    /// starts over from the API.
+    /// starts over from the API. Stale temporary files of `path` left by killed runs are
+    /// removed first.
     pub fn download_to_path(
         &self,
         scope: Scope,
@@ -225,219 +347,196 @@ impl<T: BlockingTransport> BlockingClient<T> {
         options: DownloadOptions,
     ) -> Result<DownloadReport, Error> {
         let path = path.as_ref();
-        if options.source != DownloadSource::StorageLinkThenApi {
-            return self.download_file(scope, record_uuid, path, options);
-        }
-        let link = DownloadOptions {
-            source: DownloadSource::StorageLink,
-            ..options
-        };
-        self.download_file(scope, record_uuid, path, link)
-            .or_else(|error| {
-                tracing::debug!(%error, "storage link failed; starting over from the API");
-                let api = DownloadOptions {
-                    source: DownloadSource::Api,
-                    ..options
-                };
-                self.download_file(scope, record_uuid, path, api)
-            })
+        let part = PartFile::create(path)?;
+        let target: Target<'_, std::fs::File> = Target::File(part.as_file());
+        let report = self.transfer(scope, record_uuid, options, target)?;
+        part.commit(path)?;
+        Ok(report)
     }
 
-    fn download_file(
+    fn transfer<W: Write>(
         &self,
         scope: Scope,
         record_uuid: &RecordUuid,
-        path: &Path,
         options: DownloadOptions,
+        mut target: Target<'_, W>,
     ) -> Result<DownloadReport, Error> {
-        let temporary = temporary_path(path)?;
-        let result = std::fs::File::create_new(&temporary)
-            .map_err(Error::Sink)
-            .and_then(|mut file| {
-                let report = self.download(scope, record_uuid, &mut file, options)?;
-                file.sync_all().map_err(Error::Sink)?;
-                Ok(report)
-            })
-            .and_then(|report| {
-                std::fs::rename(&temporary, path).map_err(Error::Sink)?;
-                Ok(report)
-            });
-        if result.is_err() {
-            // Nothing partial stays behind; a missing temporary file is fine.
-            let _ = std::fs::remove_file(&temporary);
+        let resettable = matches!(target, Target::File(_));
+        let core = &self.shared.core;
+        let mut transfer =
+            Transfer::new(core, scope, record_uuid, options, self.policy, resettable);
+        let span = transfer.span();
+        let _entered = span.enter();
+        let mut step = transfer.start(Instant::now());
+        loop {
+            step = match self.advance(&mut transfer, step, scope, record_uuid)? {
+                Advance::Stream(body) => copy(&mut transfer, body, &mut target),
+                Advance::ResetSink => transfer.sink_reset(target.reset(), Instant::now()),
+                Advance::Done(report) => return Ok(report),
+            };
         }
-        result
     }
 
-    /// Opens a download from `source` (`Api` or `StorageLink`), retrying until the head is
-    /// a success.
-    fn open(
+    /// Carries out a download's steps until its body is to be streamed, its sink emptied, or
+    /// it is over.
+    fn advance(
         &self,
+        transfer: &mut Transfer<'_>,
+        mut step: Fetch,
         scope: Scope,
         record_uuid: &RecordUuid,
-        source: DownloadSource,
-    ) -> Result<Opened, Error> {
-        let link = match source {
-            DownloadSource::StorageLink => Some(self.storage_link(scope, record_uuid)?),
-            _ => None,
-        };
-        let mut request = DownloadRecord::new(scope, record_uuid.clone()).request();
-        if link.is_some() {
-            // A storage link is fetched without credentials.
-            request.operation = "storage_download";
-            request.auth = AuthKind::None;
-        }
-        let span = call_span(&request, scope.kind());
-        let _entered = span.enter();
-        let mut call = Call::new(
-            self.core.retry,
-            true,
-            self.core.can_refresh() && link.is_none(),
-        );
+    ) -> Result<Advance, Error> {
+        let mut body: Option<BlockingBody> = None;
         loop {
-            span.record("attempt", call.attempt());
-            let (authorization, generation) = self.authorize(request.auth)?;
-            let http = match &link {
-                Some(link) => self.core.storage_request(link)?,
-                None => self.core.render(&request, &authorization)?,
+            step = match step {
+                Fetch::StorageLink => {
+                    let link = self.storage_link(scope, record_uuid);
+                    transfer.link(link, Instant::now())
+                }
+                Fetch::Authorize(need) => transfer.authorized(self.authorize(&need)),
+                Fetch::Open(request) => {
+                    let head = self.shared.transport.send_streaming(request).map(|answer| {
+                        let (head, stream) = answer.into_parts();
+                        body = Some(stream);
+                        head
+                    });
+                    transfer.opened(head, Instant::now())
+                }
+                Fetch::ReadErrorBody => {
+                    let mut prefix = Vec::with_capacity(ERROR_BODY_LIMIT);
+                    if let Some(stream) = body.take() {
+                        // An unreadable error body only costs the message its details.
+                        let _ = stream
+                            .take(ERROR_BODY_LIMIT as u64)
+                            .read_to_end(&mut prefix);
+                    }
+                    transfer.error_body(&prefix, Instant::now())
+                }
+                Fetch::Sleep(pause) => {
+                    std::thread::sleep(pause);
+                    transfer.start(Instant::now())
+                }
+                Fetch::Stream => {
+                    let stream = body.take().ok_or_else(|| {
+                        Error::Config("a download's body went missing".to_owned())
+                    })?;
+                    return Ok(Advance::Stream(stream));
+                }
+                Fetch::ResetSink => return Ok(Advance::ResetSink),
+                Fetch::Done(result) => return result.map(Advance::Done),
             };
-            let outcome = self
-                .transport
-                .send_streaming(http)
-                .map_err(Error::from)
-                .and_then(|response| {
-                    let (parts, mut body) = response.into_parts();
-                    self.core.observe(parts.status, &parts.headers);
-                    let error_body = if parts.status.is_success() {
-                        Vec::new()
-                    } else {
-                        read_prefix(&mut body)
-                    };
-                    let info = DownloadRecord::check_head(&parts, &error_body)?;
-                    Ok(Opened { info, body, source })
-                });
-            match outcome {
-                Ok(opened) => return Ok(opened),
-                Err(error) => self.after_failure(&mut call, error, generation)?,
-            }
         }
     }
 
-    /// Sends an endpoint's request until it succeeds or the retry policy stops.
-    fn execute<E: Endpoint>(
-        &self,
-        endpoint: &E,
-        scope_kind: &'static str,
-    ) -> Result<E::Output, Error> {
-        let request = endpoint.request();
-        let span = call_span(&request, scope_kind);
-        let _entered = span.enter();
-        // A token request answered 401 has bad credentials: no new token can cure that.
-        let can_refresh = self.core.can_refresh() && request.auth != AuthKind::None;
-        let mut call = Call::new(self.core.retry, request.idempotent, can_refresh);
-        loop {
-            span.record("attempt", call.attempt());
-            let (authorization, generation) = self.authorize(request.auth)?;
-            let http = self.core.render(&request, &authorization)?;
-            let outcome = self
-                .transport
-                .send(http)
-                .map_err(Error::from)
-                .and_then(|response| {
-                    self.core.observe(response.status(), response.headers());
-                    endpoint.decode(&response)
-                });
-            match outcome {
-                Ok(output) => return Ok(output),
-                Err(error) => self.after_failure(&mut call, error, generation)?,
-            }
-        }
-    }
-
-    /// Carries out what [`Call`] decides after a failure; `Err` ends the call.
-    fn after_failure(&self, call: &mut Call, error: Error, generation: u64) -> Result<(), Error> {
-        match call.after(&error) {
-            Step::Return => Err(error),
-            Step::Retry(after) => {
-                tracing::debug!(%error, wait_ms = after.as_millis() as u64, "retrying");
-                std::thread::sleep(after);
-                Ok(())
-            }
-            Step::Reauthorize => {
-                tracing::debug!("token refused; fetching a new one");
-                self.lock_tokens().invalidate(generation);
-                Ok(())
-            }
-        }
-    }
-
-    /// The authorization for a request of `kind`, fetching a token if needed. The lock is held
-    /// while fetching, so concurrent callers wait for one token request.
-    fn authorize(&self, kind: AuthKind) -> Result<(Authorization, u64), Error> {
-        if kind == AuthKind::None {
-            return Ok((Authorization::None, 0));
-        }
+    /// The authorization for a request, fetching a token if needed. The lock is held while
+    /// fetching, so concurrent callers wait for one token request.
+    fn authorize(&self, need: &AuthNeed) -> Result<Authorized, Error> {
         let mut tokens = self.lock_tokens();
         loop {
-            match tokens.authorize(&self.core.credentials, kind, Instant::now())? {
-                Authorize::Ready(authorization, generation) => {
-                    return Ok((authorization, generation));
+            match tokens.next(&self.shared.core.credentials, need, Instant::now())? {
+                TokenStep::Ready(authorized) => return Ok(authorized),
+                TokenStep::Fetch(request) => {
+                    let token = self.call(&request);
+                    tokens.fetched(token, Instant::now())?;
                 }
-                Authorize::Fetch(request) => match self.fetch_token(&request) {
-                    Ok(token) => return Ok(tokens.store(token, Instant::now())),
-                    Err(error) if tokens.fetch_failed(&error) => continue,
-                    Err(error) => return Err(error),
-                },
             }
         }
-    }
-
-    fn fetch_token(&self, request: &TokenRequest) -> Result<Token, Error> {
-        self.execute(request, "token")
     }
 
     fn lock_tokens(&self) -> MutexGuard<'_, TokenState> {
-        self.tokens
+        self.shared
+            .tokens
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-/// The first bytes of an error body, for the error message.
-fn read_prefix(body: &mut BlockingBody) -> Vec<u8> {
-    let mut prefix = Vec::with_capacity(SNIPPET_LIMIT);
-    // An unreadable error body only costs the message its details.
-    let _ = body.take(SNIPPET_LIMIT as u64 * 4).read_to_end(&mut prefix);
-    prefix
-}
-
-/// Copies an opened body into `sink`, verifying its size; `written` counts what reached the
-/// sink, even when the copy fails.
+/// Copies an opened body into `target`, offering each chunk to the engine before writing it.
 fn copy<W: Write>(
-    mut opened: Opened,
-    sink: &mut W,
-    expected_size: Option<u64>,
-    written: &mut u64,
-) -> Result<DownloadReport, Error> {
-    let mut check = DownloadCheck::begin(&opened.info, expected_size)?;
+    transfer: &mut Transfer<'_>,
+    mut body: BlockingBody,
+    target: &mut Target<'_, W>,
+) -> Fetch {
     let mut buf = vec![0u8; CHUNK_SIZE];
     loop {
-        let n = match opened.body.read(&mut buf) {
-            Ok(0) => break,
+        let n = match body.read(&mut buf) {
+            Ok(0) => {
+                return match target.flush() {
+                    Ok(()) => transfer.body_ended(),
+                    Err(error) => transfer.sink_failed(error),
+                };
+            }
             Ok(n) => n,
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(Error::Transport(TransportError::body_read(error))),
+            Err(error) => {
+                return transfer.body_failed(Error::Transport(TransportError::body_read(error)));
+            }
         };
-        check.add(n)?;
-        sink.write_all(&buf[..n]).map_err(Error::Sink)?;
-        *written += n as u64;
+        if let Err(next) = transfer.accept(n) {
+            return next;
+        }
+        if let Err(error) = target.write_all(&buf[..n]) {
+            return transfer.sink_failed(error);
+        }
     }
-    sink.flush().map_err(Error::Sink)?;
-    Ok(DownloadReport {
-        bytes: check.finish()?,
-        source: opened.source,
-        file_name: opened.info.file_name,
-    })
+}
+
+/// An opened download for blocking code: its headers were a success; read its verified bytes
+/// with [`Read`] (a body shorter or longer than announced is an error of the last read).
+pub struct BlockingDownload {
+    info: FileInfo,
+    body: BlockingBody,
+    check: DownloadCheck,
+    source: DownloadSource,
+    ended: bool,
+}
+
+impl std::fmt::Debug for BlockingDownload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockingDownload")
+            .field("info", &self.info)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BlockingDownload {
+    /// What the headers said: `Content-Length` and the server's file name.
+    pub fn info(&self) -> &FileInfo {
+        &self.info
+    }
+
+    /// Where the bytes come from.
+    pub fn source(&self) -> DownloadSource {
+        self.source
+    }
+
+    /// What was received, once a read returned 0; an error if the body is not complete yet.
+    pub fn report(&self) -> Result<DownloadReport, Error> {
+        if !self.ended {
+            return Err(Error::Config(
+                "the download has not been read to its end".to_owned(),
+            ));
+        }
+        Ok(DownloadReport {
+            bytes: self.check.finish()?,
+            source: self.source,
+            file_name: self.info.file_name.clone(),
+        })
+    }
+}
+
+impl Read for BlockingDownload {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.body.read(buf)?;
+        let checked = if n == 0 {
+            self.ended = true;
+            self.check.finish().map(drop)
+        } else {
+            self.check.add(n)
+        };
+        checked.map(|()| n).map_err(std::io::Error::other)
+    }
 }
 
 /// Builds blocking clients.
@@ -452,9 +551,7 @@ impl crate::ClientBuilder {
 
     /// A blocking client over ureq, with this configuration's timeouts.
     #[cfg(feature = "blocking")]
-    pub fn build_blocking(
-        self,
-    ) -> Result<BlockingClient<transport_blocking::UreqTransport>, Error> {
+    pub fn build_blocking(self) -> Result<crate::UreqClient, Error> {
         let (connect, read) = self.timeouts_of();
         let transport = transport_blocking::UreqTransport::with_timeouts(connect, read);
         self.build_blocking_with(transport)

@@ -1,6 +1,5 @@
 //! One configuration for both clients, built step by step.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use record_api::{BaseUrl, Error, RetryPolicy};
@@ -23,7 +22,7 @@ use crate::core::Core;
 ///     .build_blocking()?;
 /// # let _ = client; Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     credentials: Credentials,
     base_url: String,
@@ -34,6 +33,22 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     allow_insecure_http: bool,
     token_margin: Duration,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("credentials", &self.credentials)
+            .field("base_url", &record_api::without_userinfo(&self.base_url))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("retry", &self.retry)
+            .field("concurrency", &self.concurrency)
+            .field("user_agent", &self.user_agent)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("token_margin", &self.token_margin)
+            .finish()
+    }
 }
 
 impl ClientBuilder {
@@ -110,7 +125,7 @@ impl ClientBuilder {
     }
 
     /// Checks the configuration and builds the part both clients share.
-    pub(crate) fn core(self) -> Result<Arc<Core>, Error> {
+    pub(crate) fn core(self) -> Result<Core, Error> {
         let base = BaseUrl::parse(&self.base_url)?;
         if !base.is_https() && !base.is_loopback() && !self.allow_insecure_http {
             return Err(Error::Config(format!(
@@ -119,7 +134,7 @@ impl ClientBuilder {
                 base.as_str()
             )));
         }
-        Ok(Arc::new(Core::new(
+        Ok(Core::new(
             base,
             self.credentials,
             self.retry,
@@ -127,6 +142,6 @@ impl ClientBuilder {
             self.user_agent,
             self.allow_insecure_http,
             self.token_margin,
-        )))
+        ))
     }
 }

@@ -1,18 +1,15 @@
-//! What both clients share: configuration, credentials, rendering, rate-limit bookkeeping,
-//! storage-link requests.
+//! What both clients share: configuration, credentials, rendering, rate-limit bookkeeping.
 
 use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use record_api::{
-    ApiRequest, Authorization, BaseUrl, DEFAULT_USER_AGENT, Error, RetryPolicy, http,
-    rate_limit_of, render,
+    ApiRequest, Authorization, BaseUrl, Error, RetryPolicy, http, rate_limit_of, render,
 };
-use record_model::{RateLimit, StorageLink};
+use record_model::RateLimit;
 
 use crate::Credentials;
-use crate::auth::TokenState;
 
 pub(crate) struct Core {
     pub(crate) base: BaseUrl,
@@ -60,8 +57,26 @@ impl Core {
         }
     }
 
-    pub(crate) fn can_refresh(&self) -> bool {
-        TokenState::can_refresh(&self.credentials)
+    pub(crate) fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
+    }
+
+    pub(crate) fn allow_insecure_http(&self) -> bool {
+        self.allow_insecure_http
+    }
+
+    /// The secrets of the credentials, to keep out of error messages.
+    pub(crate) fn secrets(&self) -> Vec<&str> {
+        match &self.credentials {
+            Credentials::ClientCredentials { client_secret, .. } => vec![client_secret.expose()],
+            Credentials::Password {
+                client_secret,
+                password,
+                ..
+            } => vec![client_secret.expose(), password.expose()],
+            Credentials::AccessToken(token) => vec![token.expose()],
+            Credentials::PbxLogin { password, .. } => vec![password.expose()],
+        }
     }
 
     pub(crate) fn render(
@@ -96,48 +111,4 @@ impl Core {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-
-    /// A `GET` of a storage link: no `Authorization` header, the link's own host. The link is a
-    /// secret, so no error message repeats it.
-    pub(crate) fn storage_request(
-        &self,
-        link: &StorageLink,
-    ) -> Result<http::Request<Vec<u8>>, Error> {
-        let url = link.expose_url();
-        let refused = |why: &str| Error::Config(format!("cannot fetch the storage link: {why}"));
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| refused("it is not a URL"))?;
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host_name = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        let loopback = host_name.starts_with("127.")
-            || host_name.starts_with("localhost")
-            || host_name.starts_with("[::1]");
-        match scheme {
-            "https" => {}
-            "http" if loopback || self.allow_insecure_http => {}
-            "http" => return Err(refused("it uses plain http to a host that is not loopback")),
-            _ => return Err(refused("its scheme is neither https nor http")),
-        }
-        http::Request::get(url)
-            .header(http::header::ACCEPT, "audio/mpeg, */*")
-            .header(http::header::ACCEPT_ENCODING, "gzip")
-            .header(
-                http::header::USER_AGENT,
-                self.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT),
-            )
-            .body(Vec::new())
-            .map_err(|_| refused("it is not a valid URI"))
-    }
-}
-
-/// The span of one call: operation, scope kind, attempt and status — never a secret.
-pub(crate) fn call_span(request: &ApiRequest, scope_kind: &'static str) -> tracing::Span {
-    tracing::info_span!(
-        "telphin_records.call",
-        operation = request.operation,
-        scope = scope_kind,
-        attempt = tracing::field::Empty,
-        status = tracing::field::Empty,
-    )
 }

@@ -1,8 +1,5 @@
 //! Downloads: where the bytes come from, how they are checked, and where they go.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use record_api::{Error, FileInfo};
 
 /// The size of the chunks written to a sink.
@@ -18,7 +15,8 @@ pub enum DownloadSource {
     /// The record's permanent storage link, fetched without credentials (the provider's
     /// preference for bulk downloads).
     StorageLink,
-    /// The storage link; if it fails before a byte is written, the API.
+    /// The storage link; if it fails before a byte is written (or at any point, when the
+    /// download goes to a path), the API.
     StorageLinkThenApi,
 }
 
@@ -90,6 +88,14 @@ impl DownloadCheck {
         })
     }
 
+    /// A check of a download whose size nobody announced.
+    pub(crate) fn unchecked() -> Self {
+        DownloadCheck {
+            expected: None,
+            received: 0,
+        }
+    }
+
     /// Counts `n` more bytes, failing as soon as more arrive than were announced.
     pub(crate) fn add(&mut self, n: usize) -> Result<(), Error> {
         self.received += n as u64;
@@ -120,24 +126,6 @@ impl DownloadCheck {
     }
 }
 
-/// A temporary path next to `target`, unique in this process: `.{name}.{pid}-{n}.part`.
-pub(crate) fn temporary_path(target: &Path) -> Result<PathBuf, Error> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = target.file_name().ok_or_else(|| {
-        Error::Sink(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{} does not name a file", target.display()),
-        ))
-    })?;
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temporary = format!(
-        ".{}.{}-{n}.part",
-        name.to_string_lossy(),
-        std::process::id()
-    );
-    Ok(target.with_file_name(temporary))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,18 +154,5 @@ mod tests {
         check.add(4).unwrap();
         assert_eq!(check.finish().unwrap(), 10);
         assert!(check.add(1).is_err(), "more than announced fails at once");
-    }
-
-    #[test]
-    fn temporary_files_sit_next_to_the_target() {
-        let path = temporary_path(Path::new("/data/rec/a.mp3")).unwrap();
-        assert_eq!(path.parent(), Some(Path::new("/data/rec")));
-        assert!(
-            path.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(".a.mp3.")
-        );
-        assert!(temporary_path(Path::new("/")).is_err());
     }
 }

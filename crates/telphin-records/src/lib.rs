@@ -36,37 +36,44 @@
 //! - Secrets — client secret, tokens, passwords, storage links — never reach `Debug`, error
 //!   messages or the `tracing` spans (operation, scope kind, attempt, status).
 
-mod auth;
-mod call;
+mod async_client;
+mod blocking;
 mod config;
 mod core;
 mod download;
-mod plan;
+mod engine;
+mod part_file;
 mod sleep;
 
-mod async_client;
-mod blocking;
-
 pub use async_client::{Client, Download};
-pub use blocking::BlockingClient;
+pub use blocking::{BlockingClient, BlockingDownload};
 pub use config::ClientBuilder;
 pub use credentials::Credentials;
 pub use download::{CHUNK_SIZE, DownloadOptions, DownloadReport, DownloadSource};
+pub use engine::Answer;
 pub use sleep::{AsyncSleep, DefaultSleep, SleepFuture};
 
 mod credentials;
 
 pub use record_api::{
-    ApiError, AsyncBody, AsyncTransport, BlockingBody, BlockingTransport, Error, FileInfo,
-    FnTransport, MonthlyStatsEnd, RateLimitKind, RetryPolicy, Scope, Secret, TransportError,
-    TransportErrorKind, http,
+    ApiError, AsyncBody, AsyncTransport, BlockingBody, BlockingTransport, Deletion, Endpoint,
+    Error, FileInfo, FnTransport, MonthlyStatsEnd, RateLimitKind, RetryPolicy, Scope, Secret,
+    TransportError, TransportErrorKind, bytes, http, serde_json,
 };
 pub use record_model::{
-    Application, ArchiveReceipt, ArchiveRequest, CallResult, ClientId, DateRange, EmailAddress,
-    ExtensionGroupId, ExtensionId, ExtensionType, Flow, HangupDisposition, MonthStats, Order,
-    QueryWindow, RateLimit, Record, RecordUuid, StorageLink, ValidationError, WindowStats,
-    WireTime, YearMonth, chrono,
+    Application, ArchiveId, ArchiveReceipt, ArchiveRequest, CallResult, ClientId, DateRange,
+    EmailAddress, ExtensionGroupId, ExtensionId, ExtensionType, Flow, HangupDisposition,
+    MonthStats, Order, Period, PeriodEnd, QueryWindow, RateLimit, Record, RecordUuid, StorageLink,
+    ValidationError, WindowStats, WireTime, YearMonth, chrono,
 };
+
+/// The blocking client over the built-in ureq transport.
+#[cfg(feature = "blocking")]
+pub type UreqClient = BlockingClient<transport_blocking::UreqTransport>;
+
+/// The async client over the built-in reqwest transport.
+#[cfg(feature = "async")]
+pub type ReqwestClient = Client<transport_async::ReqwestTransport>;
 
 /// The layers below, for custom transports and advanced use.
 pub mod layers {

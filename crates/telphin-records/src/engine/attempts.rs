@@ -1,15 +1,14 @@
-//! One call's progress through retries and re-authorization, decided without I/O; the clients
-//! only carry out the steps.
+//! One call's progress through retries and re-authorization, decided without I/O.
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use record_api::{Decision, Error, RetryPolicy};
+use record_api::{Decision, Error, RetryPolicy, TransportError, TransportErrorKind};
 
-/// What a client does after a failed attempt.
+/// What follows a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Step {
+pub(crate) enum After {
     /// Return the error.
     Return,
     /// Wait, then send again.
@@ -18,9 +17,9 @@ pub(crate) enum Step {
     Reauthorize,
 }
 
-/// The retry state of one call.
+/// The attempts of one call.
 #[derive(Debug)]
-pub(crate) struct Call {
+pub(crate) struct Attempts {
     policy: RetryPolicy,
     idempotent: bool,
     can_refresh: bool,
@@ -28,9 +27,9 @@ pub(crate) struct Call {
     replayed: bool,
 }
 
-impl Call {
+impl Attempts {
     pub(crate) fn new(policy: RetryPolicy, idempotent: bool, can_refresh: bool) -> Self {
-        Call {
+        Attempts {
             policy,
             idempotent,
             can_refresh,
@@ -45,20 +44,33 @@ impl Call {
     }
 
     /// Decides what follows `error`.
-    pub(crate) fn after(&mut self, error: &Error) -> Step {
+    pub(crate) fn after(&mut self, error: &Error) -> After {
         if matches!(error, Error::Unauthorized(_)) && self.can_refresh && !self.replayed {
             self.replayed = true;
-            return Step::Reauthorize;
+            return After::Reauthorize;
         }
+        self.decide(error)
+    }
+
+    /// Decides what follows a body that broke off or ended short: for the retry policy, a
+    /// transport failure of a request that was sent.
+    pub(crate) fn after_body(&mut self) -> After {
+        self.decide(&Error::Transport(TransportError::new(
+            TransportErrorKind::Protocol,
+            true,
+        )))
+    }
+
+    fn decide(&mut self, error: &Error) -> After {
         match self
             .policy
             .decide(self.attempt, error, self.idempotent, jitter())
         {
             Decision::Retry { after } => {
                 self.attempt += 1;
-                Step::Retry(after)
+                After::Retry(after)
             }
-            Decision::Stop => Step::Return,
+            Decision::Stop => After::Return,
         }
     }
 }
@@ -74,7 +86,7 @@ fn jitter() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use record_api::{TransportError, TransportErrorKind, error_for_status, http};
+    use record_api::{error_for_status, http};
 
     fn unauthorized() -> Error {
         error_for_status(http::StatusCode::UNAUTHORIZED, &http::HeaderMap::new(), b"")
@@ -83,26 +95,26 @@ mod tests {
 
     #[test]
     fn a_401_is_replayed_once_then_returned() {
-        let mut call = Call::new(RetryPolicy::default(), true, true);
-        assert_eq!(call.after(&unauthorized()), Step::Reauthorize);
-        assert_eq!(call.after(&unauthorized()), Step::Return);
+        let mut attempts = Attempts::new(RetryPolicy::default(), true, true);
+        assert_eq!(attempts.after(&unauthorized()), After::Reauthorize);
+        assert_eq!(attempts.after(&unauthorized()), After::Return);
     }
 
     #[test]
     fn a_fixed_token_is_not_refreshed() {
-        let mut call = Call::new(RetryPolicy::default(), true, false);
-        assert_eq!(call.after(&unauthorized()), Step::Return);
+        let mut attempts = Attempts::new(RetryPolicy::default(), true, false);
+        assert_eq!(attempts.after(&unauthorized()), After::Return);
     }
 
     #[test]
     fn retries_count_attempts_up_to_the_policy() {
         let policy = RetryPolicy::default().with_max_attempts(3);
-        let mut call = Call::new(policy, true, true);
+        let mut attempts = Attempts::new(policy, true, true);
         let failure = || Error::Transport(TransportError::new(TransportErrorKind::Io, true));
-        assert!(matches!(call.after(&failure()), Step::Retry(_)));
-        assert!(matches!(call.after(&failure()), Step::Retry(_)));
-        assert_eq!(call.after(&failure()), Step::Return);
-        assert_eq!(call.attempt(), 3);
+        assert!(matches!(attempts.after(&failure()), After::Retry(_)));
+        assert!(matches!(attempts.after_body(), After::Retry(_)));
+        assert_eq!(attempts.after(&failure()), After::Return);
+        assert_eq!(attempts.attempt(), 3);
     }
 
     #[test]
