@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+pub use async_trait::async_trait;
+
 use record_sim::{BlockingSim, Sim, SimConfig, SimRecord};
 use telphin_records::chrono::NaiveDateTime;
 use telphin_records::layers::transport_async::ReqwestTransport;

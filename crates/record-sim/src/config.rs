@@ -92,6 +92,9 @@ pub enum Fault {
     TruncateAfter(u64),
     /// Answer a token request with 500 (the token route only).
     TokenError,
+    /// Carry the request out (delete, archive, ...), then break the connection before the
+    /// answer's body: the client cannot tell whether it took effect.
+    LoseAnswer,
 }
 
 /// A scheduled fault: applied to the next `times` requests of `route` (any route if `None`).

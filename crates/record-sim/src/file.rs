@@ -46,6 +46,9 @@ pub(crate) enum Ending {
     Drop(u64),
     /// The body ends cleanly after this many bytes, short of its `Content-Length`.
     Truncate(u64),
+    /// The request is carried out, but its answer is lost: the connection breaks before the
+    /// body's first byte.
+    LoseAnswer,
 }
 
 /// The body of a file as a stream of chunks.
@@ -57,6 +60,7 @@ pub(crate) fn stream(
     let stop = match ending {
         Ending::Complete => size,
         Ending::Drop(at) | Ending::Truncate(at) => at.min(size),
+        Ending::LoseAnswer => 0,
     };
     futures_util::stream::unfold(Some(0u64), move |state| async move {
         let offset = state?;
@@ -67,7 +71,7 @@ pub(crate) fn stream(
                 tokio::task::yield_now().await;
             }
             return match ending {
-                Ending::Drop(_) => Some((
+                Ending::Drop(_) | Ending::LoseAnswer => Some((
                     Err(std::io::Error::new(
                         std::io::ErrorKind::ConnectionReset,
                         "simulated connection drop",

@@ -194,7 +194,7 @@ async fn api(
         Err(reply) => return reply,
     };
     let method = incoming.method;
-    match (action, method.as_str()) {
+    let reply = match (action, method.as_str()) {
         (Action::Records, "GET") => records::list(state, level, incoming),
         (Action::Records, "DELETE") => records::delete_window(state, level, incoming),
         (Action::Stats, "GET") => records::stats(state, level, incoming).await,
@@ -204,7 +204,20 @@ async fn api(
         (Action::File(uuid), "DELETE") => files::delete(state, level, uuid),
         (Action::StorageUrl(uuid), "GET") => files::storage_url(state, level, uuid),
         _ => Reply::error(StatusCode::METHOD_NOT_ALLOWED, None, "Method not allowed"),
+    };
+    if ending == Ending::LoseAnswer {
+        // Done, but the answer never arrives whole.
+        return Reply {
+            status: StatusCode::OK,
+            headers: Vec::new(),
+            body: ReplyBody::Stream {
+                body: Body::from_stream(crate::file::stream(0, 1, Ending::LoseAnswer)),
+                content_type: "application/json",
+                length: Some(1),
+            },
+        };
     }
+    reply
 }
 
 /// Applies scheduled and random faults to an API request of route `name`.
@@ -280,6 +293,7 @@ fn apply(fault: crate::config::Fault) -> Result<Ending, Reply> {
         Fault::DropAfter(at) => Ok(Ending::Drop(at)),
         Fault::TruncateAfter(at) => Ok(Ending::Truncate(at)),
         Fault::TokenError => Ok(Ending::Complete),
+        Fault::LoseAnswer => Ok(Ending::LoseAnswer),
     }
 }
 
