@@ -34,7 +34,8 @@ fn scratch(name: &str) -> std::path::PathBuf {
 }
 
 #[test]
-fn a_dropped_or_truncated_body_leaves_no_file() {
+fn a_body_that_breaks_on_every_attempt_leaves_no_file() {
+    // Each download is retried from zero up to the policy's 4 attempts: break them all.
     let env = Env::start();
     let scope = Scope::client(ClientId::Me);
     let record = big_record(&env);
@@ -43,7 +44,7 @@ fn a_dropped_or_truncated_body_leaves_no_file() {
     let target = dir.join("call.mp3");
     let client = env.blocking(App::Client);
     for fault in [Fault::DropAfter(200_000), Fault::TruncateAfter(200_000)] {
-        env.sim.inject(Some("download_record"), fault.clone(), 1);
+        env.sim.inject(Some("download_record"), fault.clone(), 4);
         let err = client
             .download_to_path(
                 scope,
@@ -66,7 +67,7 @@ fn a_dropped_or_truncated_body_leaves_no_file() {
     runtime().block_on(async {
         let client = env.asynchronous(App::Client);
         for fault in [Fault::DropAfter(200_000), Fault::TruncateAfter(200_000)] {
-            env.sim.inject(Some("download_record"), fault.clone(), 1);
+            env.sim.inject(Some("download_record"), fault.clone(), 4);
             let err = client
                 .download_to_path(scope, &uuid, &target, DownloadOptions::default())
                 .await

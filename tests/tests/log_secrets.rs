@@ -1,0 +1,331 @@
+//! No secret used by a test — client secret, password, access and refresh tokens, storage links —
+//! reaches the `tracing` output, dependencies' `log` output, or an error message, even when a
+//! server echoes them back.
+//!
+//! A `log` logger is global to a process, so this file is a test binary of its own and its
+//! scenarios run in one test, one after another.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use telphin_records::layers::transport_async::ReqwestTransport;
+use telphin_records::layers::transport_blocking::UreqTransport;
+use telphin_records::{
+    AsyncBody, AsyncTransport, BlockingBody, BlockingTransport, ClientBuilder, ClientId,
+    Credentials, DownloadOptions, DownloadSource, FnTransport, Order, Period, Scope,
+    TransportError, http,
+};
+use telphin_records_tests::{App, Env, async_trait, runtime};
+
+/// Everything logged through `log` and `tracing`.
+#[derive(Clone, Default)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Sink {
+    fn take(&self) -> String {
+        String::from_utf8_lossy(&std::mem::take(&mut *self.0.lock().unwrap())).into_owned()
+    }
+}
+
+/// A `log` logger writing every record into a [`Sink`].
+struct Logger(Sink);
+
+impl log::Log for Logger {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        let line = format!("{} {} {}\n", record.level(), record.target(), record.args());
+        let _ = self.0.clone().write_all(line.as_bytes());
+    }
+
+    fn flush(&self) {}
+}
+
+/// The `log` and `tracing` sinks, installed once for the process.
+fn logs() -> &'static (Sink, Sink) {
+    static LOGS: OnceLock<(Sink, Sink)> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let log_sink = Sink::default();
+        let tracing_sink = Sink::default();
+        log::set_boxed_logger(Box::new(Logger(log_sink.clone()))).unwrap();
+        let writer = tracing_sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        (log_sink, tracing_sink)
+    })
+}
+
+/// Secrets seen on the wire: every `Authorization` value, and every storage link fetched.
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<Vec<String>>>);
+
+impl Seen {
+    fn note(&self, request: &http::Request<Vec<u8>>) {
+        let mut seen = self.0.lock().unwrap();
+        if let Some(value) = request.headers().get(http::header::AUTHORIZATION) {
+            let value = value.to_str().unwrap();
+            seen.push(value.split_once(' ').map_or(value, |(_, v)| v).to_owned());
+        }
+        // A storage link's key: the host and the `/storage/` prefix are not secret.
+        if let Some(key) = request.uri().path().strip_prefix("/storage/") {
+            seen.push(format!("storage/{key}"));
+        }
+    }
+}
+
+/// A transport that notes the secrets of each request, then sends it with `inner`.
+struct Noting<T> {
+    inner: T,
+    seen: Seen,
+}
+
+impl<T: BlockingTransport> BlockingTransport for Noting<T> {
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        self.seen.note(&request);
+        self.inner.send(request)
+    }
+
+    fn send_streaming(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<BlockingBody>, TransportError> {
+        self.seen.note(&request);
+        self.inner.send_streaming(request)
+    }
+}
+
+#[async_trait]
+impl<T: AsyncTransport> AsyncTransport for Noting<T> {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        self.seen.note(&request);
+        self.inner.send(request).await
+    }
+
+    async fn send_streaming(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Box<dyn AsyncBody>>, TransportError> {
+        self.seen.note(&request);
+        self.inner.send_streaming(request).await
+    }
+}
+
+/// Fails if any secret, or any 8 consecutive characters of one, stands in `text`: a dump that
+/// splits a secret over lines still shows pieces of it.
+fn assert_clean(what: &str, text: &str, secrets: &[String]) {
+    for secret in secrets {
+        let chars: Vec<char> = secret.chars().collect();
+        let pieces: Vec<String> = if chars.len() <= 8 {
+            vec![secret.clone()]
+        } else {
+            chars.windows(8).map(|w| w.iter().collect()).collect()
+        };
+        for piece in pieces {
+            assert!(
+                !text.contains(&piece),
+                "{what} shows {piece:?} of a secret:\n{}",
+                text.lines()
+                    .filter(|l| l.contains(&piece))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+    }
+}
+
+/// The app and PBX secrets of the simulator.
+fn credentials_secrets(env: &Env) -> Vec<String> {
+    let c = env.sim.credentials();
+    vec![
+        c.client.client_secret.clone(),
+        c.extension.client_secret.clone(),
+        c.pbx_password.clone(),
+    ]
+}
+
+/// Lists, fetches a storage link and downloads through it, replays a 401, and fails once.
+fn blocking_scenario<T: BlockingTransport>(env: &Env, client: &telphin_records::BlockingClient<T>) {
+    let scope = Scope::client(ClientId::Me);
+    let march = Period::month(2024, 3).unwrap();
+    let records = client.list(scope, march, Order::Asc).unwrap();
+    let uuid = &records[0].record_uuid;
+    let options = DownloadOptions::from_source(DownloadSource::StorageLink);
+    client
+        .download(scope, uuid, &mut Vec::new(), options)
+        .unwrap();
+    env.sim.expire_tokens();
+    client.stats(scope, march).unwrap();
+    env.sim
+        .inject(Some("storage_file"), record_sim::Fault::Status(500), 4);
+    let error = client
+        .download(scope, uuid, &mut Vec::new(), options)
+        .unwrap_err();
+    tracing::info!(%error, "the scenario's expected failure");
+}
+
+#[test]
+fn no_secret_reaches_logs_or_errors() {
+    let (log_sink, tracing_sink) = logs();
+    let env = Env::start();
+    let seen = Seen::default();
+    let mut secrets = credentials_secrets(&env);
+
+    // The async client over reqwest, with `log` at TRACE (hyper, reqwest and the SDK).
+    log::set_max_level(log::LevelFilter::Trace);
+    runtime().block_on(async {
+        let transport = Noting {
+            inner: ReqwestTransport::new().unwrap(),
+            seen: seen.clone(),
+        };
+        let client = env
+            .builder(App::Password)
+            .build_async_with(transport)
+            .unwrap();
+        let scope = Scope::client(ClientId::Me);
+        let march = Period::month(2024, 3).unwrap();
+        let records = client.list(scope, march, Order::Desc).await.unwrap();
+        let uuid = &records[0].record_uuid;
+        let options = DownloadOptions::from_source(DownloadSource::StorageLink);
+        let download = client.open_download(scope, uuid, options).await.unwrap();
+        drop(download);
+        env.sim.expire_tokens();
+        client.stats(scope, march).await.unwrap();
+    });
+
+    // The blocking client over ureq, with `log` at DEBUG: ureq redacts paths and sensitive
+    // headers there (at TRACE it dumps the wire bytes: see the ignored test below).
+    log::set_max_level(log::LevelFilter::Debug);
+    let transport = Noting {
+        inner: UreqTransport::new(),
+        seen: seen.clone(),
+    };
+    let client = env
+        .builder(App::Password)
+        .build_blocking_with(transport)
+        .unwrap();
+    blocking_scenario(&env, &client);
+
+    // A server that echoes what it was sent in its error bodies.
+    let echo = FnTransport::new(|request: http::Request<Vec<u8>>| {
+        let authorization = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let form = String::from_utf8_lossy(request.body()).into_owned();
+        let body = serde_json_text(&format!("refused {authorization} with {form}"));
+        Ok(http::Response::builder()
+            .status(if request.uri().path() == "/oauth/token" { 200 } else { 400 })
+            .body(if request.uri().path() == "/oauth/token" {
+                br#"{"access_token": "echoed-access-t0ken", "refresh_token": "echoed-refresh-t0ken"}"#.to_vec()
+            } else {
+                body.into_bytes()
+            })
+            .unwrap())
+    });
+    let client = ClientBuilder::new(Credentials::password(
+        "app",
+        "echo-app-s3cret",
+        "user",
+        "echo-passw0rd",
+    ))
+    .base_url("http://127.0.0.1:9")
+    .build_blocking_with(echo)
+    .unwrap();
+    let error = client
+        .list(
+            Scope::client(ClientId::Me),
+            Period::month(2024, 3).unwrap(),
+            Order::Asc,
+        )
+        .unwrap_err();
+    tracing::info!(%error, "an echoed error");
+    let mut shown = format!("{error} {error:?} {client:?}");
+    secrets.extend(
+        [
+            "echo-app-s3cret",
+            "echo-passw0rd",
+            "echoed-access-t0ken",
+            "echoed-refresh-t0ken",
+        ]
+        .map(str::to_owned),
+    );
+
+    // A password written into a base URL.
+    let builder = ClientBuilder::new(Credentials::access_token("x"))
+        .base_url("https://user:url-passw0rd-1@api.example.org");
+    shown.push_str(&format!("{builder:?}"));
+    let error = builder.build_blocking().unwrap_err();
+    shown.push_str(&format!("{error} {error:?}"));
+    secrets.push("url-passw0rd-1".to_owned());
+
+    secrets.extend(seen.0.lock().unwrap().iter().cloned());
+    assert!(
+        secrets.iter().any(|s| s.starts_with("sim-at-"))
+            && secrets.iter().any(|s| s.starts_with("storage/")),
+        "tokens and storage links were used: {} secrets",
+        secrets.len()
+    );
+    let log_text = log_sink.take();
+    let tracing_text = tracing_sink.take();
+    assert!(!log_text.is_empty(), "dependencies logged through `log`");
+    assert!(tracing_text.contains("telphin_records.call"));
+    assert_clean("the `log` output", &log_text, &secrets);
+    assert_clean("the `tracing` output", &tracing_text, &secrets);
+    assert_clean("Display and Debug", &shown, &secrets);
+}
+
+/// JSON text of an error body whose message is `message`.
+fn serde_json_text(message: &str) -> String {
+    telphin_records::serde_json::json!({ "message": message }).to_string()
+}
+
+/// ureq 3 (through ureq-proto) dumps every byte it sends and receives at `log` TRACE: the
+/// `Authorization` header, the token form with the client secret, the token answer, storage-link
+/// paths. There is no switch to turn it off, and a library cannot filter a global logger. Kept
+/// as the open part of the secrets defect until the blocking transport stops using a client
+/// that logs wire bytes (see docs/decisions.md).
+#[test]
+#[ignore = "open: ureq logs wire bytes at TRACE (docs/decisions.md, 'Secrets and ureq's TRACE log')"]
+fn no_secret_reaches_ureqs_trace_log() {
+    let (log_sink, _) = logs();
+    let env = Env::start();
+    let seen = Seen::default();
+    log::set_max_level(log::LevelFilter::Trace);
+    let transport = Noting {
+        inner: UreqTransport::new(),
+        seen: seen.clone(),
+    };
+    let client = env
+        .builder(App::Password)
+        .build_blocking_with(transport)
+        .unwrap();
+    blocking_scenario(&env, &client);
+    let mut secrets = credentials_secrets(&env);
+    secrets.extend(seen.0.lock().unwrap().iter().cloned());
+    assert_clean("ureq's `log` output at TRACE", &log_sink.take(), &secrets);
+}
