@@ -4,27 +4,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures_util::lock::{Mutex, MutexGuard};
 use futures_util::{StreamExt, TryStreamExt, stream};
-use record_api::{
-    AsyncBody, AsyncTransport, DeleteRecord, DeleteRecords, Deletion, Endpoint, Error, FileInfo,
-    ListRecords, MonthlyRecordStats, MonthlyStatsEnd, RecordStats, RequestArchive, RetryPolicy,
-    Scope, StorageUrl, Token, TokenRequest, bytes::Bytes,
-};
-use record_model::{
-    ArchiveReceipt, ArchiveRequest, ClientId, MonthStats, Order, Period, QueryWindow, RateLimit,
-    Record, RecordUuid, StorageLink, WindowStats,
-};
+use record_api::{AsyncBody, AsyncTransport, Token, TokenRequest};
 use tracing::Instrument as _;
 
-use crate::core::Core;
-use crate::download::{CHUNK_SIZE, DownloadCheck, DownloadOptions, DownloadReport, DownloadSource};
-use crate::engine::{
-    Answer, AuthNeed, Authorized, ERROR_BODY_LIMIT, Exchange, Fetch, Step, TokenState, TokenStep,
-    Transfer, plan,
-};
+use crate::executor_prelude::*;
 use crate::sleep::{AsyncSleep, DefaultSleep};
 
 /// A client for async code, generic over its transport; `Send + Sync`, every future it returns
@@ -43,22 +29,14 @@ use crate::sleep::{AsyncSleep, DefaultSleep};
 /// # Ok(()) }
 /// ```
 pub struct Client<T> {
-    shared: Arc<Shared<T>>,
-    policy: RetryPolicy,
+    handle: Handle<T, Mutex<TokenState>>,
     sleep: Arc<dyn AsyncSleep>,
-}
-
-struct Shared<T> {
-    core: Core,
-    transport: T,
-    tokens: Mutex<TokenState>,
 }
 
 impl<T> Clone for Client<T> {
     fn clone(&self) -> Self {
         Client {
-            shared: Arc::clone(&self.shared),
-            policy: self.policy,
+            handle: self.handle.clone(),
             sleep: Arc::clone(&self.sleep),
         }
     }
@@ -66,78 +44,7 @@ impl<T> Clone for Client<T> {
 
 impl<T> std::fmt::Debug for Client<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("config", &self.shared.core)
-            .field("retry", &self.policy)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A download in progress: its headers were a success; read its verified chunks with
-/// [`next_chunk`](Self::next_chunk).
-pub struct Download {
-    info: FileInfo,
-    body: Box<dyn AsyncBody>,
-    check: DownloadCheck,
-    source: DownloadSource,
-    pending: Option<Bytes>,
-}
-
-impl std::fmt::Debug for Download {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Download")
-            .field("info", &self.info)
-            .field("source", &self.source)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Download {
-    /// What the headers said: `Content-Length` and the server's file name.
-    pub fn info(&self) -> &FileInfo {
-        &self.info
-    }
-
-    /// Where the bytes come from.
-    pub fn source(&self) -> DownloadSource {
-        self.source
-    }
-
-    /// The next chunk (at most [`CHUNK_SIZE`] bytes), or `None` once the whole file, of the
-    /// announced size, has arrived. A short or long body is an error.
-    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, Error> {
-        loop {
-            if let Some(mut pending) = self.pending.take() {
-                if pending.len() > CHUNK_SIZE {
-                    let chunk = pending.split_to(CHUNK_SIZE);
-                    self.pending = Some(pending);
-                    return Ok(Some(chunk));
-                }
-                if !pending.is_empty() {
-                    return Ok(Some(pending));
-                }
-            }
-            match self.body.next_chunk().await? {
-                Some(chunk) => {
-                    self.check.add(chunk.len())?;
-                    self.pending = Some(chunk);
-                }
-                None => {
-                    self.check.finish()?;
-                    return Ok(None);
-                }
-            }
-        }
-    }
-
-    /// What was received, once [`next_chunk`](Self::next_chunk) returned `None`; an error if
-    /// the body is not complete yet.
-    pub fn report(&self) -> Result<DownloadReport, Error> {
-        Ok(DownloadReport {
-            bytes: self.check.finish()?,
-            source: self.source,
-            file_name: self.info.file_name.clone(),
-        })
+        self.handle.debug("Client", f)
     }
 }
 
@@ -152,15 +59,8 @@ type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<Token, Error>> + Send 
 
 impl<T: AsyncTransport> Client<T> {
     pub(crate) fn from_parts(core: Core, transport: T) -> Self {
-        let tokens = Mutex::new(TokenState::new(core.token_margin));
-        let policy = core.retry;
         Client {
-            shared: Arc::new(Shared {
-                core,
-                transport,
-                tokens,
-            }),
-            policy,
+            handle: Handle::new(core, transport, Mutex::new),
             sleep: Arc::new(DefaultSleep),
         }
     }
@@ -171,24 +71,23 @@ impl<T: AsyncTransport> Client<T> {
         self
     }
 
+    /// This client with another retry policy for the calls made through the returned handle,
+    /// sharing the transport and the tokens; e.g. [`RetryPolicy::never`] for one call.
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Self {
+        let handle = self.handle.with_policy(policy);
+        let sleep = Arc::clone(&self.sleep);
+        Client { handle, sleep }
+    }
+
     /// The transport.
     pub fn transport(&self) -> &T {
-        &self.shared.transport
+        self.handle.transport()
     }
 
     /// The rate-limit headers of the latest answer any clone of this client got. For the
     /// headers of one call's answer, use [`execute`](Self::execute).
     pub fn last_rate_limit(&self) -> Option<RateLimit> {
-        self.shared.core.last_rate_limit()
-    }
-
-    /// This client with another retry policy for the calls made through the returned handle,
-    /// sharing the transport and the tokens; e.g. [`RetryPolicy::never`] for one call.
-    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Self {
-        Client {
-            policy,
-            ..self.clone()
-        }
+        self.handle.core().last_rate_limit()
     }
 
     /// Runs any endpoint of `record-api` to completion (tokens, retries), and gives its output
@@ -198,7 +97,7 @@ impl<T: AsyncTransport> Client<T> {
         E: Endpoint + Sync,
         E::Output: Send,
     {
-        let mut exchange = Exchange::new(&self.shared.core, endpoint, self.policy);
+        let mut exchange = self.handle.exchange(endpoint);
         let span = exchange.span();
         async move {
             let mut step = exchange.start(Instant::now());
@@ -206,7 +105,7 @@ impl<T: AsyncTransport> Client<T> {
                 step = match step {
                     Step::Authorize(need) => exchange.authorized(self.authorize(&need).await),
                     Step::Send(request) => {
-                        let answer = self.shared.transport.send(request).await;
+                        let answer = self.handle.transport().send(request).await;
                         exchange.received(answer, Instant::now())
                     }
                     Step::Sleep(pause) => {
@@ -221,12 +120,13 @@ impl<T: AsyncTransport> Client<T> {
         .await
     }
 
-    async fn call<E>(&self, endpoint: &E) -> Result<E::Output, Error>
+    /// Runs `endpoint`, owned by the returned future.
+    async fn call<E>(&self, endpoint: E) -> Result<E::Output, Error>
     where
-        E: Endpoint + Sync,
+        E: Endpoint + Send + Sync,
         E::Output: Send,
     {
-        Ok(self.execute(endpoint).await?.output)
+        Ok(self.execute(&endpoint).await?.output)
     }
 
     /// The records of `scope` in `period` (any length), in `order`, each once.
@@ -234,156 +134,133 @@ impl<T: AsyncTransport> Client<T> {
     /// Windows of a long period are requested with the configured concurrency; they overlap by
     /// one second, so no record at a boundary is lost; duplicates are removed, and records at
     /// the excluded end of a half-open period are dropped.
-    pub async fn list(
+    pub fn list(
         &self,
         scope: Scope,
         period: impl Into<Period>,
         order: Order,
-    ) -> Result<Vec<Record>, Error> {
+    ) -> impl Future<Output = Result<Vec<Record>, Error>> + Send {
         let period = period.into();
-        let lists: Vec<Vec<Record>> = stream::iter(plan::list_windows(&period))
-            .map(|window| self.list_window(scope, window, order))
-            .buffer_unordered(self.shared.core.concurrency)
-            .try_collect()
-            .await?;
-        Ok(plan::merge_list(&period, lists, order))
+        let lists = stream::iter(plan::list_windows(&period))
+            .map(move |window| self.list_window(scope, window, order))
+            .buffer_unordered(self.handle.core().concurrency)
+            .try_collect::<Vec<Vec<Record>>>();
+        async move { Ok(plan::merge_list(&period, lists.await?, order)) }
     }
 
     /// The records of `scope` in one window, as the API returns them.
-    pub async fn list_window(
+    pub fn list_window(
         &self,
         scope: Scope,
         window: QueryWindow,
         order: Order,
-    ) -> Result<Vec<Record>, Error> {
-        self.call(&ListRecords::new(scope, window).order(order))
-            .await
+    ) -> impl Future<Output = Result<Vec<Record>, Error>> + Send {
+        self.call(ListRecords::new(scope, window).order(order))
     }
 
     /// The count and total size of the record files of `scope` in `period` (any length),
     /// exact: no record at a window overlap or at an excluded end is counted. Requests run one
     /// at a time, as the API allows one statistics request per client.
-    pub async fn stats(
+    pub fn stats(
         &self,
         scope: Scope,
         period: impl Into<Period>,
-    ) -> Result<WindowStats, Error> {
-        let parts: Vec<_> = stream::iter(plan::stats_plan(&period.into()))
-            .then(|(window, sign)| async move {
-                let stats = self.call(&RecordStats::new(scope, window)).await?;
+    ) -> impl Future<Output = Result<WindowStats, Error>> + Send {
+        let parts = stream::iter(plan::stats_plan(&period.into()))
+            .then(move |(window, sign)| async move {
+                let stats = self.call(RecordStats::new(scope, window)).await?;
                 Ok::<_, Error>((sign, stats))
             })
-            .try_collect()
-            .await?;
-        Ok(plan::combine(parts))
+            .try_collect::<Vec<_>>();
+        async move { Ok(plan::combine(parts.await?)) }
     }
 
     /// Deletes every record of `scope` in `period` (any length), window by window, and nothing
     /// outside it: the last second of a half-open period is listed and its records deleted one
     /// by one, so the records at the excluded end stay.
-    pub async fn delete_range(&self, scope: Scope, period: impl Into<Period>) -> Result<(), Error> {
+    pub fn delete_range(
+        &self,
+        scope: Scope,
+        period: impl Into<Period>,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
         let plan = plan::delete_plan(&period.into());
-        stream::iter(plan.windows)
-            .map(Ok)
-            .try_for_each(
-                |window| async move { self.call(&DeleteRecords::new(scope, window)).await },
-            )
-            .await?;
-        let Some(last) = plan.last_second else {
-            return Ok(());
-        };
-        let records = self.list_window(scope, last.window, Order::Asc).await?;
-        stream::iter(records.iter().filter(|record| last.holds(record)))
-            .map(Ok)
-            .try_for_each(|record| async move {
+        async move {
+            for window in plan.windows {
+                self.call(DeleteRecords::new(scope, window)).await?;
+            }
+            let Some(last) = plan.last_second else {
+                return Ok(());
+            };
+            let records = self.list_window(scope, last.window, Order::Asc).await?;
+            for record in records.iter().filter(|record| last.holds(record)) {
                 match self.delete_record(scope, &record.record_uuid).await {
-                    Err(error) if !error.is_not_found() => Err(error),
-                    _ => Ok(()),
+                    Err(error) if !error.is_not_found() => return Err(error),
+                    _ => {}
                 }
-            })
-            .await
+            }
+            Ok(())
+        }
     }
 
     /// Deletes one record and its file. [`Deletion::AlreadyGone`] tells that an earlier
     /// attempt's answer was lost and the retry found the record gone.
-    pub async fn delete_record(
+    pub fn delete_record(
         &self,
         scope: Scope,
         record_uuid: &RecordUuid,
-    ) -> Result<Deletion, Error> {
-        self.call(&DeleteRecord::new(scope, record_uuid.clone()))
-            .await
+    ) -> impl Future<Output = Result<Deletion, Error>> + Send {
+        self.call(DeleteRecord::new(scope, record_uuid.clone()))
     }
 
     /// The permanent storage link of a record.
-    pub async fn storage_link(
+    pub fn storage_link(
         &self,
         scope: Scope,
         record_uuid: &RecordUuid,
-    ) -> Result<StorageLink, Error> {
-        self.call(&StorageUrl::new(scope, record_uuid.clone()))
-            .await
+    ) -> impl Future<Output = Result<StorageLink, Error>> + Send {
+        self.call(StorageUrl::new(scope, record_uuid.clone()))
     }
 
     /// Requests an e-mailed archive of a window's files (not retried once it may have been
     /// sent: each accepted request sends an e-mail). Any success answer is a receipt.
-    pub async fn request_archive(
+    pub fn request_archive(
         &self,
         client: ClientId,
         archive: &ArchiveRequest,
-    ) -> Result<ArchiveReceipt, Error> {
-        self.call(&RequestArchive::new(client, archive.clone()))
-            .await
+    ) -> impl Future<Output = Result<ArchiveReceipt, Error>> + Send {
+        self.call(RequestArchive::new(client, archive.clone()))
     }
 
     /// Storage statistics per month, optionally only up to `end`.
-    pub async fn monthly_stats(
+    pub fn monthly_stats(
         &self,
         client: ClientId,
         end: Option<MonthlyStatsEnd>,
-    ) -> Result<Vec<MonthStats>, Error> {
-        let endpoint = match end {
-            Some(end) => MonthlyRecordStats::new(client).until(end),
-            None => MonthlyRecordStats::new(client),
-        };
-        self.call(&endpoint).await
+    ) -> impl Future<Output = Result<Vec<MonthStats>, Error>> + Send {
+        self.call(MonthlyRecordStats::new(client).until_optional(end))
     }
 
     /// Opens a record's file for streaming: the status is checked and the sizes compared
     /// before the first chunk is handed out. With [`DownloadSource::StorageLinkThenApi`], a
     /// storage link that fails to open falls back to the API.
-    pub async fn open_download(
+    pub fn open_download(
         &self,
         scope: Scope,
         record_uuid: &RecordUuid,
         options: DownloadOptions,
-    ) -> Result<Download, Error> {
-        let core = &self.shared.core;
-        let mut transfer = Transfer::new(core, scope, record_uuid, options, self.policy, false);
+    ) -> impl Future<Output = Result<Download, Error>> + Send {
+        let mut transfer = self.handle.transfer(scope, record_uuid, options, false);
         let span = transfer.span();
         async move {
             let first = transfer.start(Instant::now());
-            match self
-                .advance(&mut transfer, first, scope, record_uuid)
-                .await?
-            {
-                Advance::Stream(body) => {
-                    let (info, check, source) = transfer.into_opened();
-                    Ok(Download {
-                        info,
-                        body,
-                        check,
-                        source,
-                        pending: None,
-                    })
-                }
+            match self.advance(&mut transfer, first).await? {
+                Advance::Stream(body) => Ok(Download::new(transfer.into_opened(), body)),
                 Advance::ResetSink | Advance::Done(_) => Err(Error::Config(
                     "the download ended before its body was opened".to_owned(),
                 )),
             }
         }
         .instrument(span)
-        .await
     }
 
     /// Carries out a download's steps until its body is to be streamed, its sink emptied, or
@@ -392,19 +269,17 @@ impl<T: AsyncTransport> Client<T> {
         &self,
         transfer: &mut Transfer<'_>,
         mut step: Fetch,
-        scope: Scope,
-        record_uuid: &RecordUuid,
     ) -> Result<Advance, Error> {
         let mut body: Option<Box<dyn AsyncBody>> = None;
         loop {
             step = match step {
                 Fetch::StorageLink => {
-                    let link = self.storage_link(scope, record_uuid).await;
+                    let link = self.call(transfer.storage_url()).await;
                     transfer.link(link, Instant::now())
                 }
                 Fetch::Authorize(need) => transfer.authorized(self.authorize(&need).await),
                 Fetch::Open(request) => {
-                    let answer = self.shared.transport.send_streaming(request).await;
+                    let answer = self.handle.transport().send_streaming(request).await;
                     let head = answer.map(|answer| {
                         let (head, stream) = answer.into_parts();
                         body = Some(stream);
@@ -438,9 +313,9 @@ impl<T: AsyncTransport> Client<T> {
     /// The authorization for a request, fetching a token if needed. The lock is held while
     /// fetching, so concurrent callers wait for one token request.
     async fn authorize(&self, need: &AuthNeed) -> Result<Authorized, Error> {
-        let mut tokens: MutexGuard<'_, TokenState> = self.shared.tokens.lock().await;
+        let mut tokens: MutexGuard<'_, TokenState> = self.handle.tokens().lock().await;
         loop {
-            let credentials = &self.shared.core.credentials;
+            let credentials = &self.handle.core().credentials;
             match tokens.next(credentials, need, Instant::now())? {
                 TokenStep::Ready(authorized) => break Ok(authorized),
                 TokenStep::Fetch(request) => {
@@ -453,7 +328,7 @@ impl<T: AsyncTransport> Client<T> {
 
     /// Boxed: `execute` calls `authorize`, which calls this.
     fn fetch_token<'a>(&'a self, request: &'a TokenRequest) -> TokenFuture<'a> {
-        Box::pin(self.call(request))
+        Box::pin(self.call(request.clone()))
     }
 }
 
@@ -509,34 +384,33 @@ mod sinks {
         /// of the file, an error is returned and `sink` may hold that part:
         /// [`download_to_path`](Self::download_to_path) retries from zero and never leaves a
         /// partial file.
-        pub async fn download<W>(
+        pub fn download<W>(
             &self,
             scope: Scope,
             record_uuid: &RecordUuid,
             sink: &mut W,
             options: DownloadOptions,
-        ) -> Result<DownloadReport, Error>
+        ) -> impl Future<Output = Result<DownloadReport, Error>> + Send
         where
             W: AsyncWrite + Unpin + Send,
         {
-            self.transfer(scope, record_uuid, options, Target::Writer(sink))
-                .await
+            let transfer = self.handle.transfer(scope, record_uuid, options, false);
+            self.transfer(transfer, Target::Writer(sink))
         }
 
         /// Streams `record`'s file into `sink`, verified against its `record_file_size`.
-        pub async fn download_record<W>(
+        pub fn download_record<W>(
             &self,
             scope: Scope,
             record: &Record,
             sink: &mut W,
             source: DownloadSource,
-        ) -> Result<DownloadReport, Error>
+        ) -> impl Future<Output = Result<DownloadReport, Error>> + Send
         where
             W: AsyncWrite + Unpin + Send,
         {
-            let options = DownloadOptions::from_source(source).expect_size(record.record_file_size);
+            let options = DownloadOptions::for_record(record, source);
             self.download(scope, &record.record_uuid, sink, options)
-                .await
         }
 
         /// Downloads a record's file to `path`: into a temporary file next to it, renamed to
@@ -546,47 +420,41 @@ mod sinks {
         /// with [`DownloadSource::StorageLinkThenApi`], any failure of the storage link — even
         /// midway — starts over from the API. Stale temporary files of `path` left by killed
         /// runs are removed first.
-        pub async fn download_to_path(
+        pub async fn download_to_path<P: AsRef<Path>>(
             &self,
             scope: Scope,
             record_uuid: &RecordUuid,
-            path: impl AsRef<Path>,
+            path: P,
             options: DownloadOptions,
         ) -> Result<DownloadReport, Error> {
             let path = path.as_ref();
             let part = PartFile::create(path)?;
             let file = part.as_file().try_clone().map_err(Error::Sink)?;
             let mut file = tokio::fs::File::from_std(file);
+            let transfer = self.handle.transfer(scope, record_uuid, options, true);
             let target: Target<'_, tokio::fs::File> = Target::File(&mut file);
-            let report = self.transfer(scope, record_uuid, options, target).await?;
+            let report = self.transfer(transfer, target).await?;
             file.sync_all().await.map_err(Error::Sink)?;
             drop(file);
             part.persist(path)?;
             Ok(report)
         }
 
+        /// Carries a download out into `target` (a temporary file when `transfer` was made
+        /// resettable).
         async fn transfer<W>(
             &self,
-            scope: Scope,
-            record_uuid: &RecordUuid,
-            options: DownloadOptions,
+            mut transfer: Transfer<'_>,
             mut target: Target<'_, W>,
         ) -> Result<DownloadReport, Error>
         where
             W: AsyncWrite + Unpin + Send,
         {
-            let resettable = matches!(target, Target::File(_));
-            let core = &self.shared.core;
-            let mut transfer =
-                Transfer::new(core, scope, record_uuid, options, self.policy, resettable);
             let span = transfer.span();
             async move {
                 let mut step = transfer.start(Instant::now());
                 loop {
-                    step = match self
-                        .advance(&mut transfer, step, scope, record_uuid)
-                        .await?
-                    {
+                    step = match self.advance(&mut transfer, step).await? {
                         Advance::Stream(body) => copy(&mut transfer, body, &mut target).await,
                         Advance::ResetSink => {
                             let emptied = target.reset().await;

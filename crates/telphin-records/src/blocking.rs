@@ -3,25 +3,13 @@
 
 use std::io::{Read, Seek, Write};
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::sync::{Mutex, MutexGuard};
 
-use record_api::{
-    BlockingBody, BlockingTransport, DeleteRecord, DeleteRecords, Deletion, Endpoint, Error,
-    FileInfo, ListRecords, MonthlyRecordStats, MonthlyStatsEnd, RecordStats, RequestArchive,
-    RetryPolicy, Scope, StorageUrl, TransportError,
-};
-use record_model::{
-    ArchiveReceipt, ArchiveRequest, ClientId, MonthStats, Order, Period, QueryWindow, RateLimit,
-    Record, RecordUuid, StorageLink, WindowStats,
-};
+use record_api::{BlockingBody, BlockingTransport, TransportError};
 
-use crate::core::Core;
-use crate::download::{CHUNK_SIZE, DownloadCheck, DownloadOptions, DownloadReport, DownloadSource};
-use crate::engine::{
-    Answer, AuthNeed, Authorized, ERROR_BODY_LIMIT, Exchange, Fetch, Step, TokenState, TokenStep,
-    Transfer, plan,
-};
+use crate::download::CHUNK_SIZE;
+use crate::executor_prelude::*;
+use crate::opened::BlockingDownload;
 use crate::part_file::PartFile;
 
 /// A client for blocking code, generic over its transport. Cloning it is cheap: clones share
@@ -38,31 +26,20 @@ use crate::part_file::PartFile;
 /// # Ok(()) }
 /// ```
 pub struct BlockingClient<T> {
-    shared: Arc<Shared<T>>,
-    policy: RetryPolicy,
-}
-
-struct Shared<T> {
-    core: Core,
-    transport: T,
-    tokens: Mutex<TokenState>,
+    handle: Handle<T, Mutex<TokenState>>,
 }
 
 impl<T> Clone for BlockingClient<T> {
     fn clone(&self) -> Self {
         BlockingClient {
-            shared: Arc::clone(&self.shared),
-            policy: self.policy,
+            handle: self.handle.clone(),
         }
     }
 }
 
 impl<T> std::fmt::Debug for BlockingClient<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BlockingClient")
-            .field("config", &self.shared.core)
-            .field("retry", &self.policy)
-            .finish_non_exhaustive()
+        self.handle.debug("BlockingClient", f)
     }
 }
 
@@ -112,42 +89,34 @@ enum Advance {
 
 impl<T: BlockingTransport> BlockingClient<T> {
     pub(crate) fn from_parts(core: Core, transport: T) -> Self {
-        let tokens = Mutex::new(TokenState::new(core.token_margin));
-        let policy = core.retry;
         BlockingClient {
-            shared: Arc::new(Shared {
-                core,
-                transport,
-                tokens,
-            }),
-            policy,
+            handle: Handle::new(core, transport, Mutex::new),
         }
     }
 
     /// The transport.
     pub fn transport(&self) -> &T {
-        &self.shared.transport
-    }
-
-    /// The rate-limit headers of the latest answer any clone of this client got. For the
-    /// headers of one call's answer, use [`execute`](Self::execute).
-    pub fn last_rate_limit(&self) -> Option<RateLimit> {
-        self.shared.core.last_rate_limit()
+        self.handle.transport()
     }
 
     /// This client with another retry policy for the calls made through the returned handle,
     /// sharing the transport and the tokens; e.g. [`RetryPolicy::never`] for one call.
     pub fn with_retry_policy(&self, policy: RetryPolicy) -> Self {
         BlockingClient {
-            shared: Arc::clone(&self.shared),
-            policy,
+            handle: self.handle.with_policy(policy),
         }
+    }
+
+    /// The rate-limit headers of the latest answer any clone of this client got. For the
+    /// headers of one call's answer, use [`execute`](Self::execute).
+    pub fn last_rate_limit(&self) -> Option<RateLimit> {
+        self.handle.core().last_rate_limit()
     }
 
     /// Runs any endpoint of `record-api` to completion (tokens, retries), and gives its output
     /// with the rate-limit headers of its answer.
     pub fn execute<E: Endpoint>(&self, endpoint: &E) -> Result<Answer<E::Output>, Error> {
-        let mut exchange = Exchange::new(&self.shared.core, endpoint, self.policy);
+        let mut exchange = self.handle.exchange(endpoint);
         let span = exchange.span();
         let _entered = span.enter();
         let mut step = exchange.start(Instant::now());
@@ -155,7 +124,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
             step = match step {
                 Step::Authorize(need) => exchange.authorized(self.authorize(&need)),
                 Step::Send(request) => {
-                    let answer = self.shared.transport.send(request);
+                    let answer = self.handle.transport().send(request);
                     exchange.received(answer, Instant::now())
                 }
                 Step::Sleep(pause) => {
@@ -265,11 +234,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
         client: ClientId,
         end: Option<MonthlyStatsEnd>,
     ) -> Result<Vec<MonthStats>, Error> {
-        let mut endpoint = MonthlyRecordStats::new(client);
-        if let Some(end) = end {
-            endpoint = endpoint.until(end);
-        }
-        self.call(&endpoint)
+        self.call(&MonthlyRecordStats::new(client).until_optional(end))
     }
 
     /// Opens a record's file for reading: the status is checked and the sizes compared before
@@ -281,22 +246,12 @@ impl<T: BlockingTransport> BlockingClient<T> {
         record_uuid: &RecordUuid,
         options: DownloadOptions,
     ) -> Result<BlockingDownload, Error> {
-        let core = &self.shared.core;
-        let mut transfer = Transfer::new(core, scope, record_uuid, options, self.policy, false);
+        let mut transfer = self.handle.transfer(scope, record_uuid, options, false);
         let span = transfer.span();
         let _entered = span.enter();
         let first = transfer.start(Instant::now());
-        match self.advance(&mut transfer, first, scope, record_uuid)? {
-            Advance::Stream(body) => {
-                let (info, check, source) = transfer.into_opened();
-                Ok(BlockingDownload {
-                    info,
-                    body,
-                    check,
-                    source,
-                    ended: false,
-                })
-            }
+        match self.advance(&mut transfer, first)? {
+            Advance::Stream(body) => Ok(Download::new(transfer.into_opened(), body)),
             Advance::ResetSink | Advance::Done(_) => Err(Error::Config(
                 "the download ended before its body was opened".to_owned(),
             )),
@@ -318,19 +273,8 @@ impl<T: BlockingTransport> BlockingClient<T> {
         sink: &mut W,
         options: DownloadOptions,
     ) -> Result<DownloadReport, Error> {
-        self.transfer(scope, record_uuid, options, Target::Writer(sink))
-    }
-
-    /// Streams `record`'s file into `sink`, verified against its `record_file_size`.
-    pub fn download_record<W: Write>(
-        &self,
-        scope: Scope,
-        record: &Record,
-        sink: &mut W,
-        source: DownloadSource,
-    ) -> Result<DownloadReport, Error> {
-        let options = DownloadOptions::from_source(source).expect_size(record.record_file_size);
-        self.download(scope, &record.record_uuid, sink, options)
+        let transfer = self.handle.transfer(scope, record_uuid, options, false);
+        self.transfer(transfer, Target::Writer(sink))
     }
 
     /// Downloads a record's file to `path`: into a temporary file next to it, renamed to `path`
@@ -349,27 +293,36 @@ impl<T: BlockingTransport> BlockingClient<T> {
         let path = path.as_ref();
         let part = PartFile::create(path)?;
         let target: Target<'_, std::fs::File> = Target::File(part.as_file());
-        let report = self.transfer(scope, record_uuid, options, target)?;
+        let transfer = self.handle.transfer(scope, record_uuid, options, true);
+        let report = self.transfer(transfer, target)?;
         part.commit(path)?;
         Ok(report)
     }
 
-    fn transfer<W: Write>(
+    /// Streams `record`'s file into `sink`, verified against its `record_file_size`.
+    pub fn download_record<W: Write>(
         &self,
         scope: Scope,
-        record_uuid: &RecordUuid,
-        options: DownloadOptions,
+        record: &Record,
+        sink: &mut W,
+        source: DownloadSource,
+    ) -> Result<DownloadReport, Error> {
+        let options = DownloadOptions::for_record(record, source);
+        self.download(scope, &record.record_uuid, sink, options)
+    }
+
+    /// Carries a download out into `target` (a temporary file when `transfer` was made
+    /// resettable).
+    fn transfer<W: Write>(
+        &self,
+        mut transfer: Transfer<'_>,
         mut target: Target<'_, W>,
     ) -> Result<DownloadReport, Error> {
-        let resettable = matches!(target, Target::File(_));
-        let core = &self.shared.core;
-        let mut transfer =
-            Transfer::new(core, scope, record_uuid, options, self.policy, resettable);
         let span = transfer.span();
         let _entered = span.enter();
         let mut step = transfer.start(Instant::now());
         loop {
-            step = match self.advance(&mut transfer, step, scope, record_uuid)? {
+            step = match self.advance(&mut transfer, step)? {
                 Advance::Stream(body) => copy(&mut transfer, body, &mut target),
                 Advance::ResetSink => transfer.sink_reset(target.reset(), Instant::now()),
                 Advance::Done(report) => return Ok(report),
@@ -379,27 +332,25 @@ impl<T: BlockingTransport> BlockingClient<T> {
 
     /// Carries out a download's steps until its body is to be streamed, its sink emptied, or
     /// it is over.
-    fn advance(
-        &self,
-        transfer: &mut Transfer<'_>,
-        mut step: Fetch,
-        scope: Scope,
-        record_uuid: &RecordUuid,
-    ) -> Result<Advance, Error> {
+    fn advance(&self, transfer: &mut Transfer<'_>, mut step: Fetch) -> Result<Advance, Error> {
         let mut body: Option<BlockingBody> = None;
         loop {
             step = match step {
                 Fetch::StorageLink => {
-                    let link = self.storage_link(scope, record_uuid);
+                    let link = self.call(&transfer.storage_url());
                     transfer.link(link, Instant::now())
                 }
                 Fetch::Authorize(need) => transfer.authorized(self.authorize(&need)),
                 Fetch::Open(request) => {
-                    let head = self.shared.transport.send_streaming(request).map(|answer| {
-                        let (head, stream) = answer.into_parts();
-                        body = Some(stream);
-                        head
-                    });
+                    let head = self
+                        .handle
+                        .transport()
+                        .send_streaming(request)
+                        .map(|answer| {
+                            let (head, stream) = answer.into_parts();
+                            body = Some(stream);
+                            head
+                        });
                     transfer.opened(head, Instant::now())
                 }
                 Fetch::ReadErrorBody => {
@@ -433,7 +384,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
     fn authorize(&self, need: &AuthNeed) -> Result<Authorized, Error> {
         let mut tokens = self.lock_tokens();
         loop {
-            match tokens.next(&self.shared.core.credentials, need, Instant::now())? {
+            match tokens.next(&self.handle.core().credentials, need, Instant::now())? {
                 TokenStep::Ready(authorized) => return Ok(authorized),
                 TokenStep::Fetch(request) => {
                     let token = self.call(&request);
@@ -444,8 +395,8 @@ impl<T: BlockingTransport> BlockingClient<T> {
     }
 
     fn lock_tokens(&self) -> MutexGuard<'_, TokenState> {
-        self.shared
-            .tokens
+        self.handle
+            .tokens()
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -478,64 +429,6 @@ fn copy<W: Write>(
         if let Err(error) = target.write_all(&buf[..n]) {
             return transfer.sink_failed(error);
         }
-    }
-}
-
-/// An opened download for blocking code: its headers were a success; read its verified bytes
-/// with [`Read`] (a body shorter or longer than announced is an error of the last read).
-pub struct BlockingDownload {
-    info: FileInfo,
-    body: BlockingBody,
-    check: DownloadCheck,
-    source: DownloadSource,
-    ended: bool,
-}
-
-impl std::fmt::Debug for BlockingDownload {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BlockingDownload")
-            .field("info", &self.info)
-            .field("source", &self.source)
-            .finish_non_exhaustive()
-    }
-}
-
-impl BlockingDownload {
-    /// What the headers said: `Content-Length` and the server's file name.
-    pub fn info(&self) -> &FileInfo {
-        &self.info
-    }
-
-    /// Where the bytes come from.
-    pub fn source(&self) -> DownloadSource {
-        self.source
-    }
-
-    /// What was received, once a read returned 0; an error if the body is not complete yet.
-    pub fn report(&self) -> Result<DownloadReport, Error> {
-        if !self.ended {
-            return Err(Error::Config(
-                "the download has not been read to its end".to_owned(),
-            ));
-        }
-        Ok(DownloadReport {
-            bytes: self.check.finish()?,
-            source: self.source,
-            file_name: self.info.file_name.clone(),
-        })
-    }
-}
-
-impl Read for BlockingDownload {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.body.read(buf)?;
-        let checked = if n == 0 {
-            self.ended = true;
-            self.check.finish().map(drop)
-        } else {
-            self.check.add(n)
-        };
-        checked.map(|()| n).map_err(std::io::Error::other)
     }
 }
 

@@ -39,6 +39,11 @@ impl DownloadOptions {
         }
     }
 
+    /// Downloads `record`'s file from `source`, verified against its `record_file_size`.
+    pub fn for_record(record: &record_model::Record, source: DownloadSource) -> Self {
+        DownloadOptions::from_source(source).expect_size(record.record_file_size)
+    }
+
     /// Requires the file to have `size` bytes.
     pub fn expect_size(mut self, size: u64) -> Self {
         self.expected_size = Some(size);

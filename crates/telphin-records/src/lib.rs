@@ -42,15 +42,19 @@ mod config;
 mod core;
 mod download;
 mod engine;
+mod executor_prelude;
+mod handle;
+mod opened;
 mod part_file;
 mod sleep;
 
-pub use async_client::{Client, Download};
-pub use blocking::{BlockingClient, BlockingDownload};
+pub use async_client::Client;
+pub use blocking::BlockingClient;
 pub use config::ClientBuilder;
 pub use credentials::Credentials;
 pub use download::{CHUNK_SIZE, DownloadOptions, DownloadReport, DownloadSource};
 pub use engine::Answer;
+pub use opened::{BlockingDownload, Download};
 pub use sleep::{AsyncSleep, DefaultSleep, SleepFuture};
 
 mod credentials;

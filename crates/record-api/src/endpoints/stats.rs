@@ -81,6 +81,12 @@ impl MonthlyRecordStats {
         self.end = Some(end);
         self
     }
+
+    /// Only the months up to `end`, when there is one.
+    pub fn until_optional(mut self, end: Option<MonthlyStatsEnd>) -> Self {
+        self.end = end;
+        self
+    }
 }
 
 impl Endpoint for MonthlyRecordStats {

@@ -110,6 +110,11 @@ impl<'a> Transfer<'a> {
         }
     }
 
+    /// The request for the record's storage link, for [`Fetch::StorageLink`].
+    pub(crate) fn storage_url(&self) -> record_api::StorageUrl {
+        record_api::StorageUrl::new(self.scope, self.record_uuid.clone())
+    }
+
     /// The span the executor runs the download in.
     pub(crate) fn span(&self) -> tracing::Span {
         tracing::info_span!(
