@@ -235,11 +235,10 @@ impl Error {
                 e.scrub(scrub)
             }
             Error::RateLimited { error, .. } => error.scrub(scrub),
-            Error::Decode { snippet, .. } => {
-                if let Some(text) = snippet {
-                    scrub(text);
-                }
-            }
+            Error::Decode {
+                snippet: Some(text),
+                ..
+            } => scrub(text),
             _ => {}
         }
         self

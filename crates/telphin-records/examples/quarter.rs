@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use record_sim::{Sim, SimConfig};
 use telphin_records::{
-    ClientBuilder, ClientId, Credentials, DateRange, DownloadOptions, DownloadSource, Order, Scope,
+    ClientBuilder, ClientId, Credentials, DownloadOptions, DownloadSource, Order, Period, Scope,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,13 +29,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     .base_url(sim.base_url())
     .build_blocking()?;
     let pbx = Scope::client(ClientId::Me);
-    let quarter = DateRange::parse("2024-01-01 00:00:00", "2024-03-31 23:59:59")?;
+    // [from, until): every record of the quarter, its last fraction of a second included, and
+    // none of April 1st.
+    let quarter = Period::parse("2024-01-01 00:00:00", "2024-04-01 00:00:00")?;
 
     let records = client.list(pbx, quarter, Order::Asc)?;
     println!(
         "listed {} recordings of {quarter} in {} window requests",
         records.len(),
-        quarter.windows().count()
+        quarter.query_range().windows().count()
     );
     let stats = client.stats(pbx, quarter)?;
     println!(
@@ -51,8 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The record id is validated (`<digits>-<hex>`), so it is safe as a file name; the
         // server's own file name is not.
         let path = folder.join(format!("{}.mp3", record.record_uuid));
-        let options = DownloadOptions::from_source(DownloadSource::StorageLinkThenApi)
-            .expect_size(record.record_file_size);
+        let options = DownloadOptions::for_record(record, DownloadSource::StorageLinkThenApi);
         bytes += client
             .download_to_path(pbx, &record.record_uuid, &path, options)?
             .bytes;

@@ -486,7 +486,7 @@ mod sinks {
                 }
                 Err(error) => return transfer.body_failed(Error::Transport(error)),
             };
-            if let Err(next) = transfer.accept(chunk.len()) {
+            if let Some(next) = transfer.accept(chunk.len()) {
                 return next;
             }
             if let Err(error) = target.write_all(&chunk).await {

@@ -423,7 +423,7 @@ fn copy<W: Write>(
                 return transfer.body_failed(Error::Transport(TransportError::body_read(error)));
             }
         };
-        if let Err(next) = transfer.accept(n) {
+        if let Some(next) = transfer.accept(n) {
             return next;
         }
         if let Err(error) = target.write_all(&buf[..n]) {

@@ -1,15 +1,18 @@
 //! A Rust SDK for the Telphin call-recordings API (`/record/`).
 //!
 //! ```no_run
-//! use telphin_records::{ClientBuilder, ClientId, Credentials, DateRange, DownloadSource, Order, Scope};
+//! use telphin_records::{
+//!     ClientBuilder, ClientId, Credentials, DownloadOptions, DownloadSource, Order, Period, Scope,
+//! };
 //!
 //! # fn main() -> Result<(), telphin_records::Error> {
 //! let client = ClientBuilder::new(Credentials::client_credentials("app-id", "app-secret"))
 //!     .build_blocking()?;
 //! let pbx = Scope::client(ClientId::Me);
 //!
-//! // A quarter is longer than one request may cover: it is split without losing a record.
-//! let q1 = DateRange::parse("2024-01-01 00:00:00", "2024-03-31 23:59:59")?;
+//! // A quarter is longer than one request may cover: it is split without losing a record, and
+//! // `[from, until)` holds the quarter's last fraction of a second and nothing of April 1st.
+//! let q1 = Period::parse("2024-01-01 00:00:00", "2024-04-01 00:00:00")?;
 //! let records = client.list(pbx, q1, Order::Asc)?;
 //! let stats = client.stats(pbx, q1)?;
 //! println!("{} recordings, {} bytes", stats.count, stats.size);
@@ -17,8 +20,7 @@
 //! // Stream each file to disk: verified, and renamed into place only when complete.
 //! for record in &records {
 //!     let path = format!("recordings/{}.mp3", record.record_uuid);
-//!     let options = telphin_records::DownloadOptions::from_source(DownloadSource::StorageLinkThenApi)
-//!         .expect_size(record.record_file_size);
+//!     let options = DownloadOptions::for_record(record, DownloadSource::StorageLinkThenApi);
 //!     client.download_to_path(pbx, &record.record_uuid, path, options)?;
 //! }
 //! # Ok(()) }
@@ -30,9 +32,16 @@
 //!   ([`ClientId::Me`] included), extension-group or extension level ([`Scope`]).
 //! - Both are generic over their transport: the built-in ones (features `blocking`: ureq;
 //!   `async`: reqwest and tokio) or your own [`BlockingTransport`] / [`AsyncTransport`].
+//! - Periods say what people mean: [`Period::day`], [`Period::month`], [`Period::year`] and
+//!   [`Period::parse`] / [`Period::between`] for `[from, until)`; an inclusive [`DateRange`]
+//!   works too.
 //! - Tokens are fetched once and shared, renewed shortly before expiry and after a 401 (the
-//!   call is then replayed once); retries follow [`RetryPolicy`]; every answer's rate-limit
-//!   headers are kept ([`BlockingClient::last_rate_limit`]).
+//!   call is then replayed once); retries follow [`RetryPolicy`], per client or per handle
+//!   ([`BlockingClient::with_retry_policy`]); a call's own rate-limit headers come with
+//!   [`BlockingClient::execute`] ([`Answer`]), the latest with
+//!   [`BlockingClient::last_rate_limit`].
+//! - Every decision — retry, reauthorize, fall back, restart a download — is made once, in a
+//!   sans-IO engine that both clients merely carry out.
 //! - Secrets — client secret, tokens, passwords, storage links — never reach `Debug`, error
 //!   messages or the `tracing` spans (operation, scope kind, attempt, status).
 

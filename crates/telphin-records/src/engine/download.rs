@@ -221,9 +221,10 @@ impl<'a> Transfer<'a> {
         self.open_failed(error, now)
     }
 
-    /// Counts a chunk of `n` bytes before it is written: `Ok` to write it (the sink is touched
-    /// from now on), or the next step when the body is longer than announced.
-    pub(crate) fn accept(&mut self, n: usize) -> Result<(), Fetch> {
+    /// Counts a chunk of `n` bytes before it is written: `None` to write it (the sink is
+    /// touched from now on), or the step that replaces writing when the body is longer than
+    /// announced.
+    pub(crate) fn accept(&mut self, n: usize) -> Option<Fetch> {
         let counted = match &mut self.check {
             Some(check) => check.add(n),
             None => Ok(()),
@@ -231,9 +232,9 @@ impl<'a> Transfer<'a> {
         match counted {
             Ok(()) => {
                 self.touched = true;
-                Ok(())
+                None
             }
-            Err(error) => Err(self.body_failed(error)),
+            Err(error) => Some(self.body_failed(error)),
         }
     }
 
@@ -296,7 +297,7 @@ impl<'a> Transfer<'a> {
     /// What the headers said, how to check the rest, and the source: for a download handed to
     /// the caller to read.
     pub(crate) fn into_opened(self) -> (FileInfo, DownloadCheck, DownloadSource) {
-        let check = self.check.unwrap_or_else(|| DownloadCheck::unchecked());
+        let check = self.check.unwrap_or_else(DownloadCheck::unchecked);
         (self.info, check, self.source)
     }
 
@@ -457,7 +458,7 @@ mod tests {
         let now = Instant::now();
         open_link(&mut t, now);
         // The sink takes part of the first chunk and fails: touched before the first write.
-        assert!(t.accept(4).is_ok());
+        assert!(t.accept(4).is_none());
         let step = t.sink_failed(std::io::Error::other("disk full"));
         assert!(matches!(step, Fetch::Done(Err(Error::Sink(_)))), "{step:?}");
     }
@@ -481,12 +482,12 @@ mod tests {
         let now = Instant::now();
         let mut writer = transfer(&core, DownloadSource::StorageLinkThenApi, false);
         open_link(&mut writer, now);
-        assert!(writer.accept(5).is_ok());
+        assert!(writer.accept(5).is_none());
         assert!(matches!(writer.body_failed(broken()), Fetch::Done(Err(_))));
 
         let mut file = transfer(&core, DownloadSource::StorageLinkThenApi, true);
         open_link(&mut file, now);
-        assert!(file.accept(5).is_ok());
+        assert!(file.accept(5).is_none());
         assert!(matches!(file.body_failed(broken()), Fetch::ResetSink));
         assert!(matches!(file.sink_reset(Ok(()), now), Fetch::Authorize(_)));
         assert_eq!(file.source(), DownloadSource::Api);
@@ -504,7 +505,7 @@ mod tests {
                 Fetch::Open(_)
             ));
             assert!(matches!(t.opened(ok_head(10), now), Fetch::Stream));
-            assert!(t.accept(6).is_ok());
+            assert!(t.accept(6).is_none());
             // A short body is a broken body.
             assert!(matches!(t.body_ended(), Fetch::ResetSink));
             assert!(matches!(t.sink_reset(Ok(()), now), Fetch::Sleep(_)));
@@ -512,7 +513,7 @@ mod tests {
         assert!(matches!(t.start(now), Fetch::Authorize(_)));
         let _ = t.authorized(Ok(Authorized::none()));
         let _ = t.opened(ok_head(10), now);
-        assert!(t.accept(6).is_ok());
+        assert!(t.accept(6).is_none());
         let step = t.body_ended();
         assert!(
             matches!(step, Fetch::Done(Err(Error::SizeMismatch { .. }))),
@@ -528,10 +529,10 @@ mod tests {
         let _ = t.start(now);
         let _ = t.authorized(Ok(Authorized::none()));
         let _ = t.opened(ok_head(10), now);
-        assert!(t.accept(10).is_ok());
+        assert!(t.accept(10).is_none());
         assert!(matches!(
             t.accept(1),
-            Err(Fetch::Done(Err(Error::SizeMismatch { .. })))
+            Some(Fetch::Done(Err(Error::SizeMismatch { .. })))
         ));
     }
 
