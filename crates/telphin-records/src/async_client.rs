@@ -52,6 +52,8 @@ impl<T> std::fmt::Debug for Client<T> {
 enum Advance {
     Stream(Box<dyn AsyncBody>),
     ResetSink,
+    // Read by the downloads into sinks, which need the `tokio` feature.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     Done(DownloadReport),
 }
 
