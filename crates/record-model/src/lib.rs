@@ -1,19 +1,23 @@
 //! Domain types of the Telphin call-recordings API (`/record/`).
 //!
 //! ```
-//! use record_model::{merge_records, DateRange, Order, Record};
+//! use record_model::{merge_records, Order, Period, Record};
 //!
+//! // 2024 as people say it: every record of the year, its last fraction of a second included.
+//! let year = Period::year(2024)?;
 //! // A year is too long for one request: split it into the windows the API accepts.
-//! let year = DateRange::parse("2024-01-01 00:00:00", "2024-12-31 23:59:59")?;
-//! let windows: Vec<_> = year.windows().collect();
-//! assert_eq!(windows.len(), 11);
+//! let windows: Vec<_> = year.query_range().windows().collect();
+//! assert_eq!(windows.len(), 12);
 //! assert_eq!(windows[0].end_datetime(), "2024-02-29 23:59:59");
 //! // Each window starts where the previous one ended, so no record is lost at a boundary ...
 //! assert_eq!(windows[1].start(), windows[0].end());
+//! // ... and the last reaches the next year's first second, which the period then excludes.
+//! assert_eq!(windows[11].end_datetime(), "2025-01-01 00:00:00");
 //!
-//! // ... and the lists of all windows merge into one, without duplicates.
+//! // The lists of all windows merge into one, without duplicates.
 //! let lists: Vec<Vec<Record>> = Vec::new(); // one list per window, from the API
-//! let records = merge_records(lists, Order::Asc);
+//! let mut records = merge_records(lists, Order::Asc);
+//! records.retain(|record| year.contains(record.init_time_gmt.instant()));
 //! assert!(records.is_empty());
 //! # Ok::<(), record_model::ValidationError>(())
 //! ```

@@ -78,7 +78,9 @@ impl DateRange {
         Ok(DateRange { start, end })
     }
 
-    /// Parses two bounds written `YYYY-MM-DD HH:MM:SS`.
+    /// Parses two bounds written `YYYY-MM-DD HH:MM:SS`. Both are inclusive, at full precision:
+    /// an end of `23:59:59` leaves out the records of `23:59:59.x`; for a day, a month, a year
+    /// or `[from, until)`, use a [`crate::Period`].
     ///
     /// ```
     /// let q1 = record_model::DateRange::parse("2024-01-01 00:00:00", "2024-03-31 23:59:59")?;

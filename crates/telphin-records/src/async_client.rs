@@ -378,7 +378,7 @@ mod sinks {
     }
 
     impl<T: AsyncTransport> Client<T> {
-        /// Streams a record's file into `sink` in chunks of at most [`CHUNK_SIZE`] bytes,
+        /// Streams a record's file into `sink` in chunks of at most [`CHUNK_SIZE`](crate::CHUNK_SIZE) bytes,
         /// verified against `Content-Length` and `options.expected_size`.
         ///
         /// A body that breaks before the first byte is retried (or, with
