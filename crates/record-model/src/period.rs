@@ -121,8 +121,8 @@ impl Period {
     }
 
     /// What to ask the API for: `[start, end]`, inclusive. For a period whose end is excluded,
-    /// the answers also hold the records at exactly `end`, which [`excluded_end`]
-    /// (Self::excluded_end) tells to drop or subtract.
+    /// the answers also hold the records at exactly `end`, which
+    /// [`excluded_end`](Self::excluded_end) tells to drop or subtract.
     pub fn query_range(&self) -> DateRange {
         // Both bounds were checked when the period was built.
         DateRange::from_checked(self.start, self.end)
