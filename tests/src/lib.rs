@@ -9,7 +9,7 @@ pub use async_trait::async_trait;
 use record_sim::{BlockingSim, Sim, SimConfig, SimRecord};
 use telphin_records::chrono::NaiveDateTime;
 use telphin_records::layers::transport_async::ReqwestTransport;
-use telphin_records::layers::transport_blocking::UreqTransport;
+use telphin_records::layers::transport_blocking::HttpTransport;
 use telphin_records::{
     BlockingClient, Client, ClientBuilder, ClientId, Credentials, DateRange, ExtensionGroupId,
     ExtensionId, RetryPolicy, Scope,
@@ -91,7 +91,7 @@ impl Env {
     }
 
     /// A blocking client for `app`.
-    pub fn blocking(&self, app: App) -> BlockingClient<UreqTransport> {
+    pub fn blocking(&self, app: App) -> BlockingClient<HttpTransport> {
         self.builder(app).build_blocking().unwrap()
     }
 

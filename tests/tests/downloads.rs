@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use record_sim::Fault;
-use telphin_records::layers::transport_blocking::UreqTransport;
+use telphin_records::layers::transport_blocking::HttpTransport;
 use telphin_records::{
     BlockingTransport, ClientId, DownloadOptions, DownloadSource, Error, RecordUuid, Scope,
     TransportError, http,
@@ -132,10 +132,10 @@ fn an_error_status_writes_nothing() {
     assert!(sink.is_empty());
 }
 
-/// A transport that records every request it forwards: a custom transport wrapping ureq.
+/// A transport that records every request it forwards: a custom transport wrapping the built-in one.
 #[derive(Clone)]
 struct Recording {
-    inner: UreqTransport,
+    inner: HttpTransport,
     seen: Arc<Mutex<Vec<(String, bool)>>>,
 }
 
@@ -174,7 +174,7 @@ fn storage_links_are_fetched_without_authorization_and_fall_back_to_the_api() {
     let record = big_record(&env);
     let uuid: RecordUuid = record.uuid.parse().unwrap();
     let transport = Recording {
-        inner: UreqTransport::new(),
+        inner: HttpTransport::new(),
         seen: Arc::default(),
     };
     let client = env

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use telphin_records::layers::transport_async::ReqwestTransport;
-use telphin_records::layers::transport_blocking::UreqTransport;
+use telphin_records::layers::transport_blocking::HttpTransport;
 use telphin_records::{
     AsyncBody, AsyncTransport, BlockingBody, BlockingTransport, ClientBuilder, ClientId,
     Credentials, DownloadOptions, DownloadSource, FnTransport, Order, Period, Scope,
@@ -194,7 +194,7 @@ fn no_secret_reaches_logs_or_errors() {
     let seen = Seen::default();
     let mut secrets = credentials_secrets(&env);
 
-    // The async client over reqwest, with `log` at TRACE (hyper, reqwest and the SDK).
+    // Every dependency logs at TRACE: hyper, reqwest, rustls, the SDK.
     log::set_max_level(log::LevelFilter::Trace);
     runtime().block_on(async {
         let transport = Noting {
@@ -216,11 +216,9 @@ fn no_secret_reaches_logs_or_errors() {
         client.stats(scope, march).await.unwrap();
     });
 
-    // The blocking client over ureq, with `log` at DEBUG: ureq redacts paths and sensitive
-    // headers there (at TRACE it dumps the wire bytes: see the ignored test below).
-    log::set_max_level(log::LevelFilter::Debug);
+    // The blocking client over the built-in transport, with `log` still at TRACE.
     let transport = Noting {
-        inner: UreqTransport::new(),
+        inner: HttpTransport::new(),
         seen: seen.clone(),
     };
     let client = env
@@ -302,30 +300,4 @@ fn no_secret_reaches_logs_or_errors() {
 /// JSON text of an error body whose message is `message`.
 fn serde_json_text(message: &str) -> String {
     telphin_records::serde_json::json!({ "message": message }).to_string()
-}
-
-/// ureq 3 (through ureq-proto) dumps every byte it sends and receives at `log` TRACE: the
-/// `Authorization` header, the token form with the client secret, the token answer, storage-link
-/// paths. There is no switch to turn it off, and a library cannot filter a global logger. Kept
-/// as the open part of the secrets defect until the blocking transport stops using a client
-/// that logs wire bytes (see docs/decisions.md).
-#[test]
-#[ignore = "open: ureq logs wire bytes at TRACE (docs/decisions.md, 'Secrets and ureq's TRACE log')"]
-fn no_secret_reaches_ureqs_trace_log() {
-    let (log_sink, _) = logs();
-    let env = Env::start();
-    let seen = Seen::default();
-    log::set_max_level(log::LevelFilter::Trace);
-    let transport = Noting {
-        inner: UreqTransport::new(),
-        seen: seen.clone(),
-    };
-    let client = env
-        .builder(App::Password)
-        .build_blocking_with(transport)
-        .unwrap();
-    blocking_scenario(&env, &client);
-    let mut secrets = credentials_secrets(&env);
-    secrets.extend(seen.0.lock().unwrap().iter().cloned());
-    assert_clean("ureq's `log` output at TRACE", &log_sink.take(), &secrets);
 }

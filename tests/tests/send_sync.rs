@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
 
 use telphin_records::layers::transport_async::ReqwestTransport;
-use telphin_records::layers::transport_blocking::UreqTransport;
+use telphin_records::layers::transport_blocking::HttpTransport;
 use telphin_records::{
     ArchiveRequest, BlockingClient, Client, ClientId, DateRange, DownloadOptions, Order,
     QueryWindow, RecordUuid, Scope,
@@ -14,7 +14,7 @@ fn send<T: Send>(_: &T) {}
 
 #[test]
 fn clients_are_send_and_sync() {
-    send_sync::<BlockingClient<UreqTransport>>();
+    send_sync::<BlockingClient<HttpTransport>>();
     send_sync::<Client<ReqwestTransport>>();
     send_sync::<telphin_records::Error>();
     send_sync::<telphin_records::Credentials>();

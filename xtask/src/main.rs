@@ -85,7 +85,7 @@ const DEPENDENCY_RULES: &[(&str, &[&str], &[&str])] = &[
         &["tokio", "hyper", "reqwest"],
     ),
     (
-        "the async-only facade has no ureq",
+        "the async-only facade has no blocking transport",
         &[
             "-p",
             "telphin-records",
@@ -95,7 +95,7 @@ const DEPENDENCY_RULES: &[(&str, &[&str], &[&str])] = &[
             "-e",
             "normal",
         ],
-        &["ureq"],
+        &["transport-blocking", "httparse"],
     ),
 ];
 

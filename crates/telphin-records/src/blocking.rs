@@ -442,11 +442,12 @@ impl crate::ClientBuilder {
         Ok(BlockingClient::from_parts(self.core()?, transport))
     }
 
-    /// A blocking client over ureq, with this configuration's timeouts.
+    /// A blocking client over the built-in HTTP/1.1 transport, with this configuration's
+    /// timeouts.
     #[cfg(feature = "blocking")]
-    pub fn build_blocking(self) -> Result<crate::UreqClient, Error> {
+    pub fn build_blocking(self) -> Result<crate::BlockingHttpClient, Error> {
         let (connect, read) = self.timeouts_of();
-        let transport = transport_blocking::UreqTransport::with_timeouts(connect, read);
+        let transport = transport_blocking::HttpTransport::with_timeouts(connect, read);
         self.build_blocking_with(transport)
     }
 }

@@ -30,7 +30,8 @@
 //!   download (to any `Write`/`AsyncWrite`, or to a path), storage link, delete one, delete a
 //!   period, and for a client the e-mailed archive and monthly statistics — at client
 //!   ([`ClientId::Me`] included), extension-group or extension level ([`Scope`]).
-//! - Both are generic over their transport: the built-in ones (features `blocking`: ureq;
+//! - Both are generic over their transport: the built-in ones (features `blocking`: HTTP/1.1 on
+//!   `std::net`, logging nothing;
 //!   `async`: reqwest and tokio) or your own [`BlockingTransport`] / [`AsyncTransport`].
 //! - Periods say what people mean: [`Period::day`], [`Period::month`], [`Period::year`] and
 //!   [`Period::parse`] / [`Period::between`] for `[from, until)`; an inclusive [`DateRange`]
@@ -80,9 +81,9 @@ pub use record_model::{
     ValidationError, WindowStats, WireTime, YearMonth, chrono,
 };
 
-/// The blocking client over the built-in ureq transport.
+/// The blocking client over the built-in HTTP/1.1 transport.
 #[cfg(feature = "blocking")]
-pub type UreqClient = BlockingClient<transport_blocking::UreqTransport>;
+pub type BlockingHttpClient = BlockingClient<transport_blocking::HttpTransport>;
 
 /// The async client over the built-in reqwest transport.
 #[cfg(feature = "async")]

@@ -1,108 +1,229 @@
-//! A [`BlockingTransport`] built on [ureq](https://docs.rs/ureq) 3.
+//! A [`BlockingTransport`] over HTTP/1.1 on `std::net`, with rustls (default) or the platform's
+//! TLS, gzip, kept-alive connections — and no logging of any kind.
 //!
 //! ```no_run
 //! use std::time::Duration;
 //! use record_api::BlockingTransport;
-//! use transport_blocking::UreqTransport;
+//! use transport_blocking::HttpTransport;
 //!
-//! let transport = UreqTransport::with_timeouts(Duration::from_secs(10), Duration::from_secs(60));
+//! let transport = HttpTransport::with_timeouts(Duration::from_secs(10), Duration::from_secs(60));
 //! let request = record_api::http::Request::get("http://127.0.0.1:8080/oauth/token").body(Vec::new())?;
 //! let response = transport.send(request)?;
 //! println!("{}", response.status());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The agent it builds follows no redirects, returns 4xx and 5xx as responses, decodes gzip,
-//! and has a connect timeout and a per-read timeout but no total deadline, so a long download
-//! is never cut off while data keeps arriving. [`UreqTransport::from_agent`] takes an agent of
-//! your own (proxies, custom roots); configure it the same way.
+//! It follows no redirects, returns 4xx and 5xx as responses, decodes gzip, and has a connect
+//! timeout and a per-read (and per-write) timeout but no total deadline, so a long download is
+//! never cut off while data keeps arriving. Idle connections are kept per host and reused.
+//!
+//! Why not a general-purpose client: the ones for blocking code either dump every byte they
+//! send and receive — `Authorization` headers, token answers, storage-link paths — into the
+//! application's `log` output at TRACE level (ureq), log URL paths at DEBUG (attohttpc), or put a
+//! total deadline on a request (minreq). This SDK's secrets must never reach a log, and its
+//! downloads must not be cut off, so the transport speaks the little HTTP/1.1 the API needs
+//! itself. It has no proxy support: behind a proxy, plug in your own [`BlockingTransport`].
 
+mod conn;
+mod pool;
+mod wire;
+
+use std::io::{BufReader, Read};
+use std::sync::Arc;
 use std::time::Duration;
 
 use record_api::{BlockingBody, BlockingTransport, TransportError, TransportErrorKind, http};
 
+use crate::conn::{Tls, connect};
+use crate::pool::{Key, Pool, Pooled};
+use crate::wire::{FramedBody, Framing, read_head, write_request};
+
 /// The largest body [`BlockingTransport::send`] buffers; streaming has no limit.
 pub const BUFFERED_BODY_LIMIT: u64 = 256 * 1024 * 1024;
 
-/// A transport over a `ureq::Agent`.
-#[derive(Debug, Clone)]
-pub struct UreqTransport {
-    agent: ureq::Agent,
+/// A blocking HTTP/1.1 transport. Cloning it is cheap; clones share the idle connections.
+#[derive(Clone)]
+pub struct HttpTransport {
+    inner: Arc<Inner>,
 }
 
-impl Default for UreqTransport {
-    fn default() -> Self {
-        UreqTransport::new()
+struct Inner {
+    connect_timeout: Duration,
+    io_timeout: Duration,
+    tls: Tls,
+    pool: Pool,
+}
+
+impl std::fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTransport")
+            .field("connect_timeout", &self.inner.connect_timeout)
+            .field("io_timeout", &self.inner.io_timeout)
+            .finish_non_exhaustive()
     }
 }
 
-impl UreqTransport {
+impl Default for HttpTransport {
+    fn default() -> Self {
+        HttpTransport::new()
+    }
+}
+
+impl HttpTransport {
     /// A transport with a 10 s connect timeout and a 60 s per-read timeout.
     pub fn new() -> Self {
-        UreqTransport::with_timeouts(Duration::from_secs(10), Duration::from_secs(60))
+        HttpTransport::with_timeouts(Duration::from_secs(10), Duration::from_secs(60))
     }
 
-    /// A transport with these timeouts: `connect` for opening a connection, `read` for each
-    /// read (and each write) on it.
+    /// A transport with these timeouts: `connect` for opening a connection (and its TLS
+    /// handshake's reads), `read` for each read and each write on it.
     pub fn with_timeouts(connect: Duration, read: Duration) -> Self {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(connect))
-            .timeout_per_read(Some(read))
-            .timeout_per_write(Some(read))
-            .build();
-        UreqTransport {
-            agent: config.into(),
+        HttpTransport {
+            inner: Arc::new(Inner {
+                connect_timeout: connect,
+                io_timeout: read,
+                tls: Tls::default_config(),
+                pool: Pool::default(),
+            }),
         }
     }
 
-    /// A transport over an agent you configured. It must not turn statuses into errors
-    /// (`http_status_as_error(false)`) and should not follow redirects.
-    pub fn from_agent(agent: ureq::Agent) -> Self {
-        UreqTransport { agent }
+    /// Uses this rustls configuration (custom roots, client certificates) for `https`.
+    #[cfg(feature = "rustls")]
+    pub fn with_rustls_config(self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.with_tls(Tls::Rustls(config))
     }
 
-    fn run(
+    /// Uses the platform's TLS library through this connector for `https`.
+    #[cfg(feature = "native-tls")]
+    pub fn with_native_tls(self, connector: native_tls::TlsConnector) -> Self {
+        self.with_tls(Tls::Native(connector))
+    }
+
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    fn with_tls(self, tls: Tls) -> Self {
+        HttpTransport {
+            inner: Arc::new(Inner {
+                connect_timeout: self.inner.connect_timeout,
+                io_timeout: self.inner.io_timeout,
+                tls,
+                pool: Pool::default(),
+            }),
+        }
+    }
+
+    /// Sends `request` and reads the response head; the body is left on the connection.
+    fn exchange(
         &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<ureq::Body>, TransportError> {
-        self.agent.run(request).map_err(transport_error)
+        request: &http::Request<Vec<u8>>,
+    ) -> Result<(http::response::Parts, Body), TransportError> {
+        let key = Key::of(request.uri())?;
+        // A kept connection the server closed meanwhile fails before any answer; then the
+        // request goes once more on a new connection, where that is safe.
+        let mut reused = self.inner.pool.take(&key);
+        loop {
+            let was_reused = reused.is_some();
+            let mut input = match reused.take() {
+                Some(conn) => conn,
+                None => BufReader::with_capacity(64 * 1024, self.connect(&key)?),
+            };
+            let sent = write_request(input.get_mut(), request, &key.host_header());
+            let head = match sent {
+                Ok(()) => read_head(&mut input, request.method()),
+                Err(error) if was_reused && is_retry_safe(request) => {
+                    drop(error);
+                    continue;
+                }
+                Err(error) => {
+                    Err(TransportError::new(TransportErrorKind::Io, true).with_source(error))
+                }
+            };
+            match head {
+                Ok(Some(head)) => {
+                    let body =
+                        Body::new(input, head.framing, head.keep_alive, key, &self.inner.pool);
+                    return Ok((head.parts, body));
+                }
+                Ok(None) if was_reused && is_retry_safe(request) => continue,
+                Ok(None) => {
+                    return Err(TransportError::new(TransportErrorKind::Io, true)
+                        .with_source("the server closed the connection without an answer"));
+                }
+                Err(_) if was_reused && is_retry_safe(request) => continue,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    fn connect(&self, key: &Key) -> Result<conn::Conn, TransportError> {
+        connect(
+            &key.host,
+            key.port,
+            key.secure,
+            &self.inner.tls,
+            self.inner.connect_timeout,
+            self.inner.io_timeout,
+        )
     }
 }
 
-/// Maps a ureq error, keeping it as the source.
-fn transport_error(error: ureq::Error) -> TransportError {
-    use ureq::Timeout;
-    let (kind, sent) = match &error {
-        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => {
-            (TransportErrorKind::Connect, false)
+/// Whether a request may go again after a kept connection failed before its answer: the
+/// methods that are idempotent by definition.
+fn is_retry_safe(request: &http::Request<Vec<u8>>) -> bool {
+    request.method().is_idempotent()
+}
+
+/// A response body still on its connection; the connection goes back to the pool once the
+/// body has been read to its clean end.
+struct Body {
+    framed: Option<FramedBody<BufReader<conn::Conn>>>,
+    keep_alive: bool,
+    key: Key,
+    pool: Pooled,
+}
+
+impl Body {
+    fn new(
+        input: BufReader<conn::Conn>,
+        framing: Framing,
+        keep_alive: bool,
+        key: Key,
+        pool: &Pool,
+    ) -> Self {
+        let mut body = Body {
+            framed: Some(FramedBody::new(input, framing)),
+            keep_alive,
+            key,
+            pool: pool.handle(),
+        };
+        body.release_if_done();
+        body
+    }
+
+    fn release_if_done(&mut self) {
+        if self.framed.as_ref().is_some_and(FramedBody::done)
+            && let Some(framed) = self.framed.take()
+            && self.keep_alive
+        {
+            self.pool.put(self.key.clone(), framed.into_inner());
         }
-        ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect) => {
-            (TransportErrorKind::Timeout, false)
-        }
-        ureq::Error::Timeout(_) => (TransportErrorKind::Timeout, true),
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            (TransportErrorKind::Connect, false)
-        }
-        ureq::Error::Io(_) => (TransportErrorKind::Io, true),
-        ureq::Error::Protocol(_) => (TransportErrorKind::Protocol, true),
-        ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::InvalidProxyUrl => {
-            (TransportErrorKind::Request, false)
-        }
-        _ => (TransportErrorKind::Other, true),
-    };
-    match error {
-        // These quote the URI, which may be a storage link (a bearer secret).
-        ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_) => {
-            TransportError::new(kind, sent).with_source("the request URI was refused")
-        }
-        error => TransportError::new(kind, sent).with_source(error),
     }
 }
 
-/// Drops the headers that describe the encoded body once ureq has decoded it.
-fn strip_decoded_headers(headers: &mut http::HeaderMap) {
+impl Read for Body {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(framed) = &mut self.framed else {
+            return Ok(0);
+        };
+        let n = framed.read(buf)?;
+        self.release_if_done();
+        Ok(n)
+    }
+}
+
+/// Whether the headers say the body is gzip-compressed; if so, drops the headers that
+/// describe the compressed body.
+fn take_gzip(headers: &mut http::HeaderMap) -> bool {
     let gzip = headers
         .get(http::header::CONTENT_ENCODING)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
@@ -110,27 +231,34 @@ fn strip_decoded_headers(headers: &mut http::HeaderMap) {
         headers.remove(http::header::CONTENT_ENCODING);
         headers.remove(http::header::CONTENT_LENGTH);
     }
+    gzip
 }
 
-impl BlockingTransport for UreqTransport {
+/// The body as the caller reads it: decoded when gzip-compressed.
+fn decoded(body: Body, gzip: bool) -> BlockingBody {
+    if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(body))
+    } else {
+        Box::new(body)
+    }
+}
+
+impl BlockingTransport for HttpTransport {
     fn send(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let response = self.run(request)?;
-        let (mut parts, body) = response.into_parts();
-        let bytes = body
-            .into_with_config()
-            .limit(BUFFERED_BODY_LIMIT)
-            .read_to_vec()
-            .map_err(|error| match error {
-                ureq::Error::Io(io) => TransportError::body_read(io),
-                ureq::Error::BodyExceedsLimit(_) => {
-                    TransportError::new(TransportErrorKind::BodyTooLarge, true).with_source(error)
-                }
-                other => transport_error(other),
-            })?;
-        strip_decoded_headers(&mut parts.headers);
+        let (mut parts, body) = self.exchange(&request)?;
+        let gzip = take_gzip(&mut parts.headers);
+        let mut bytes = Vec::new();
+        decoded(body, gzip)
+            .take(BUFFERED_BODY_LIMIT + 1)
+            .read_to_end(&mut bytes)
+            .map_err(TransportError::body_read)?;
+        if bytes.len() as u64 > BUFFERED_BODY_LIMIT {
+            return Err(TransportError::new(TransportErrorKind::BodyTooLarge, true)
+                .with_source("the response body exceeds the buffered limit of 256 MiB"));
+        }
         Ok(http::Response::from_parts(parts, bytes))
     }
 
@@ -138,10 +266,8 @@ impl BlockingTransport for UreqTransport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<BlockingBody>, TransportError> {
-        let response = self.run(request)?;
-        let (mut parts, body) = response.into_parts();
-        strip_decoded_headers(&mut parts.headers);
-        let reader: BlockingBody = Box::new(body.into_reader());
-        Ok(http::Response::from_parts(parts, reader))
+        let (mut parts, body) = self.exchange(&request)?;
+        let gzip = take_gzip(&mut parts.headers);
+        Ok(http::Response::from_parts(parts, decoded(body, gzip)))
     }
 }
