@@ -95,7 +95,7 @@ const DEPENDENCY_RULES: &[(&str, &[&str], &[&str])] = &[
             "-e",
             "normal",
         ],
-        &["transport-blocking", "httparse"],
+        &["transport-blocking"],
     ),
 ];
 
