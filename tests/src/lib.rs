@@ -141,6 +141,44 @@ impl Env {
     }
 }
 
+impl Env {
+    /// A record whose file is larger than `bytes`.
+    pub fn record_larger_than(&self, bytes: u64) -> SimRecord {
+        self.sim
+            .records()
+            .into_iter()
+            .find(|r| r.size > bytes)
+            .unwrap()
+    }
+}
+
+/// Everything written to it, kept for inspection: a `tracing` or `log` writer.
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// What was written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// What was written so far, emptying it.
+    pub fn take(&self) -> String {
+        String::from_utf8_lossy(&std::mem::take(&mut *self.0.lock().unwrap())).into_owned()
+    }
+}
+
 /// A multi-threaded tokio runtime for the async half of a test.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

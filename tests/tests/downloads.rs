@@ -12,11 +12,7 @@ use telphin_records::{
 use telphin_records_tests::{App, Env, runtime};
 
 fn big_record(env: &Env) -> record_sim::SimRecord {
-    env.sim
-        .records()
-        .into_iter()
-        .find(|r| r.size > 500_000)
-        .unwrap()
+    env.record_larger_than(500_000)
 }
 
 fn leftovers(dir: &std::path::Path) -> Vec<String> {

@@ -21,11 +21,7 @@ fn pbx() -> Scope {
 }
 
 fn big_record(env: &Env) -> record_sim::SimRecord {
-    env.sim
-        .records()
-        .into_iter()
-        .find(|r| r.size > 300_000)
-        .unwrap()
+    env.record_larger_than(300_000)
 }
 
 fn uuid_of(record: &record_sim::SimRecord) -> RecordUuid {

@@ -16,28 +16,10 @@ use telphin_records::{
     Credentials, DownloadOptions, DownloadSource, FnTransport, Order, Period, Scope,
     TransportError, http,
 };
-use telphin_records_tests::{App, Env, async_trait, runtime};
+use telphin_records_tests::{App, Captured, Env, async_trait, runtime};
 
 /// Everything logged through `log` and `tracing`.
-#[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Sink {
-    fn take(&self) -> String {
-        String::from_utf8_lossy(&std::mem::take(&mut *self.0.lock().unwrap())).into_owned()
-    }
-}
+type Sink = Captured;
 
 /// A `log` logger writing every record into a [`Sink`].
 struct Logger(Sink);

@@ -2,36 +2,12 @@
 //! `tracing` output or the `Debug` of clients, configurations and errors.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use record_sim::Fault;
 use telphin_records::{
     ClientBuilder, ClientId, Credentials, DownloadOptions, DownloadSource, Order, QueryWindow,
     Scope,
 };
-use telphin_records_tests::{App, Env, runtime};
-
-/// Everything the subscriber writes, kept for inspection.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
+use telphin_records_tests::{App, Captured, Env, runtime};
 
 /// The secrets of the test: the simulator's credentials, and the shapes of its tokens and
 /// storage links (every access token starts `sim-at-`, every refresh token `sim-rt-`).

@@ -234,6 +234,19 @@ mod tests {
         }
     }
 
+    /// Starts an attempt and sends it with the bearer `token`.
+    fn attempt<E: Endpoint>(exchange: &mut Exchange<'_, E>, token: &str) -> http::Request<Vec<u8>>
+    where
+        E::Output: std::fmt::Debug,
+    {
+        let _ = exchange.start(Instant::now());
+        send(exchange.authorized(Ok(bearer(token))))
+    }
+
+    fn delete() -> DeleteRecord {
+        DeleteRecord::new(Scope::client(ClientId::Me), uuid())
+    }
+
     fn done<O: std::fmt::Debug>(step: Step<O>) -> Result<Answer<O>, Error> {
         match step {
             Step::Done(result) => result,
@@ -261,12 +274,10 @@ mod tests {
 
     #[test]
     fn a_401_reauthorizes_once_naming_the_refused_token() {
-        let core = core();
-        let endpoint = DeleteRecord::new(Scope::client(ClientId::Me), uuid());
+        let (core, endpoint) = (core(), delete());
         let mut exchange = Exchange::new(&core, &endpoint, RetryPolicy::default());
         let now = Instant::now();
-        let _ = exchange.start(now);
-        let _ = send(exchange.authorized(Ok(bearer("old"))));
+        attempt(&mut exchange, "old");
         let Step::Authorize(need) = exchange.received(response(401, ""), now) else {
             panic!("reauthorize")
         };
@@ -277,28 +288,22 @@ mod tests {
 
     #[test]
     fn a_retried_delete_that_finds_the_record_gone_succeeded() {
-        let core = core();
-        let endpoint = DeleteRecord::new(Scope::client(ClientId::Me), uuid());
+        let (core, endpoint) = (core(), delete());
         let mut exchange = Exchange::new(&core, &endpoint, RetryPolicy::default());
         let now = Instant::now();
-        let _ = exchange.start(now);
-        let _ = send(exchange.authorized(Ok(bearer("t"))));
+        attempt(&mut exchange, "t");
         assert!(matches!(exchange.received(lost(), now), Step::Sleep(_)));
-        let _ = exchange.start(now);
-        let _ = send(exchange.authorized(Ok(bearer("t"))));
+        attempt(&mut exchange, "t");
         let answer = done(exchange.received(response(404, "{}"), now)).unwrap();
         assert_eq!(answer.output, Deletion::AlreadyGone);
     }
 
     #[test]
     fn a_first_404_stays_an_error() {
-        let core = core();
-        let endpoint = DeleteRecord::new(Scope::client(ClientId::Me), uuid());
+        let (core, endpoint) = (core(), delete());
         let mut exchange = Exchange::new(&core, &endpoint, RetryPolicy::default());
-        let now = Instant::now();
-        let _ = exchange.start(now);
-        let _ = send(exchange.authorized(Ok(bearer("t"))));
-        let error = done(exchange.received(response(404, "{}"), now)).unwrap_err();
+        attempt(&mut exchange, "t");
+        let error = done(exchange.received(response(404, "{}"), Instant::now())).unwrap_err();
         assert!(error.is_not_found());
     }
 
@@ -309,11 +314,9 @@ mod tests {
         let archive = ArchiveRequest::new(window, ["ops@example.org"]).unwrap();
         let endpoint = RequestArchive::new(ClientId::Me, archive);
         let mut exchange = Exchange::new(&core, &endpoint, RetryPolicy::default());
-        let now = Instant::now();
-        let _ = exchange.start(now);
-        let _ = send(exchange.authorized(Ok(bearer("bearer-t0ken"))));
+        attempt(&mut exchange, "bearer-t0ken");
         let body = r#"{"message": "bad token bearer-t0ken of app app-s3cret"}"#;
-        let error = done(exchange.received(response(400, body), now)).unwrap_err();
+        let error = done(exchange.received(response(400, body), Instant::now())).unwrap_err();
         let shown = format!("{error} {error:?}");
         assert!(
             !shown.contains("t0ken") && !shown.contains("s3cret"),
@@ -327,7 +330,7 @@ mod tests {
             .base_url("http://127.0.0.1:9")
             .core()
             .unwrap();
-        let endpoint = DeleteRecord::new(Scope::client(ClientId::Me), uuid());
+        let endpoint = delete();
         let mut exchange = Exchange::new(&core, &endpoint, RetryPolicy::default());
         let _ = exchange.start(Instant::now());
         let authorized = Authorized {
