@@ -194,11 +194,8 @@ impl<T: AsyncTransport> Client<T> {
                 return Ok(());
             };
             let records = self.list_window(scope, last.window, Order::Asc).await?;
-            for record in records.iter().filter(|record| last.holds(record)) {
-                match self.delete_record(scope, &record.record_uuid).await {
-                    Err(error) if !error.is_not_found() => return Err(error),
-                    _ => {}
-                }
+            for record_uuid in last.records_to_delete(&records) {
+                plan::deleted(self.delete_record(scope, record_uuid).await)?;
             }
             Ok(())
         }
@@ -257,9 +254,7 @@ impl<T: AsyncTransport> Client<T> {
             let first = transfer.start(Instant::now());
             match self.advance(&mut transfer, first).await? {
                 Advance::Stream(body) => Ok(Download::new(transfer.into_opened(), body)),
-                Advance::ResetSink | Advance::Done(_) => Err(Error::Config(
-                    "the download ended before its body was opened".to_owned(),
-                )),
+                Advance::ResetSink | Advance::Done(_) => Err(not_opened()),
             }
         }
         .instrument(span)

@@ -192,15 +192,8 @@ impl<T: BlockingTransport> BlockingClient<T> {
             return Ok(());
         };
         let records = self.list_window(scope, last.window, Order::Asc)?;
-        records
-            .iter()
-            .filter(|record| last.holds(record))
-            .try_for_each(
-                |record| match self.delete_record(scope, &record.record_uuid) {
-                    Err(error) if !error.is_not_found() => Err(error),
-                    _ => Ok(()),
-                },
-            )
+        last.records_to_delete(&records)
+            .try_for_each(|record_uuid| plan::deleted(self.delete_record(scope, record_uuid)))
     }
 
     /// Deletes one record and its file. [`Deletion::AlreadyGone`] tells that an earlier
@@ -252,9 +245,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
         let first = transfer.start(Instant::now());
         match self.advance(&mut transfer, first)? {
             Advance::Stream(body) => Ok(Download::new(transfer.into_opened(), body)),
-            Advance::ResetSink | Advance::Done(_) => Err(Error::Config(
-                "the download ended before its body was opened".to_owned(),
-            )),
+            Advance::ResetSink | Advance::Done(_) => Err(not_opened()),
         }
     }
 

@@ -15,7 +15,7 @@ pub(crate) use crate::core::Core;
 pub(crate) use crate::download::{DownloadOptions, DownloadReport, DownloadSource};
 pub(crate) use crate::engine::{
     Answer, AuthNeed, Authorized, ERROR_BODY_LIMIT, Fetch, Step, TokenState, TokenStep, Transfer,
-    plan,
+    not_opened, plan,
 };
 pub(crate) use crate::handle::Handle;
 pub(crate) use crate::opened::Download;

@@ -48,6 +48,12 @@ pub(crate) enum Fetch {
 /// The most bytes of an error answer's body read for its message.
 pub(crate) const ERROR_BODY_LIMIT: usize = record_api::SNIPPET_LIMIT * 4;
 
+/// The error of an opened download whose transfer ended without handing its body out: the
+/// engine only does so for a sink that was written to, which an opened download has not.
+pub(crate) fn not_opened() -> Error {
+    Error::Config("the download ended before its body was opened".to_owned())
+}
+
 /// What comes once the sink is empty again.
 #[derive(Debug)]
 enum AfterReset {

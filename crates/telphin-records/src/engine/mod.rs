@@ -15,6 +15,6 @@ pub(crate) mod tokens;
 
 pub use exchange::Answer;
 
-pub(crate) use download::{ERROR_BODY_LIMIT, Fetch, Transfer};
+pub(crate) use download::{ERROR_BODY_LIMIT, Fetch, Transfer, not_opened};
 pub(crate) use exchange::{Exchange, Step};
 pub(crate) use tokens::{AuthNeed, Authorized, TokenState, TokenStep};

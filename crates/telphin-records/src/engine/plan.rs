@@ -81,10 +81,30 @@ pub(crate) struct LastSecond {
 }
 
 impl LastSecond {
-    /// Whether `record` is one to delete one by one.
-    pub(crate) fn holds(&self, record: &Record) -> bool {
-        let at = record.init_time_gmt.instant();
-        self.after < at && at < self.before
+    /// The records of the last second's listing to delete one by one.
+    pub(crate) fn records_to_delete<'r>(
+        &self,
+        records: &'r [Record],
+    ) -> impl Iterator<Item = &'r record_model::RecordUuid> {
+        let (after, before) = (self.after, self.before);
+        records
+            .iter()
+            .filter(move |record| {
+                let at = record.init_time_gmt.instant();
+                after < at && at < before
+            })
+            .map(|record| &record.record_uuid)
+    }
+}
+
+/// The outcome of deleting one record of a last second: one that is gone already (404) was
+/// listed a moment ago and deleted since, which is what was asked.
+pub(crate) fn deleted(
+    result: Result<record_api::Deletion, record_api::Error>,
+) -> Result<(), record_api::Error> {
+    match result {
+        Err(error) if !error.is_not_found() => Err(error),
+        _ => Ok(()),
     }
 }
 
