@@ -4,7 +4,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use record_api::{TransportError, TransportErrorKind};
+use record_api::{TransportError, TransportErrorKind, http};
 
 /// How TLS connections are made.
 #[derive(Clone)]
@@ -112,19 +112,68 @@ impl Write for Conn {
     }
 }
 
-/// Opens a connection to `host:port`, under TLS when `secure`; the handshake is complete when
-/// this returns, so a failure here means the request never left.
+/// Opens a connection to `host:port` (directly, or through `proxy`), under TLS when `secure`;
+/// the handshake is complete when this returns, so a failure here means the request never left.
 pub(crate) fn connect(
     host: &str,
     port: u16,
     secure: bool,
     tls: &Tls,
-    connect_timeout: Duration,
-    io_timeout: Duration,
+    proxy: Option<&crate::Proxy>,
+    timeouts: (Duration, Duration),
 ) -> Result<Conn, TransportError> {
-    let not_sent = |kind| TransportError::new(kind, false);
-    // `[::1]` in a URI is `::1` for the resolver.
     let name = host.trim_start_matches('[').trim_end_matches(']');
+    let tcp = match proxy {
+        None => tcp_connect(name, port, timeouts)?,
+        Some(proxy) => {
+            let tcp = tcp_connect(&proxy.host, proxy.port, timeouts)?;
+            if !secure {
+                return Ok(Conn::Plain(tcp));
+            }
+            tunnel(tcp, host, port, proxy)?
+        }
+    };
+    if !secure {
+        return Ok(Conn::Plain(tcp));
+    }
+    handshake(name, tcp, tls)
+}
+
+/// Asks `proxy` (already connected on `tcp`) for a tunnel to `host:port`.
+fn tunnel(
+    mut tcp: TcpStream,
+    host: &str,
+    port: u16,
+    proxy: &crate::Proxy,
+) -> Result<TcpStream, TransportError> {
+    let failed = |source: &'static str| {
+        TransportError::new(TransportErrorKind::Connect, false).with_source(source)
+    };
+    let target = format!("{host}:{port}");
+    let request = format!(
+        "CONNECT {target} HTTP/1.1\r\nhost: {target}\r\n{}\r\n",
+        proxy.authorization_line()
+    );
+    tcp.write_all(request.as_bytes())
+        .map_err(|_| failed("the proxy could not be reached"))?;
+    let mut input = io::BufReader::new(&tcp);
+    let head = crate::wire::read_head(&mut input, &http::Method::CONNECT)
+        .map_err(|_| failed("the proxy did not answer the tunnel request"))?
+        .ok_or_else(|| failed("the proxy closed the connection"))?;
+    if !head.parts.status.is_success() || !input.buffer().is_empty() {
+        return Err(failed("the proxy refused the tunnel"));
+    }
+    drop(input);
+    Ok(tcp)
+}
+
+/// A TCP connection with the timeouts set, to the first address of `name` that answers.
+fn tcp_connect(
+    name: &str,
+    port: u16,
+    (connect_timeout, io_timeout): (Duration, Duration),
+) -> Result<TcpStream, TransportError> {
+    let not_sent = |kind| TransportError::new(kind, false);
     let addresses = (name, port)
         .to_socket_addrs()
         .map_err(|e| not_sent(TransportErrorKind::Connect).with_source(e))?;
@@ -151,10 +200,7 @@ pub(crate) fn connect(
         .and_then(|()| tcp.set_write_timeout(Some(io_timeout)))
         .and_then(|()| tcp.set_nodelay(true));
     setup.map_err(|e| not_sent(TransportErrorKind::Connect).with_source(e))?;
-    if !secure {
-        return Ok(Conn::Plain(tcp));
-    }
-    handshake(name, tcp, tls)
+    Ok(tcp)
 }
 
 fn handshake(name: &str, tcp: TcpStream, tls: &Tls) -> Result<Conn, TransportError> {

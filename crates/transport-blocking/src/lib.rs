@@ -22,11 +22,15 @@
 //! application's `log` output at TRACE level (ureq), log URL paths at DEBUG (attohttpc), or put a
 //! total deadline on a request (minreq). This SDK's secrets must never reach a log, and its
 //! downloads must not be cut off, so the transport speaks the little HTTP/1.1 the API needs
-//! itself. It has no proxy support: behind a proxy, plug in your own [`BlockingTransport`].
+//! itself. Plain-HTTP proxies are supported ([`Proxy`]: `CONNECT` tunnels for `https`), from the
+//! environment by default, as ureq and curl read it.
 
 mod conn;
 mod pool;
+mod proxy;
 mod wire;
+
+pub use proxy::Proxy;
 
 use std::io::{BufReader, Read};
 use std::sync::Arc;
@@ -51,7 +55,18 @@ struct Inner {
     connect_timeout: Duration,
     io_timeout: Duration,
     tls: Tls,
+    proxy: ProxySetting,
     pool: Pool,
+}
+
+/// Which proxy requests go through.
+#[derive(Clone)]
+enum ProxySetting {
+    /// The one the environment names for each target (`HTTPS_PROXY`, `HTTP_PROXY`,
+    /// `ALL_PROXY`, `NO_PROXY`), read when a connection is made.
+    FromEnvironment,
+    /// This one, or none.
+    Fixed(Option<Proxy>),
 }
 
 impl std::fmt::Debug for HttpTransport {
@@ -83,8 +98,36 @@ impl HttpTransport {
                 connect_timeout: connect,
                 io_timeout: read,
                 tls: Tls::default_config(),
+                proxy: ProxySetting::FromEnvironment,
                 pool: Pool::default(),
             }),
+        }
+    }
+
+    /// Sends every request through `proxy` (`None`: straight to the host, whatever the
+    /// environment says). By default the proxy comes from `HTTPS_PROXY`, `HTTP_PROXY` or
+    /// `ALL_PROXY` unless the host is in `NO_PROXY` or is loopback.
+    pub fn with_proxy(self, proxy: Option<Proxy>) -> Self {
+        self.rebuilt(self.inner.tls.clone(), ProxySetting::Fixed(proxy))
+    }
+
+    fn rebuilt(&self, tls: Tls, proxy: ProxySetting) -> Self {
+        HttpTransport {
+            inner: Arc::new(Inner {
+                connect_timeout: self.inner.connect_timeout,
+                io_timeout: self.inner.io_timeout,
+                tls,
+                proxy,
+                pool: Pool::default(),
+            }),
+        }
+    }
+
+    /// The proxy for `key`, if any.
+    fn proxy_for(&self, key: &Key) -> Option<Proxy> {
+        match &self.inner.proxy {
+            ProxySetting::FromEnvironment => Proxy::from_env_for(key),
+            ProxySetting::Fixed(proxy) => proxy.clone(),
         }
     }
 
@@ -102,14 +145,7 @@ impl HttpTransport {
 
     #[cfg(any(feature = "rustls", feature = "native-tls"))]
     fn with_tls(self, tls: Tls) -> Self {
-        HttpTransport {
-            inner: Arc::new(Inner {
-                connect_timeout: self.inner.connect_timeout,
-                io_timeout: self.inner.io_timeout,
-                tls,
-                pool: Pool::default(),
-            }),
-        }
+        self.rebuilt(tls, self.inner.proxy.clone())
     }
 
     /// Sends `request` and reads the response head; the body is left on the connection.
@@ -118,6 +154,10 @@ impl HttpTransport {
         request: &http::Request<Vec<u8>>,
     ) -> Result<(http::response::Parts, Body), TransportError> {
         let key = Key::of(request.uri())?;
+        let proxy = self.proxy_for(&key);
+        // A plain-HTTP request through a proxy goes to the proxy in absolute form; an
+        // `https` one through its tunnel as if direct.
+        let via = proxy.as_ref().filter(|_| !key.secure);
         // A kept connection the server closed meanwhile fails before any answer; then the
         // request goes once more on a new connection, where that is safe.
         let mut reused = self.inner.pool.take(&key);
@@ -125,9 +165,9 @@ impl HttpTransport {
             let was_reused = reused.is_some();
             let mut input = match reused.take() {
                 Some(conn) => conn,
-                None => BufReader::with_capacity(64 * 1024, self.connect(&key)?),
+                None => BufReader::with_capacity(64 * 1024, self.connect(&key, proxy.as_ref())?),
             };
-            let sent = write_request(input.get_mut(), request, &key.host_header());
+            let sent = write_request(input.get_mut(), request, &key.host_header(), via);
             let head = match sent {
                 Ok(()) => read_head(&mut input, request.method()),
                 Err(error) if was_reused && is_retry_safe(request) => {
@@ -155,14 +195,15 @@ impl HttpTransport {
         }
     }
 
-    fn connect(&self, key: &Key) -> Result<conn::Conn, TransportError> {
+    fn connect(&self, key: &Key, proxy: Option<&Proxy>) -> Result<conn::Conn, TransportError> {
+        let timeouts = (self.inner.connect_timeout, self.inner.io_timeout);
         connect(
             &key.host,
             key.port,
             key.secure,
             &self.inner.tls,
-            self.inner.connect_timeout,
-            self.inner.io_timeout,
+            proxy,
+            timeouts,
         )
     }
 }

@@ -11,16 +11,22 @@ const HEAD_LIMIT: usize = 64 * 1024;
 /// The most headers a response may have.
 const HEADER_COUNT: usize = 128;
 
-/// Writes `request` (origin-form target) to `out` in one buffered write.
+/// Writes `request` to `out` in one buffered write: origin-form, or absolute-form with the
+/// proxy's authorization when it goes to a plain-HTTP proxy.
 pub(crate) fn write_request(
     out: &mut impl Write,
     request: &http::Request<Vec<u8>>,
     host: &str,
+    proxy: Option<&crate::Proxy>,
 ) -> io::Result<()> {
-    let target = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |target| target.as_str());
+    let absolute = request.uri().to_string();
+    let target = match proxy {
+        Some(_) => absolute.as_str(),
+        None => request
+            .uri()
+            .path_and_query()
+            .map_or("/", |target| target.as_str()),
+    };
     let mut head = Vec::with_capacity(512 + request.body().len());
     head.extend_from_slice(request.method().as_str().as_bytes());
     head.push(b' ');
@@ -28,6 +34,9 @@ pub(crate) fn write_request(
     head.extend_from_slice(b" HTTP/1.1\r\nhost: ");
     head.extend_from_slice(host.as_bytes());
     head.extend_from_slice(b"\r\n");
+    if let Some(proxy) = proxy {
+        head.extend_from_slice(proxy.authorization_line().as_bytes());
+    }
     for (name, value) in request.headers() {
         if name == http::header::HOST || name == http::header::CONTENT_LENGTH {
             continue;
@@ -161,6 +170,7 @@ fn framing_of(
 ) -> Result<Framing, TransportError> {
     let status = parts.status;
     if method == http::Method::HEAD
+        || (method == http::Method::CONNECT && status.is_success())
         || status.is_informational()
         || status == http::StatusCode::NO_CONTENT
         || status == http::StatusCode::NOT_MODIFIED
@@ -397,7 +407,7 @@ mod tests {
             .body(b"a=b".to_vec())
             .unwrap();
         let mut out = Vec::new();
-        write_request(&mut out, &request, "h.example:8080").unwrap();
+        write_request(&mut out, &request, "h.example:8080", None).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("POST /oauth/token?x=1 HTTP/1.1\r\nhost: h.example:8080\r\n"));
         assert!(text.contains("content-length: 3\r\n"));

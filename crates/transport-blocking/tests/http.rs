@@ -184,3 +184,26 @@ fn error_statuses_are_responses_and_bodies_sized() {
     assert_eq!(refused.kind(), TransportErrorKind::Connect);
     assert!(!refused.may_have_been_sent());
 }
+
+#[test]
+fn plain_http_goes_to_a_proxy_in_absolute_form_with_its_credentials() {
+    let proxy = Server::start(10, |_| ok("via proxy"));
+    let transport = HttpTransport::new().with_proxy(Some(
+        transport_blocking::Proxy::parse(&format!("http://ops:s3cret@127.0.0.1:{}", proxy.port))
+            .unwrap(),
+    ));
+    let response = transport
+        .send(get(
+            "http://api.example.org/api/ver1.0/client/@me/record/?a=1",
+        ))
+        .unwrap();
+    assert_eq!(response.body(), b"via proxy");
+    let heads = proxy.heads.lock().unwrap();
+    assert!(
+        heads[0].starts_with(
+            "GET http://api.example.org/api/ver1.0/client/@me/record/?a=1 HTTP/1.1\r\nhost: api.example.org\r\nproxy-authorization: Basic b3BzOnMzY3JldA==\r\n"
+        ),
+        "{}",
+        heads[0]
+    );
+}

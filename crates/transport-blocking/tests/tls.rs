@@ -95,6 +95,65 @@ fn https_works_and_connections_are_kept() {
     }
 }
 
+/// A proxy that opens `CONNECT` tunnels to 127.0.0.1 and remembers each request head.
+fn tunnel_proxy() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let mut reader = BufReader::new(client.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                head.push_str(&line);
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let target = head.split_whitespace().nth(1).unwrap().to_owned();
+            let upstream_port = target.rsplit(':').next().unwrap();
+            seen.lock().unwrap().push(head);
+            let upstream =
+                std::net::TcpStream::connect(format!("127.0.0.1:{upstream_port}")).unwrap();
+            let mut to_client = client.try_clone().unwrap();
+            to_client
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .unwrap();
+            let (mut up_read, mut up_write) = (upstream.try_clone().unwrap(), upstream);
+            let mut client_read = client;
+            std::thread::spawn(move || std::io::copy(&mut up_read, &mut to_client));
+            std::thread::spawn(move || std::io::copy(&mut client_read, &mut up_write));
+        }
+    });
+    (port, heads)
+}
+
+#[test]
+fn https_goes_through_a_connect_tunnel() {
+    let server = serve();
+    let (proxy_port, heads) = tunnel_proxy();
+    let proxy =
+        transport_blocking::Proxy::parse(&format!("http://ops:pw@127.0.0.1:{proxy_port}")).unwrap();
+    let transport = trusting_the_test_ca().with_proxy(Some(proxy));
+    for _ in 0..2 {
+        let request = http::Request::get(format!("https://localhost:{server}/record/"))
+            .body(Vec::new())
+            .unwrap();
+        assert_eq!(transport.send(request).unwrap().body(), br#"{"ok": true}"#);
+    }
+    let heads = heads.lock().unwrap();
+    assert_eq!(heads.len(), 1, "one tunnel, kept alive");
+    assert!(heads[0].starts_with(&format!(
+        "CONNECT localhost:{server} HTTP/1.1\r\nhost: localhost:{server}\r\nproxy-authorization: Basic b3BzOnB3\r\n"
+    )));
+}
+
 #[test]
 fn an_untrusted_certificate_fails_before_anything_is_sent() {
     let port = serve();
