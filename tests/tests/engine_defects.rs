@@ -293,17 +293,22 @@ fn a_cancelled_download_leaves_no_temporary_file_and_stale_ones_are_cleared() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "the dropped download left {left:?}");
 
-    // A process killed mid-download left its temporary file; the next run removes it.
+    // A process killed mid-download left its temporary file; the next run removes it. (A
+    // directory is read once per process, so the "next run" downloads into one not read yet.)
+    let next_run = tempfile::tempdir().unwrap();
+    let target = next_run.path().join("call.mp3");
     let mut child = std::process::Command::new("true").spawn().unwrap();
     let dead_pid = child.id();
     child.wait().unwrap();
-    let stale = dir.path().join(format!(".call.mp3.{dead_pid}.x1y2z3.part"));
+    let stale = next_run
+        .path()
+        .join(format!(".call.mp3.{dead_pid}.x1y2z3.part"));
     std::fs::write(&stale, b"half a file").unwrap();
     env.blocking(App::Client)
         .download_to_path(pbx(), &uuid_of(&record), &target, Default::default())
         .unwrap();
     assert!(!stale.exists());
-    let names: Vec<_> = std::fs::read_dir(dir.path())
+    let names: Vec<_> = std::fs::read_dir(next_run.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();

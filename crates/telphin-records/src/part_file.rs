@@ -2,7 +2,7 @@
 //! cancelled future, a panic), renamed into place only when complete; stale ones that killed
 //! runs left behind are cleared before a new download of the same target.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -99,33 +99,60 @@ fn prefix_of(name: &std::ffi::OsStr) -> OsString {
     prefix
 }
 
-/// Removes `{prefix}{pid}.{random}.part` files in `dir` that no live download owns: those of
-/// a process that is gone, and those of this process's pid that it is not writing (a killed
-/// earlier run that had the same pid, as in containers). Failures are ignored: a stale file
-/// costs disk space, never correctness.
-fn clear_stale(dir: &Path, prefix: &OsString) {
+/// The temporary files found in each directory when this process first downloaded into it,
+/// by the prefix of their target: a directory is read once, not once per download (a folder
+/// of a hundred thousand recordings would make bulk downloads quadratic).
+fn found_earlier(dir: &Path, prefix: &OsString) -> Vec<(u32, PathBuf)> {
+    type Found = HashMap<PathBuf, HashMap<OsString, Vec<(u32, PathBuf)>>>;
+    static FOUND: OnceLock<Mutex<Found>> = OnceLock::new();
+    let mut found = FOUND
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    found
+        .entry(dir.to_owned())
+        .or_insert_with(|| scan(dir))
+        .remove(prefix)
+        .unwrap_or_default()
+}
+
+/// Every `.{name}.{pid}.{random}.part` file in `dir`, by its prefix `.{name}.`.
+fn scan(dir: &Path) -> HashMap<OsString, Vec<(u32, PathBuf)>> {
+    let mut found: HashMap<OsString, Vec<(u32, PathBuf)>> = HashMap::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+        return found;
     };
-    let prefix = prefix.to_string_lossy().into_owned();
-    let me = std::process::id();
     for entry in entries.flatten() {
         let file_name = entry.file_name();
         let file_name = file_name.to_string_lossy();
         let Some(rest) = file_name
-            .strip_prefix(prefix.as_str())
+            .strip_prefix('.')
             .and_then(|rest| rest.strip_suffix(".part"))
         else {
             continue;
         };
-        let Some(pid) = rest
-            .split('.')
-            .next()
-            .and_then(|pid| pid.parse::<u32>().ok())
+        // `{name}.{pid}.{random}`: the name may hold dots, the pid and the random part do not.
+        let mut parts = rest.rsplitn(3, '.');
+        let (Some(_random), Some(pid), Some(name)) = (parts.next(), parts.next(), parts.next())
         else {
             continue;
         };
-        let path = entry.path();
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        let prefix = OsString::from(format!(".{name}."));
+        found.entry(prefix).or_default().push((pid, entry.path()));
+    }
+    found
+}
+
+/// Removes the temporary files of a target, found when its directory was first read, that no
+/// live download owns: those of a process that is gone, and those of this process's pid that
+/// it is not writing (a killed earlier run that had the same pid, as in containers). Failures
+/// are ignored: a stale file costs disk space, never correctness.
+fn clear_stale(dir: &Path, prefix: &OsString) {
+    let me = std::process::id();
+    for (pid, path) in found_earlier(dir, prefix) {
         let stale = if pid == me {
             !with_active(|set| set.contains(&path))
         } else {
