@@ -2,6 +2,8 @@
 
 use std::process::{Command, ExitCode};
 
+mod fuzz;
+
 /// A cargo command line and extra environment.
 struct Cargo {
     args: &'static [&'static str],
@@ -100,12 +102,13 @@ const DEPENDENCY_RULES: &[(&str, &[&str], &[&str])] = &[
 ];
 
 fn main() -> ExitCode {
-    let task = std::env::args().nth(1);
-    match task.as_deref() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("deps") => report(dependencies()),
+        Some("fuzz") => fuzz::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask ci | cargo xtask deps");
+            eprintln!("usage: cargo xtask ci | cargo xtask deps | cargo xtask fuzz [--seconds N]");
             ExitCode::from(2)
         }
     }

@@ -42,6 +42,31 @@ use crate::conn::{Tls, connect};
 use crate::pool::{Key, Pool, Pooled};
 use crate::wire::{FramedBody, Framing, read_head, write_request};
 
+/// What the fuzz targets reach: the response parser, on bytes instead of a socket.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::io::{BufReader, Read};
+
+    use crate::wire::{FramedBody, read_head};
+
+    /// Parses `bytes` as a response to `GET` (or `HEAD` when `head`), and reads its body as
+    /// its head delimits it, at most `limit` bytes.
+    pub fn read_response(bytes: &[u8], head: bool, limit: u64) {
+        let method = if head {
+            record_api::http::Method::HEAD
+        } else {
+            record_api::http::Method::GET
+        };
+        let mut input = BufReader::with_capacity(7, bytes);
+        if let Ok(Some(parsed)) = read_head(&mut input, &method) {
+            let mut body = Vec::new();
+            let framed = FramedBody::new(input, parsed.framing);
+            let _ = framed.take(limit).read_to_end(&mut body);
+        }
+    }
+}
+
 /// The largest body [`BlockingTransport::send`] buffers; streaming has no limit.
 pub const BUFFERED_BODY_LIMIT: u64 = 256 * 1024 * 1024;
 
