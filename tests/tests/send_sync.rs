@@ -19,6 +19,9 @@ fn clients_are_send_and_sync() {
     send_sync::<telphin_records::Error>();
     send_sync::<telphin_records::Credentials>();
     send_sync::<telphin_records::ClientBuilder>();
+    fn send_only<T: Send>() {}
+    send_only::<telphin_records::BlockingDownload>();
+    send_only::<telphin_records::Download>();
 }
 
 #[test]
@@ -47,4 +50,17 @@ fn async_futures_are_send() {
     send(&client.open_download(scope, &uuid, DownloadOptions::default()));
     send(&client.download(scope, &uuid, &mut sink, DownloadOptions::default()));
     send(&client.download_to_path(scope, &uuid, "x.mp3", DownloadOptions::default()));
+    send(
+        &client.execute(&telphin_records::layers::record_api::StorageUrl::new(
+            scope,
+            uuid.clone(),
+        )),
+    );
+    let march = telphin_records::Period::month(2024, 3).unwrap();
+    send(&client.list(scope, march, Order::Desc));
+    send(
+        &client
+            .with_retry_policy(telphin_records::RetryPolicy::never())
+            .stats(scope, march),
+    );
 }
