@@ -62,3 +62,8 @@ pub use window::{DateRange, QueryWindow, Windows, latest_end};
 
 /// Re-exported so that users name the same `chrono` types as this crate.
 pub use chrono;
+
+// The crate's README example is compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

@@ -330,6 +330,7 @@ impl<T: AsyncTransport> Client<T> {
 }
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 mod sinks {
     //! Downloads into `AsyncWrite` sinks and files, with tokio's I/O traits.
 
@@ -516,6 +517,7 @@ impl crate::ClientBuilder {
 
     /// An async client over reqwest, with this configuration's timeouts.
     #[cfg(feature = "async")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
     pub fn build_async(self) -> Result<crate::ReqwestClient, Error> {
         let (connect, read) = self.timeouts_of();
         let transport = transport_async::ReqwestTransport::with_timeouts(connect, read)?;

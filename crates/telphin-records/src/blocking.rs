@@ -436,6 +436,7 @@ impl crate::ClientBuilder {
     /// A blocking client over the built-in HTTP/1.1 transport, with this configuration's
     /// timeouts.
     #[cfg(feature = "blocking")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
     pub fn build_blocking(self) -> Result<crate::BlockingHttpClient, Error> {
         let (connect, read) = self.timeouts_of();
         let transport = transport_blocking::HttpTransport::with_timeouts(connect, read);

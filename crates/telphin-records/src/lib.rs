@@ -45,6 +45,7 @@
 //!   sans-IO engine that both clients merely carry out.
 //! - Secrets — client secret, tokens, passwords, storage links — never reach `Debug`, error
 //!   messages or the `tracing` spans (operation, scope kind, attempt, status).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod async_client;
 mod blocking;
@@ -83,10 +84,12 @@ pub use record_model::{
 
 /// The blocking client over the built-in HTTP/1.1 transport.
 #[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub type BlockingHttpClient = BlockingClient<transport_blocking::HttpTransport>;
 
 /// The async client over the built-in reqwest transport.
 #[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 pub type ReqwestClient = Client<transport_async::ReqwestTransport>;
 
 /// The layers below, for custom transports and advanced use.

@@ -17,6 +17,7 @@
 //! per-read timeout but no total deadline, so a long download is never cut off while data keeps
 //! arriving. [`ReqwestTransport::from_client`] takes a client of your own (proxies, custom
 //! roots); configure it the same way.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::time::Duration;
 

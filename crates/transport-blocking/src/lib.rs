@@ -24,6 +24,7 @@
 //! downloads must not be cut off, so the transport speaks the little HTTP/1.1 the API needs
 //! itself. Plain-HTTP proxies are supported ([`Proxy`]: `CONNECT` tunnels for `https`), from the
 //! environment by default, as ureq and curl read it.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod conn;
 mod pool;
