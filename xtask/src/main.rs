@@ -36,6 +36,11 @@ const CHECKS: &[(&str, Cargo)] = &[
             env: &[("RUSTDOCFLAGS", "-D warnings")],
         },
     ),
+    // Every published crate packages and builds on its own, as crates.io would take it.
+    (
+        "publish",
+        cargo(&["publish", "--workspace", "--dry-run", "--allow-dirty"]),
+    ),
 ];
 
 /// Feature sets of the facade that must each build on their own: none (custom transports
