@@ -47,8 +47,8 @@ pub use endpoints::{
 };
 pub use error::{ApiError, Error, REDACTED, RateLimitKind, SNIPPET_LIMIT};
 pub use render::{
-    Authorization, BaseUrl, DEFAULT_USER_AGENT, is_loopback_host, render, storage_link_request,
-    without_userinfo,
+    Authorization, BaseUrl, DEFAULT_USER_AGENT, basic_credentials, is_loopback_host, render,
+    storage_link_request, without_userinfo,
 };
 pub use request::{ApiRequest, AuthKind, Body, FormValue, Method, ResponseKind, Root};
 pub use response::{error_for_status, rate_limit_of};

@@ -219,10 +219,9 @@ impl Authorization {
     fn header(&self) -> Result<Option<HeaderValue>, Error> {
         let text = match self {
             Authorization::Bearer(token) => format!("Bearer {}", token.expose()),
-            Authorization::Basic { username, password } => format!(
-                "Basic {}",
-                base64(format!("{username}:{}", password.expose()).as_bytes())
-            ),
+            Authorization::Basic { username, password } => {
+                basic_credentials(username, password.expose())
+            }
             Authorization::None => return Ok(None),
         };
         let mut value = HeaderValue::from_str(&text).map_err(|_| {
@@ -231,6 +230,19 @@ impl Authorization {
         value.set_sensitive(true);
         Ok(Some(value))
     }
+}
+
+/// The value of a Basic `Authorization` (or `Proxy-Authorization`) header: `Basic ` and the
+/// base64 of `username:password` (RFC 7617).
+///
+/// ```
+/// assert_eq!(record_api::basic_credentials("me", "p@ss"), "Basic bWU6cEBzcw==");
+/// ```
+pub fn basic_credentials(username: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64(format!("{username}:{password}").as_bytes())
+    )
 }
 
 /// Standard base64 with padding, for the Basic header (too small a need for a dependency).

@@ -53,7 +53,8 @@ impl Proxy {
         }
         let authorization = userinfo.map(|userinfo| {
             let decoded = percent_decode(userinfo);
-            format!("Basic {}", base64(decoded.as_bytes()))
+            let (username, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
+            record_api::basic_credentials(username, password)
         });
         Ok(Proxy {
             host: uri.host().to_ascii_lowercase(),
@@ -129,28 +130,6 @@ fn percent_decode(text: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Standard base64 with padding, for the Basic header.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
