@@ -36,10 +36,14 @@ const CHECKS: &[(&str, Cargo)] = &[
             env: &[("RUSTDOCFLAGS", "-D warnings")],
         },
     ),
-    // Every published crate packages and builds on its own, as crates.io would take it.
+    // Every published crate packages and builds on its own, as crates.io would take it, in a
+    // target directory of its own (see `clear_overlay_packages`).
     (
         "publish",
-        cargo(&["publish", "--workspace", "--dry-run", "--allow-dirty"]),
+        Cargo {
+            args: &["publish", "--workspace", "--dry-run", "--allow-dirty"],
+            env: &[("CARGO_TARGET_DIR", "target/publish-check")],
+        },
     ),
 ];
 
@@ -123,9 +127,60 @@ fn cargo_path() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
+/// The crates `cargo publish --workspace` packages.
+const PUBLISHED: &[&str] = &[
+    "record-model",
+    "record-api",
+    "transport-blocking",
+    "transport-async",
+    "telphin-records",
+];
+
+/// Removes the copies of this workspace's crates that an earlier `cargo publish --dry-run`
+/// extracted into cargo's local overlay registries (`$CARGO_HOME/registry/src/-<hash>/`) and
+/// built in `target/package`. Cargo treats a registry's `name-version` as immutable and never
+/// refreshes either, so on a machine that keeps its cargo home or target directory, the next
+/// dry run would verify against the old code of an unbumped version.
+fn clear_overlay_packages() {
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
+    for stale in ["package", "publish-check"] {
+        let _ = std::fs::remove_dir_all(target.join(stale));
+    }
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    let Some(home) = home else { return };
+    let Ok(registries) = std::fs::read_dir(home.join("registry").join("src")) else {
+        return;
+    };
+    for registry in registries.flatten() {
+        // Local overlays are named `-<hash>`; real registries `<host>-<hash>`.
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        let Ok(packages) = std::fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for package in packages.flatten() {
+            let name = package.file_name().to_string_lossy().into_owned();
+            let ours = PUBLISHED.iter().any(|crate_name| {
+                name.strip_prefix(crate_name)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+            });
+            if ours {
+                let _ = std::fs::remove_dir_all(package.path());
+            }
+        }
+    }
+}
+
 fn ci() -> ExitCode {
     for (i, (name, step)) in CHECKS.iter().enumerate() {
         eprintln!("== xtask: {name} (cargo {})", step.args.join(" "));
+        if *name == "publish" {
+            clear_overlay_packages();
+        }
         let status = Command::new(cargo_path())
             .args(step.args)
             .envs(step.env.iter().copied())
