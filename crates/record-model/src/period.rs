@@ -76,22 +76,21 @@ impl Period {
 
     /// One UTC calendar month, e.g. `Period::month(2024, 3)`.
     pub fn month(year: i32, month: u32) -> Result<Self, ValidationError> {
-        let first = NaiveDate::from_ymd_opt(year, month, 1).ok_or(ValidationError::YearMonth {
-            value: format!("{year:04}-{month:02}"),
-        })?;
-        let next = first
-            .checked_add_months(Months::new(1))
-            .ok_or_else(|| out_of_range(first))?;
-        Period::between(midnight(first), midnight(next))
+        Period::months_from(year, month, 1)
     }
 
     /// One UTC calendar year.
     pub fn year(year: i32) -> Result<Self, ValidationError> {
-        let first = NaiveDate::from_ymd_opt(year, 1, 1).ok_or(ValidationError::YearMonth {
-            value: format!("{year:04}-01"),
+        Period::months_from(year, 1, 12)
+    }
+
+    /// `count` calendar months from the first of `year-month`.
+    fn months_from(year: i32, month: u32, count: u32) -> Result<Self, ValidationError> {
+        let first = NaiveDate::from_ymd_opt(year, month, 1).ok_or(ValidationError::YearMonth {
+            value: format!("{year:04}-{month:02}"),
         })?;
         let next = first
-            .checked_add_months(Months::new(12))
+            .checked_add_months(Months::new(count))
             .ok_or_else(|| out_of_range(first))?;
         Period::between(midnight(first), midnight(next))
     }

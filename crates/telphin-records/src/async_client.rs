@@ -277,12 +277,7 @@ impl<T: AsyncTransport> Client<T> {
                 Fetch::Authorize(need) => transfer.authorized(self.authorize(&need).await),
                 Fetch::Open(request) => {
                     let answer = self.handle.transport().send_streaming(request).await;
-                    let head = answer.map(|answer| {
-                        let (head, stream) = answer.into_parts();
-                        body = Some(stream);
-                        head
-                    });
-                    transfer.opened(head, Instant::now())
+                    transfer.opened(keep_body(answer, &mut body), Instant::now())
                 }
                 Fetch::ReadErrorBody => {
                     let prefix = match body.take() {

@@ -333,16 +333,8 @@ impl<T: BlockingTransport> BlockingClient<T> {
                 }
                 Fetch::Authorize(need) => transfer.authorized(self.authorize(&need)),
                 Fetch::Open(request) => {
-                    let head = self
-                        .handle
-                        .transport()
-                        .send_streaming(request)
-                        .map(|answer| {
-                            let (head, stream) = answer.into_parts();
-                            body = Some(stream);
-                            head
-                        });
-                    transfer.opened(head, Instant::now())
+                    let answer = self.handle.transport().send_streaming(request);
+                    transfer.opened(keep_body(answer, &mut body), Instant::now())
                 }
                 Fetch::ReadErrorBody => {
                     let mut prefix = Vec::with_capacity(ERROR_BODY_LIMIT);

@@ -19,3 +19,15 @@ pub(crate) use crate::engine::{
 };
 pub(crate) use crate::handle::Handle;
 pub(crate) use crate::opened::Download;
+
+/// The head of a streamed answer, keeping its body in `body` for the steps that read it.
+pub(crate) fn keep_body<B>(
+    answer: Result<record_api::http::Response<B>, record_api::TransportError>,
+    body: &mut Option<B>,
+) -> Result<record_api::http::response::Parts, record_api::TransportError> {
+    answer.map(|answer| {
+        let (head, stream) = answer.into_parts();
+        *body = Some(stream);
+        head
+    })
+}
