@@ -1,6 +1,10 @@
 //! The record object (spec §3).
 
-use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::{
@@ -11,7 +15,8 @@ use crate::{
 /// One call recording, as the `/record/` list returns it.
 ///
 /// Every documented field is typed; fields the API adds later are kept in [`extra`](Self::extra)
-/// and written back, so decoding then encoding gives the same JSON value.
+/// and written back, so decoding then encoding gives the same JSON value: a field that was
+/// absent stays absent, one that was `null` is written `null`.
 ///
 /// ```
 /// use record_model::{CallResult, Record};
@@ -35,16 +40,11 @@ use crate::{
 /// assert_eq!(record.extra["file_name"], "call.mp3");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Record {
     /// Caller id chosen from the client's numbers. The outer `Option` tells whether the field was
     /// present at all (the API sometimes omits it); the inner one whether it was `null`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
     pub ani_number: Option<Option<String>>,
     /// The application that handled the call.
     pub application: Option<Application>,
@@ -105,8 +105,9 @@ pub struct Record {
     /// Original destination user or number.
     pub to_username: Option<String>,
     /// Fields this version does not know (e.g. `file_name`, `record_transfer`), kept as sent.
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// The optional fields the API left out, written back absent while they stay `None`.
+    absent: Absent,
 }
 
 impl Record {
@@ -130,11 +131,197 @@ impl Record {
     }
 }
 
-/// Tells a present `null` (`Some(None)`) from an absent field (`None`, by `#[serde(default)]`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
+// Decoding and encoding are written out rather than derived: `#[serde(flatten)]` (for `extra`)
+// buffers every record into an intermediate tree first, which made a list 1.24× slower to decode
+// than a plain struct of the same fields. This visitor reads each value straight into its field.
+
+macro_rules! record_fields {
+    ($( $field:ident : $slot:ty => $kind:ident, )+) => {
+        /// The documented fields; the discriminant is the field's bit in [`Absent`].
+        #[allow(non_camel_case_types)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Field { $( $field, )+ }
+
+        impl Field {
+            const ALL: &'static [Field] = &[$( Field::$field, )+];
+
+            fn named(name: &str) -> Option<Field> {
+                match name {
+                    $( stringify!($field) => Some(Field::$field), )+
+                    _ => None,
+                }
+            }
+
+            fn name(self) -> &'static str {
+                match self {
+                    $( Field::$field => stringify!($field), )+
+                }
+            }
+
+            fn bit(self) -> u32 {
+                1 << (self as u32)
+            }
+        }
+
+        impl<'de> Visitor<'de> for RecordVisitor {
+            type Value = Record;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a record object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
+                $( let mut $field: Option<$slot> = None; )+
+                let mut extra = Map::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        $( Key::Known(Field::$field) => {
+                            if $field.is_some() {
+                                return Err(de::Error::duplicate_field(stringify!($field)));
+                            }
+                            $field = Some(map.next_value()?);
+                        } )+
+                        Key::Other(name) => {
+                            let value = map.next_value()?;
+                            extra.insert(name, value);
+                        }
+                    }
+                }
+                let mut absent = 0u32;
+                Ok(Record {
+                    $( $field: record_fields!(@take $kind, $field, absent), )+
+                    extra,
+                    absent: Absent(absent),
+                })
+            }
+        }
+
+        impl Serialize for Record {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(None)?;
+                $( record_fields!(@put $kind, map, self, $field); )+
+                for (name, value) in &self.extra {
+                    map.serialize_entry(name, value)?;
+                }
+                map.end()
+            }
+        }
+    };
+    (@take required, $field:ident, $absent:ident) => {
+        $field.ok_or_else(|| de::Error::missing_field(stringify!($field)))?
+    };
+    (@take optional, $field:ident, $absent:ident) => {
+        match $field {
+            Some(value) => value,
+            None => {
+                $absent |= Field::$field.bit();
+                None
+            }
+        }
+    };
+    (@take presence, $field:ident, $absent:ident) => {
+        $field
+    };
+    (@put required, $map:ident, $record:ident, $field:ident) => {
+        $map.serialize_entry(stringify!($field), &$record.$field)?
+    };
+    (@put optional, $map:ident, $record:ident, $field:ident) => {
+        if $record.$field.is_some() || !$record.absent.has(Field::$field) {
+            $map.serialize_entry(stringify!($field), &$record.$field)?
+        }
+    };
+    (@put presence, $map:ident, $record:ident, $field:ident) => {
+        if let Some(value) = &$record.$field {
+            $map.serialize_entry(stringify!($field), value)?
+        }
+    };
+}
+
+record_fields! {
+    ani_number: Option<String> => presence,
+    application: Option<Application> => optional,
+    call_uuid: String => required,
+    client_owner_id: u64 => required,
+    dest_domain: Option<String> => optional,
+    dest_number: Option<String> => optional,
+    did_domain: Option<String> => optional,
+    did_number: Option<String> => optional,
+    duration: u64 => required,
+    ext_number_reg: Option<String> => optional,
+    extension_group_owner_id: Option<ExtensionGroupId> => optional,
+    extension_id: ExtensionId => required,
+    extension_name: String => required,
+    extension_type: ExtensionType => required,
+    flow: Flow => required,
+    from_domain: Option<String> => optional,
+    from_screen_name: Option<String> => optional,
+    from_username: Option<String> => optional,
+    hangup_cause: Option<String> => optional,
+    hangup_disposition: Option<HangupDisposition> => optional,
+    hangup_time_gmt: Option<WireTime> => optional,
+    init_time_gmt: WireTime => required,
+    record_file_size: u64 => required,
+    record_uuid: RecordUuid => required,
+    result: CallResult => required,
+    source_domain: Option<String> => optional,
+    source_number: Option<String> => optional,
+    start_time_gmt: Option<WireTime> => optional,
+    to_domain: Option<String> => optional,
+    to_username: Option<String> => optional,
+}
+
+/// The optional fields a record arrived without, one bit per [`Field`].
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct Absent(u32);
+
+impl Absent {
+    fn has(self, field: Field) -> bool {
+        self.0 & field.bit() != 0
+    }
+}
+
+impl fmt::Debug for Absent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(Field::ALL.iter().filter(|field| self.has(**field)).map(|field| field.name()))
+            .finish()
+    }
+}
+
+/// A key of a record object: a documented field, or one kept in `extra`.
+enum Key {
+    Known(Field),
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
+                Ok(Field::named(name).map_or_else(|| Key::Other(name.to_owned()), Key::Known))
+            }
+
+            fn visit_string<E: de::Error>(self, name: String) -> Result<Key, E> {
+                Ok(Field::named(&name).map_or(Key::Other(name), Key::Known))
+            }
+        }
+
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+struct RecordVisitor;
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RecordVisitor)
+    }
 }
