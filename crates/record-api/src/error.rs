@@ -83,6 +83,38 @@ pub enum Error {
     /// Writing a download to its destination failed.
     #[error("could not write the download: {0}")]
     Sink(#[source] std::io::Error),
+    /// One record of a list could not be decoded; the records around it were. A record stream
+    /// goes on after it.
+    #[error("could not decode the record {}: {source}", uuid_or_unknown(.record_uuid))]
+    UndecodableRecord {
+        /// Its `record_uuid`, when the record had a readable one.
+        record_uuid: Option<String>,
+        /// The decoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A window listed fewer (or more) records than its statistics count, even when split down
+    /// to one second and checked again: the server holds records the listing cannot reach.
+    #[error(
+        "incomplete listing of {} .. {}: {listed} records listed, the statistics count {expected}",
+        .window.start_datetime(),
+        .window.end_datetime()
+    )]
+    IncompleteListing {
+        /// The window that disagreed.
+        window: record_model::QueryWindow,
+        /// How many records its list held.
+        listed: u64,
+        /// How many its statistics counted.
+        expected: u64,
+    },
+}
+
+fn uuid_or_unknown(record_uuid: &Option<String>) -> String {
+    match record_uuid {
+        Some(uuid) => format!("{:?}", record_model::quote_prefix(uuid)),
+        None => "without a readable record_uuid".to_owned(),
+    }
 }
 
 fn retry_hint(reset_after: &Option<Duration>) -> String {

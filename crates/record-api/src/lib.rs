@@ -30,6 +30,7 @@
 
 mod endpoints;
 mod error;
+mod list_stream;
 mod render;
 mod request;
 mod response;
@@ -46,6 +47,7 @@ pub use endpoints::{
     TokenRequest,
 };
 pub use error::{ApiError, Error, REDACTED, RateLimitKind, SNIPPET_LIMIT};
+pub use list_stream::{ListDecoder, RECORD_SIZE_LIMIT};
 pub use render::{
     Authorization, BaseUrl, DEFAULT_USER_AGENT, basic_credentials, is_loopback_host, render,
     storage_link_request, without_userinfo,

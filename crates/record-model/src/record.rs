@@ -283,7 +283,12 @@ impl Absent {
 impl fmt::Debug for Absent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set()
-            .entries(Field::ALL.iter().filter(|field| self.has(**field)).map(|field| field.name()))
+            .entries(
+                Field::ALL
+                    .iter()
+                    .filter(|field| self.has(**field))
+                    .map(|field| field.name()),
+            )
             .finish()
     }
 }

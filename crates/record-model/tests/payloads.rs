@@ -217,7 +217,12 @@ fn a_huge_value_makes_a_short_error() {
 fn absent_optional_fields_stay_absent_and_a_set_one_is_written() {
     let mut json: Value = serde_json::from_str(include_str!("fixtures/full_record.json")).unwrap();
     let object = json.as_object_mut().unwrap();
-    for field in ["dest_domain", "hangup_time_gmt", "application", "start_time_gmt"] {
+    for field in [
+        "dest_domain",
+        "hangup_time_gmt",
+        "application",
+        "start_time_gmt",
+    ] {
         object.remove(field);
     }
     let mut record: Record = round_trip(&json.to_string());
@@ -233,8 +238,14 @@ fn a_missing_required_field_or_a_repeated_one_is_named() {
     let mut json: Value = serde_json::from_str(include_str!("fixtures/full_record.json")).unwrap();
     json.as_object_mut().unwrap().remove("record_uuid");
     let error = serde_json::from_value::<Record>(json).unwrap_err();
-    assert!(error.to_string().contains("missing field `record_uuid`"), "{error}");
+    assert!(
+        error.to_string().contains("missing field `record_uuid`"),
+        "{error}"
+    );
     let text = include_str!("fixtures/full_record.json").replacen('{', r#"{"duration": 1,"#, 1);
     let error = serde_json::from_str::<Record>(&text).unwrap_err();
-    assert!(error.to_string().contains("duplicate field `duration`"), "{error}");
+    assert!(
+        error.to_string().contains("duplicate field `duration`"),
+        "{error}"
+    );
 }
