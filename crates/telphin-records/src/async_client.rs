@@ -11,6 +11,7 @@ use record_api::{AsyncBody, AsyncTransport, Token, TokenRequest};
 use tracing::Instrument as _;
 
 use crate::executor_prelude::*;
+use crate::record_stream::RecordStream;
 use crate::sleep::{AsyncSleep, DefaultSleep};
 
 /// A client for async code, generic over its transport; `Send + Sync`, every future it returns
@@ -123,7 +124,7 @@ impl<T: AsyncTransport> Client<T> {
     }
 
     /// Runs `endpoint`, owned by the returned future.
-    async fn call<E>(&self, endpoint: E) -> Result<E::Output, Error>
+    pub(crate) async fn call<E>(&self, endpoint: E) -> Result<E::Output, Error>
     where
         E: Endpoint + Send + Sync,
         E::Output: Send,
@@ -131,23 +132,120 @@ impl<T: AsyncTransport> Client<T> {
         Ok(self.execute(&endpoint).await?.output)
     }
 
-    /// The records of `scope` in `period` (any length), in `order`, each once.
+    /// The records of `scope` in `period` (any length), in `order`, each once: the
+    /// [`records`](Self::records) stream collected.
     ///
-    /// Windows of a long period are requested with the configured concurrency; they overlap by
-    /// one second, so no record at a boundary is lost; duplicates are removed, and records at
-    /// the excluded end of a half-open period are dropped.
+    /// A period longer than the API's window is split into windows that overlap by one second,
+    /// so no record at a window boundary is lost; duplicates are removed by `record_uuid`, and
+    /// records at the excluded end of a half-open period are dropped.
     pub fn list(
         &self,
         scope: Scope,
         period: impl Into<Period>,
         order: Order,
-    ) -> impl Future<Output = Result<Vec<Record>, Error>> + Send {
-        let period = period.into();
-        let lists = stream::iter(plan::list_windows(&period))
-            .map(move |window| self.list_window(scope, window, order))
-            .buffer_unordered(self.handle.core().concurrency)
-            .try_collect::<Vec<Vec<Record>>>();
-        async move { Ok(plan::merge_list(&period, lists.await?, order)) }
+    ) -> impl Future<Output = Result<Vec<Record>, Error>> + Send + 'static
+    where
+        T: 'static,
+    {
+        self.list_with(scope, period, ListOptions::new(order))
+    }
+
+    /// [`records`](Self::records) collected: the first error fails the call, except an
+    /// undecodable record when `options` skip those.
+    pub fn list_with(
+        &self,
+        scope: Scope,
+        period: impl Into<Period>,
+        options: ListOptions,
+    ) -> impl Future<Output = Result<Vec<Record>, Error>> + Send + 'static
+    where
+        T: 'static,
+    {
+        let skip = options.skip_undecodable;
+        let stream = self.records(scope, period, options);
+        stream.try_fold(Vec::new(), move |mut records, item| async move {
+            records.extend(crate::list::kept(Ok(item), skip)?);
+            Ok(records)
+        })
+    }
+
+    /// The records of `scope` in `period` (any length) as a [`Stream`](futures_util::Stream)
+    /// that decodes each window's answer record by record while it arrives, so memory does not
+    /// grow with the period or the window. Records come in `options`' order, each once, only
+    /// those inside the period; the next windows are opened ahead (see
+    /// [`ListOptions::read_ahead`]) while one is read.
+    ///
+    /// An undecodable record is yielded as [`Error::UndecodableRecord`] and the stream goes
+    /// on; any other error ends it, and [`RecordStream::position`] tells where to resume.
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use telphin_records::{ClientBuilder, ClientId, Credentials, ListOptions, Order, Period, Scope};
+    ///
+    /// # async fn demo() -> Result<(), telphin_records::Error> {
+    /// let client = ClientBuilder::new(Credentials::client_credentials("app-id", "app-secret"))
+    ///     .build_async()?;
+    /// let mut records = client.records(Scope::client(ClientId::Me), Period::year(2024)?, ListOptions::new(Order::Asc));
+    /// while let Some(record) = records.try_next().await? {
+    ///     println!("{} {}", record.init_time_gmt, record.record_uuid);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn records(
+        &self,
+        scope: Scope,
+        period: impl Into<Period>,
+        options: ListOptions,
+    ) -> RecordStream<T>
+    where
+        T: 'static,
+    {
+        RecordStream::new(
+            self.clone(),
+            Listing::new(scope, period.into(), &options),
+            options.read_ahead,
+        )
+    }
+
+    /// Runs `endpoint` like [`execute`](Self::execute), with the streaming transport: the
+    /// body of its success answer, unread.
+    pub(crate) async fn open<E>(&self, endpoint: &E) -> Result<Box<dyn AsyncBody>, Error>
+    where
+        E: Endpoint + Sync,
+        E::Output: Send,
+    {
+        let mut exchange = self.handle.exchange(endpoint);
+        let span = exchange.span();
+        async move {
+            let mut step = exchange.start(Instant::now());
+            loop {
+                step = match step {
+                    Step::Authorize(need) => exchange.authorized(self.authorize(&need).await),
+                    Step::Send(request) => {
+                        let mut body = None;
+                        let answer = self.handle.transport().send_streaming(request).await;
+                        match exchange.opened(keep_body(answer, &mut body), Instant::now()) {
+                            Opened::Stream => return body.ok_or_else(not_opened),
+                            Opened::ReadErrorBody(parts) => {
+                                let prefix = match body {
+                                    Some(mut stream) => read_prefix(&mut stream).await,
+                                    None => Vec::new(),
+                                };
+                                exchange.error_body(parts, prefix, Instant::now())
+                            }
+                            Opened::Next(step) => step,
+                        }
+                    }
+                    Step::Sleep(pause) => {
+                        self.sleep.sleep(pause).await;
+                        exchange.start(Instant::now())
+                    }
+                    Step::Done(result) => return Err(result.err().unwrap_or_else(not_opened)),
+                };
+            }
+        }
+        .instrument(span)
+        .await
     }
 
     /// The records of `scope` in one window, as the API returns them.

@@ -140,6 +140,87 @@ impl<T: BlockingTransport> BlockingClient<T> {
         self.execute(endpoint).map(|answer| answer.output)
     }
 
+    /// Runs `endpoint` like [`execute`](Self::execute), with the streaming transport: the
+    /// body of its success answer, unread.
+    fn open<E: Endpoint>(&self, endpoint: &E) -> Result<BlockingBody, Error> {
+        let mut exchange = self.handle.exchange(endpoint);
+        let span = exchange.span();
+        let _entered = span.enter();
+        let mut step = exchange.start(Instant::now());
+        loop {
+            step = match step {
+                Step::Authorize(need) => exchange.authorized(self.authorize(&need)),
+                Step::Send(request) => {
+                    let mut body = None;
+                    let answer = self.handle.transport().send_streaming(request);
+                    match exchange.opened(keep_body(answer, &mut body), Instant::now()) {
+                        Opened::Stream => return body.ok_or_else(not_opened),
+                        Opened::ReadErrorBody(parts) => {
+                            let prefix = body.map(read_error_body).unwrap_or_default();
+                            exchange.error_body(parts, prefix, Instant::now())
+                        }
+                        Opened::Next(step) => step,
+                    }
+                }
+                Step::Sleep(pause) => {
+                    std::thread::sleep(pause);
+                    exchange.start(Instant::now())
+                }
+                Step::Done(result) => return Err(result.err().unwrap_or_else(not_opened)),
+            };
+        }
+    }
+
+    /// The records of `scope` in `period` (any length) as they arrive: each window's answer is
+    /// decoded record by record while it is read, so memory does not grow with the period or
+    /// the window. Records come in `options`' order, each once, only those inside the period.
+    ///
+    /// An undecodable record is yielded as [`Error::UndecodableRecord`] and the iteration goes
+    /// on; any other error ends it, and [`BlockingRecords::position`] tells where to resume.
+    ///
+    /// ```no_run
+    /// use telphin_records::{ClientBuilder, ClientId, Credentials, ListOptions, Order, Period, Scope};
+    ///
+    /// # fn demo() -> Result<(), telphin_records::Error> {
+    /// let client = ClientBuilder::new(Credentials::client_credentials("app-id", "app-secret"))
+    ///     .build_blocking()?;
+    /// let mut bytes = 0;
+    /// for record in client.records(Scope::client(ClientId::Me), Period::year(2024)?, ListOptions::new(Order::Asc)) {
+    ///     bytes += record?.record_file_size;
+    /// }
+    /// println!("{bytes} bytes recorded in 2024");
+    /// # Ok(()) }
+    /// ```
+    pub fn records(
+        &self,
+        scope: Scope,
+        period: impl Into<Period>,
+        options: ListOptions,
+    ) -> BlockingRecords<T> {
+        BlockingRecords {
+            client: self.clone(),
+            listing: Listing::new(scope, period.into(), &options),
+            body: None,
+            buf: Vec::new(),
+        }
+    }
+
+    /// [`records`](Self::records) collected: the first error fails the call, except an
+    /// undecodable record when `options` skip those.
+    pub fn list_with(
+        &self,
+        scope: Scope,
+        period: impl Into<Period>,
+        options: ListOptions,
+    ) -> Result<Vec<Record>, Error> {
+        let skip = options.skip_undecodable;
+        let mut records = Vec::new();
+        for item in self.records(scope, period, options) {
+            records.extend(crate::list::kept(item, skip)?);
+        }
+        Ok(records)
+    }
+
     /// The records of `scope` in `period` (any length), in `order`, each once.
     ///
     /// A period longer than the API's window is split into windows that overlap by one second,
@@ -151,12 +232,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
         period: impl Into<Period>,
         order: Order,
     ) -> Result<Vec<Record>, Error> {
-        let period = period.into();
-        let lists = plan::list_windows(&period)
-            .into_iter()
-            .map(|window| self.list_window(scope, window, order))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(plan::merge_list(&period, lists, order))
+        self.list_with(scope, period, ListOptions::new(order))
     }
 
     /// The records of `scope` in one window, as the API returns them.
@@ -337,13 +413,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
                     transfer.opened(keep_body(answer, &mut body), Instant::now())
                 }
                 Fetch::ReadErrorBody => {
-                    let mut prefix = Vec::with_capacity(ERROR_BODY_LIMIT);
-                    if let Some(stream) = body.take() {
-                        // An unreadable error body only costs the message its details.
-                        let _ = stream
-                            .take(ERROR_BODY_LIMIT as u64)
-                            .read_to_end(&mut prefix);
-                    }
+                    let prefix = body.take().map(read_error_body).unwrap_or_default();
                     transfer.error_body(&prefix, Instant::now())
                 }
                 Fetch::Sleep(pause) => {
@@ -383,6 +453,86 @@ impl<T: BlockingTransport> BlockingClient<T> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// The records of a period as they arrive; see [`BlockingClient::records`].
+pub struct BlockingRecords<T> {
+    client: BlockingClient<T>,
+    listing: Listing,
+    body: Option<BlockingBody>,
+    buf: Vec<u8>,
+}
+
+impl<T> BlockingRecords<T> {
+    /// Where the listing is: after an error, give it to [`ListOptions::resume`] to go on.
+    /// `None` once every record was handed out.
+    pub fn position(&self) -> Option<ListPosition> {
+        self.listing.position()
+    }
+}
+
+impl<T> std::fmt::Debug for BlockingRecords<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockingRecords")
+            .field("position", &self.position())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: BlockingTransport> Iterator for BlockingRecords<T> {
+    type Item = Result<Record, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.listing.next() {
+                ListStep::Open(endpoint) => {
+                    let opened = self.client.open(&endpoint);
+                    self.listing
+                        .opened(opened.map(|body| self.body = Some(body)));
+                }
+                ListStep::Read => self.read(),
+                ListStep::Stats(endpoint) => self.listing.counted(self.client.call(&endpoint)),
+                ListStep::Yield(item) => return Some(item),
+                ListStep::Done => {
+                    self.body = None;
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+impl<T> BlockingRecords<T> {
+    /// Reads the next chunk of the open body into the listing.
+    fn read(&mut self) {
+        let Some(body) = self.body.as_mut() else {
+            return self.listing.failed(not_opened());
+        };
+        self.buf.resize(CHUNK_SIZE, 0);
+        loop {
+            match body.read(&mut self.buf) {
+                Ok(0) => {
+                    self.body = None;
+                    return self.listing.ended();
+                }
+                Ok(n) => return self.listing.chunk(&self.buf[..n]),
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    self.body = None;
+                    let error = Error::Transport(TransportError::body_read(error));
+                    return self.listing.failed(error);
+                }
+            }
+        }
+    }
+}
+
+/// The first bytes of an error answer's body; an unreadable one only costs the message its
+/// details.
+fn read_error_body(body: BlockingBody) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(ERROR_BODY_LIMIT);
+    let _ = body.take(ERROR_BODY_LIMIT as u64).read_to_end(&mut prefix);
+    prefix
 }
 
 /// Copies an opened body into `target`, offering each chunk to the engine before writing it.

@@ -14,10 +14,11 @@ pub(crate) use record_model::{
 pub(crate) use crate::core::Core;
 pub(crate) use crate::download::{DownloadOptions, DownloadReport, DownloadSource};
 pub(crate) use crate::engine::{
-    Answer, AuthNeed, Authorized, ERROR_BODY_LIMIT, Fetch, Step, TokenState, TokenStep, Transfer,
-    not_opened, plan,
+    Answer, AuthNeed, Authorized, ERROR_BODY_LIMIT, Fetch, ListStep, Listing, Opened, Step,
+    TokenState, TokenStep, Transfer, not_opened, plan,
 };
 pub(crate) use crate::handle::Handle;
+pub(crate) use crate::list::{ListOptions, ListPosition};
 pub(crate) use crate::opened::Download;
 
 /// The head of a streamed answer, keeping its body in `body` for the steps that read it.

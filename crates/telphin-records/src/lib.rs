@@ -55,17 +55,21 @@ mod download;
 mod engine;
 mod executor_prelude;
 mod handle;
+mod list;
 mod opened;
 mod part_file;
+mod record_stream;
 mod sleep;
 
 pub use async_client::Client;
-pub use blocking::BlockingClient;
+pub use blocking::{BlockingClient, BlockingRecords};
 pub use config::ClientBuilder;
 pub use credentials::Credentials;
 pub use download::{CHUNK_SIZE, DownloadOptions, DownloadReport, DownloadSource};
 pub use engine::Answer;
+pub use list::{ListOptions, ListPosition, WindowSize};
 pub use opened::{BlockingDownload, Download};
+pub use record_stream::RecordStream;
 pub use sleep::{AsyncSleep, DefaultSleep, SleepFuture};
 
 mod credentials;

@@ -26,6 +26,17 @@ pub(crate) enum Step<O> {
     Done(Result<Answer<O>, Error>),
 }
 
+/// What follows a streamed answer's head.
+#[derive(Debug)]
+pub(crate) enum Opened<O> {
+    /// A success: stream the kept body.
+    Stream,
+    /// Read the first bytes of the kept body, then call [`Exchange::error_body`].
+    ReadErrorBody(http::response::Parts),
+    /// Go on with this step.
+    Next(Step<O>),
+}
+
 /// A successful answer: what it decoded to, and the rate-limit headers it carried.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -134,6 +145,37 @@ impl<'a, E: Endpoint> Exchange<'a, E> {
                 self.refused = Some(self.authorized.generation);
                 self.start(now)
             }
+        }
+    }
+
+    /// The streaming transport answered with a head (the executor keeps the body), or failed.
+    pub(crate) fn opened(
+        &mut self,
+        head: Result<http::response::Parts, TransportError>,
+        now: Instant,
+    ) -> Opened<E::Output> {
+        match head {
+            Ok(parts) if parts.status.is_success() => {
+                self.core.observe(parts.status, &parts.headers);
+                Opened::Stream
+            }
+            Ok(parts) => Opened::ReadErrorBody(parts),
+            Err(error) => Opened::Next(self.received(Err(error), now)),
+        }
+    }
+
+    /// The first bytes (up to [`ERROR_BODY_LIMIT`](super::ERROR_BODY_LIMIT)) of a streamed
+    /// answer that was not a success.
+    pub(crate) fn error_body(
+        &mut self,
+        parts: http::response::Parts,
+        prefix: Vec<u8>,
+        now: Instant,
+    ) -> Step<E::Output> {
+        match self.received(Ok(http::Response::from_parts(parts, prefix)), now) {
+            // A non-success answer the endpoint decodes as a success has no body to stream.
+            Step::Done(Ok(_)) => Step::Done(Err(super::not_opened())),
+            step => step,
         }
     }
 

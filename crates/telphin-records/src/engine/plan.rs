@@ -1,7 +1,7 @@
 //! Operations of many requests as plans: which windows to ask, and how to combine the answers.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use record_model::{DateRange, Order, Period, QueryWindow, Record, WindowStats, merge_records};
+use record_model::{DateRange, Period, QueryWindow, Record, WindowStats};
 
 /// Whether a window's statistics are added or subtracted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,17 +10,9 @@ pub(crate) enum Sign {
     Subtract,
 }
 
-/// The windows whose lists, merged by [`merge_list`], give the records of `period`.
+/// The windows that cover `period`, each starting where the previous one ended.
 pub(crate) fn list_windows(period: &Period) -> Vec<QueryWindow> {
     period.query_range().windows().collect()
-}
-
-/// The lists of [`list_windows`] merged in `order`, each record once, without the records that
-/// were asked for but lie outside the period (those at an excluded end).
-pub(crate) fn merge_list(period: &Period, lists: Vec<Vec<Record>>, order: Order) -> Vec<Record> {
-    let mut records = merge_records(lists, order);
-    records.retain(|record| period.contains(record.init_time_gmt.instant()));
-    records
 }
 
 /// The statistics requests that give exact totals for `period`: every covering window, minus

@@ -1,0 +1,382 @@
+//! A listing of any period as a stream of records: which window to open next, which records
+//! to hand out (each once, in order, inside the period), and the completeness guard.
+//!
+//! The executor opens each window's list with the streaming transport, feeds its body to
+//! [`Listing::chunk`] as it arrives, and hands out what [`Listing::next`] yields. Memory holds
+//! one record and one chunk, plus the records of the one-second overlap between two windows
+//! (and, with the guard, a 16-byte key per record of the window being read).
+
+use std::collections::{HashSet, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use record_api::{Error, ListDecoder, ListRecords, RecordStats, Scope};
+use record_model::{DateRange, Order, Period, QueryWindow, Record, RecordUuid, WindowStats};
+
+use crate::list::{ListOptions, ListPosition, WindowSize};
+
+/// What the executor does next.
+#[derive(Debug)]
+pub(crate) enum ListStep {
+    /// Open this list with the streaming transport, then call [`Listing::opened`].
+    Open(ListRecords),
+    /// Read the next chunk of the open body: [`Listing::chunk`], [`Listing::ended`] or
+    /// [`Listing::failed`].
+    Read,
+    /// Call this (one at a time), then [`Listing::counted`].
+    Stats(RecordStats),
+    /// Hand this out.
+    Yield(Result<Record, Error>),
+    /// The listing is over.
+    Done,
+}
+
+/// A window still to list.
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    window: QueryWindow,
+    /// A half (or a re-try) of a window whose count disagreed: records handed out before are
+    /// skipped by key.
+    retry: bool,
+    /// Whether this window was already listed again once at the smallest size.
+    rechecked: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Opening,
+    Reading,
+    Counting,
+    Over,
+}
+
+/// The window being read.
+#[derive(Debug, Default)]
+struct Reading {
+    decoder: ListDecoder,
+    ended: bool,
+    handed_out: u64,
+    /// Keys of the records handed out from this window (guard only).
+    keys: Vec<u128>,
+    /// Records handed out at the instant this window shares with the next one.
+    shared: Vec<RecordUuid>,
+}
+
+/// The state of one listing.
+pub(crate) struct Listing {
+    scope: Scope,
+    period: Period,
+    order: Order,
+    guard: bool,
+    queue: VecDeque<Part>,
+    phase: Phase,
+    reading: Reading,
+    /// The instant the last finished window shares with the next, and its records handed out.
+    boundary: Option<(DateTime<Utc>, Vec<RecordUuid>)>,
+    /// Keys of records handed out from windows being listed again.
+    skip: HashSet<u128>,
+    /// Records of the first window still to pass over when resuming.
+    resume_skip: u64,
+    pending: Option<Result<Record, Error>>,
+}
+
+impl Listing {
+    pub(crate) fn new(scope: Scope, period: Period, options: &ListOptions) -> Self {
+        let mut range = period.query_range();
+        let mut boundary = None;
+        let mut resume_skip = 0;
+        if let Some(position) = &options.resume {
+            let from = position.window;
+            let resumed = match options.order {
+                Order::Asc => DateRange::new(from.start(), range.end()),
+                Order::Desc => DateRange::new(range.start(), from.end()),
+            };
+            if let Ok(resumed) = resumed {
+                range = resumed;
+                boundary.clone_from(&position.boundary);
+                resume_skip = position.handed_out;
+            }
+        }
+        let mut windows = windows_of(range, options.window_size);
+        if options.order == Order::Desc {
+            windows.reverse();
+        }
+        Listing {
+            scope,
+            period,
+            order: options.order,
+            guard: options.guard,
+            queue: windows
+                .into_iter()
+                .map(|window| Part {
+                    window,
+                    retry: false,
+                    rechecked: false,
+                })
+                .collect(),
+            phase: Phase::Idle,
+            reading: Reading::default(),
+            boundary,
+            skip: HashSet::new(),
+            resume_skip,
+            pending: None,
+        }
+    }
+
+    /// The windows still to open, in order (the first may be the one being read).
+    pub(crate) fn upcoming(&self) -> impl Iterator<Item = QueryWindow> + '_ {
+        self.queue.iter().map(|part| part.window)
+    }
+
+    /// The list request of `window`.
+    pub(crate) fn request(&self, window: QueryWindow) -> ListRecords {
+        ListRecords::new(self.scope, window).order(self.order)
+    }
+
+    /// Where the listing is, or `None` once it is over without error.
+    pub(crate) fn position(&self) -> Option<ListPosition> {
+        let part = self.queue.front()?;
+        let reading = matches!(self.phase, Phase::Reading | Phase::Counting | Phase::Over);
+        Some(ListPosition {
+            window: part.window,
+            handed_out: if reading { self.reading.handed_out } else { 0 } + self.resume_skip,
+            boundary: self.boundary.clone(),
+        })
+    }
+
+    /// The next thing to do.
+    pub(crate) fn next(&mut self) -> ListStep {
+        if let Some(item) = self.pending.take() {
+            return ListStep::Yield(item);
+        }
+        loop {
+            match self.phase {
+                Phase::Over | Phase::Opening | Phase::Counting => return ListStep::Done,
+                Phase::Idle => {
+                    let Some(part) = self.queue.front() else {
+                        self.phase = Phase::Over;
+                        return ListStep::Done;
+                    };
+                    if !part.retry {
+                        self.skip.clear();
+                    }
+                    self.reading = Reading::default();
+                    self.phase = Phase::Opening;
+                    return ListStep::Open(self.request(part.window));
+                }
+                Phase::Reading => match self.reading.decoder.next_record() {
+                    Some(Ok(record)) => {
+                        if let Some(record) = self.accept(record) {
+                            return ListStep::Yield(Ok(record));
+                        }
+                    }
+                    Some(Err(error @ Error::UndecodableRecord { .. })) => {
+                        return ListStep::Yield(Err(error));
+                    }
+                    Some(Err(error)) => return self.fail(error),
+                    None if !self.reading.ended => return ListStep::Read,
+                    None => {
+                        if let Err(error) = self.reading.decoder.finish() {
+                            return self.fail(error);
+                        }
+                        match self.queue.front() {
+                            Some(part) if self.guard => {
+                                self.phase = Phase::Counting;
+                                return ListStep::Stats(RecordStats::new(self.scope, part.window));
+                            }
+                            _ => self.window_done(),
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// The window's list was opened (its body is kept by the executor), or could not be.
+    pub(crate) fn opened(&mut self, result: Result<(), Error>) {
+        match result {
+            Ok(()) => self.phase = Phase::Reading,
+            Err(error) => self.stop(error),
+        }
+    }
+
+    /// The next bytes of the body.
+    pub(crate) fn chunk(&mut self, bytes: &[u8]) {
+        self.reading.decoder.push(bytes);
+    }
+
+    /// The body ended.
+    pub(crate) fn ended(&mut self) {
+        self.reading.ended = true;
+    }
+
+    /// The body broke off: the listing stops; [`position`](Self::position) tells where.
+    pub(crate) fn failed(&mut self, error: Error) {
+        self.stop(error);
+    }
+
+    /// The statistics of the window just read.
+    pub(crate) fn counted(&mut self, result: Result<WindowStats, Error>) {
+        let stats = match result {
+            Ok(stats) => stats,
+            Err(error) => return self.stop(error),
+        };
+        let listed = self.reading.decoder.elements();
+        if listed == stats.count {
+            return self.window_done();
+        }
+        let Some(part) = self.queue.pop_front() else {
+            return self.stop(Error::Config("a listing lost its window".to_owned()));
+        };
+        tracing::debug!(
+            start = %part.window.start_datetime(),
+            end = %part.window.end_datetime(),
+            listed,
+            expected = stats.count,
+            "a window's list disagrees with its statistics; listing it again in parts"
+        );
+        self.skip.extend(self.reading.keys.drain(..));
+        self.phase = Phase::Idle;
+        if let Some((first, second)) = halves(part.window) {
+            let (a, b) = match self.order {
+                Order::Asc => (first, second),
+                Order::Desc => (second, first),
+            };
+            for window in [b, a] {
+                self.queue.push_front(Part {
+                    window,
+                    retry: true,
+                    rechecked: false,
+                });
+            }
+        } else if !part.rechecked {
+            self.queue.push_front(Part {
+                retry: true,
+                rechecked: true,
+                ..part
+            });
+        } else {
+            self.queue.push_front(part);
+            self.stop(Error::IncompleteListing {
+                window: part.window,
+                listed,
+                expected: stats.count,
+            });
+        }
+    }
+
+    /// Whether `record` is handed out: inside the period, not handed out before.
+    fn accept(&mut self, record: Record) -> Option<Record> {
+        let at = record.init_time_gmt.instant();
+        if !self.period.contains(at) {
+            return None;
+        }
+        if let Some((instant, uuids)) = &self.boundary
+            && *instant == at
+            && uuids.contains(&record.record_uuid)
+        {
+            return None;
+        }
+        let key = (self.guard || !self.skip.is_empty()).then(|| key_of(&record.record_uuid));
+        if let Some(key) = key
+            && self.skip.contains(&key)
+        {
+            return None;
+        }
+        if self.resume_skip > 0 {
+            self.resume_skip -= 1;
+            self.reading.handed_out += 1;
+            return None;
+        }
+        self.reading.handed_out += 1;
+        if self.guard
+            && let Some(key) = key
+        {
+            self.reading.keys.push(key);
+        }
+        if self
+            .queue
+            .front()
+            .map(|part| self.shared_instant(part.window))
+            == Some(at)
+        {
+            self.reading.shared.push(record.record_uuid.clone());
+        }
+        Some(record)
+    }
+
+    /// The instant a window shares with the next one in the listing's order.
+    fn shared_instant(&self, window: QueryWindow) -> DateTime<Utc> {
+        match self.order {
+            Order::Asc => window.end(),
+            Order::Desc => window.start(),
+        }
+    }
+
+    fn window_done(&mut self) {
+        if let Some(part) = self.queue.pop_front() {
+            let shared = std::mem::take(&mut self.reading.shared);
+            self.boundary = Some((self.shared_instant(part.window), shared));
+        }
+        self.reading = Reading::default();
+        self.phase = Phase::Idle;
+    }
+
+    fn fail(&mut self, error: Error) -> ListStep {
+        self.phase = Phase::Over;
+        ListStep::Yield(Err(error))
+    }
+
+    fn stop(&mut self, error: Error) {
+        self.phase = Phase::Over;
+        self.pending = Some(Err(error));
+    }
+}
+
+/// The windows that cover `range` with the chosen size, each starting where the previous one
+/// ended (the records of that instant are in both, and handed out once).
+fn windows_of(range: DateRange, size: WindowSize) -> Vec<QueryWindow> {
+    let step = match size {
+        WindowSize::Longest => return range.windows().collect(),
+        WindowSize::Week => TimeDelta::days(7),
+        WindowSize::Day => TimeDelta::days(1),
+    };
+    let mut windows = Vec::new();
+    let mut start = range.start();
+    loop {
+        let end = (start + step).min(range.end());
+        match QueryWindow::new(start, end) {
+            Ok(window) => windows.push(window),
+            // A day or a week always fits the API's rule; fall back to the longest if not.
+            Err(_) => return range.windows().collect(),
+        }
+        if end >= range.end() {
+            return windows;
+        }
+        start = end;
+    }
+}
+
+/// `window` in two halves sharing their middle second, or `None` when it is too short to split.
+fn halves(window: QueryWindow) -> Option<(QueryWindow, QueryWindow)> {
+    let seconds = (window.end() - window.start()).num_seconds();
+    if seconds < 2 {
+        return None;
+    }
+    let middle = window.start() + TimeDelta::seconds(seconds / 2);
+    let first = QueryWindow::new(window.start(), middle).ok()?;
+    let second = QueryWindow::new(middle, window.end()).ok()?;
+    Some((first, second))
+}
+
+/// A 128-bit key of a record id: collisions are out of reach for any number of records.
+fn key_of(uuid: &RecordUuid) -> u128 {
+    let half = |salt: u8| {
+        let mut hasher = DefaultHasher::new();
+        salt.hash(&mut hasher);
+        uuid.as_str().hash(&mut hasher);
+        hasher.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
+}
