@@ -70,6 +70,9 @@ pub struct Faults {
     pub burst_429_length: u64,
     /// Every this many API requests, every token issued so far expires.
     pub expire_tokens_every: Option<u64>,
+    /// Cuts every list answer to its first this many records, silently, as a server that
+    /// pages its answers would (statistics still count every record).
+    pub list_cap: Option<usize>,
 }
 
 /// A fault to inject into the next matching requests, set at run time with

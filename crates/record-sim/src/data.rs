@@ -2,7 +2,7 @@
 //! from the seed.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::rng::Rng;
 use crate::wire;
@@ -20,7 +20,8 @@ pub struct Extension {
     pub group: Option<u64>,
 }
 
-/// One record of the simulated PBX; `json` is exactly what the list route returns for it.
+/// One record of the simulated PBX, kept compact (about 130 bytes) so that millions fit: its
+/// other fields are drawn again from `seed` whenever the record is written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimRecord {
     /// `record_uuid`.
@@ -33,14 +34,14 @@ pub struct SimRecord {
     pub extension_id: u64,
     /// `extension_group_owner_id`.
     pub group: Option<u64>,
-    /// `file_name`.
-    pub file_name: String,
     /// Seed of the record's file bytes.
     pub file_seed: u64,
-    /// The record as the API writes it.
-    pub json: Value,
+    /// Seed of the record's other fields.
+    seed: u64,
+    /// The extension's short number and kind, for writing the record.
+    extension: (u16, &'static str),
+    client_id: u64,
 }
-
 /// The generated PBX.
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -174,126 +175,209 @@ pub(crate) fn make_record(
     extension: &Extension,
     time: NaiveDateTime,
 ) -> SimRecord {
-    let uuid = format!("{client_id}-{}", rng.hex(32, true));
-    let call_uuid = rng.hex(32, false);
-    let result = *rng.pick(RESULTS);
-    let answered = result == "answered";
-    let duration = if answered {
-        rng.range(3, 1800)
-    } else {
-        rng.range(0, 3)
-    };
-    let size = 4096 + duration * 2000 + rng.range(0, 2000);
-    let flow = if rng.chance(5) {
-        "transfer"
-    } else if rng.chance(50) {
-        "in"
-    } else {
-        "out"
-    };
-    let domain = "sipproxy.telphin.ru";
-    let extension_name = format!("{client_id:05}*{}@{domain}", extension.number);
-    let external = format!("7495{:07}", rng.range(0, 10_000_000));
-    let did = format!("7495{:07}", rng.range(0, 10_000_000));
-    let ring = rng.range(0, 30) as i64;
-    let start_time = answered.then(|| time + Duration::seconds(ring));
-    let hangup_time = if rng.chance(3) {
-        None
-    } else {
-        Some(time + Duration::seconds(ring + duration as i64))
-    };
-    let disposition = match rng.range(0, 10) {
-        0 => Value::Null,
-        1 => json!(""),
-        _ => json!(*rng.pick(DISPOSITIONS)),
-    };
-    let application = match rng.range(0, 10) {
-        0 => json!("callcenter"),
-        1 => json!("callback"),
-        2 => json!("intercept"),
-        _ => Value::Null,
-    };
-    let screen_name = if rng.chance(60) {
-        json!(*rng.pick(SCREEN_NAMES))
-    } else {
-        Value::Null
-    };
-    let whole = |t: NaiveDateTime| t.format("%Y-%m-%d_%H-%M-%S").to_string();
-    let file_name = format!("{}_{}.mp3", whole(time), &uuid);
-    let (from, to) = if flow == "out" {
-        (extension.number.clone(), external.clone())
-    } else {
-        (external.clone(), extension.number.clone())
-    };
-    let opt = |present: bool, value: String| if present { json!(value) } else { Value::Null };
-    let mut map = Map::new();
-    // `ani_number` may be null or absent.
-    match rng.range(0, 20) {
-        0 => {}
-        1..=4 => {
-            map.insert("ani_number".into(), Value::Null);
-        }
-        _ => {
-            map.insert("ani_number".into(), json!(did.clone()));
-        }
-    }
-    let fields = [
-        ("application", application),
-        ("call_uuid", json!(call_uuid)),
-        ("client_owner_id", json!(client_id)),
-        ("dest_domain", opt(rng.chance(80), domain.to_owned())),
-        ("dest_number", opt(rng.chance(90), to.clone())),
-        ("did_domain", opt(flow == "in", domain.to_owned())),
-        ("did_number", opt(flow == "in", did.clone())),
-        ("duration", json!(duration)),
-        ("ext_number_reg", opt(rng.chance(50), did)),
-        ("extension_group_owner_id", json!(extension.group)),
-        ("extension_id", json!(extension.id)),
-        ("extension_name", json!(extension_name)),
-        ("extension_type", json!(extension.kind)),
-        ("file_name", json!(file_name.clone())),
-        ("flow", json!(flow)),
-        ("from_domain", opt(rng.chance(80), domain.to_owned())),
-        ("from_screen_name", screen_name),
-        ("from_username", opt(rng.chance(90), from.clone())),
-        (
-            "hangup_cause",
-            opt(rng.chance(90), (*rng.pick(CAUSES)).to_owned()),
-        ),
-        ("hangup_disposition", disposition),
-        ("hangup_time_gmt", json!(hangup_time.map(wire::seconds))),
-        ("init_time_gmt", json!(wire::centis(time))),
-        ("record_file_size", json!(size)),
-        ("record_transfer", json!(flow == "transfer")),
-        ("record_uuid", json!(uuid.clone())),
-        ("result", json!(result)),
-        ("source_domain", opt(rng.chance(80), domain.to_owned())),
-        ("source_number", opt(rng.chance(90), from)),
-        ("start_time_gmt", json!(start_time.map(wire::seconds))),
-        ("to_domain", opt(rng.chance(80), domain.to_owned())),
-        ("to_username", opt(rng.chance(90), to)),
-    ];
-    for (name, value) in fields {
-        map.insert(name.to_owned(), value);
-    }
-    SimRecord {
-        uuid,
+    let seed = rng.next_u64();
+    let file_seed = rng.next_u64();
+    let number = extension.number.parse().unwrap_or_default();
+    let mut record = SimRecord {
+        uuid: String::new(),
         init_time: time,
-        size,
+        size: 0,
         extension_id: extension.id,
         group: extension.group,
-        file_name,
-        file_seed: rng.next_u64(),
-        json: Value::Object(map),
+        file_seed,
+        seed,
+        extension: (number, extension.kind),
+        client_id,
+    };
+    let head = Head::draw(&mut Rng::new(seed), client_id);
+    record.uuid = head.uuid;
+    record.size = head.size;
+    record
+}
+
+/// The first fields drawn from a record's seed: all that is kept of it.
+struct Head {
+    uuid: String,
+    call_uuid: String,
+    result: &'static str,
+    duration: u64,
+    size: u64,
+}
+
+impl Head {
+    fn draw(rng: &mut Rng, client_id: u64) -> Head {
+        let uuid = format!("{client_id}-{}", rng.hex(32, true));
+        let call_uuid = rng.hex(32, false);
+        let result = *rng.pick(RESULTS);
+        let duration = if result == "answered" {
+            rng.range(3, 1800)
+        } else {
+            rng.range(0, 3)
+        };
+        let size = 4096 + duration * 2000 + rng.range(0, 2000);
+        Head {
+            uuid,
+            call_uuid,
+            result,
+            duration,
+            size,
+        }
     }
 }
 
+/// The fields of a record drawn from its seed, in the order the list writes them.
+struct Drawn {
+    fields: Vec<(&'static str, Value)>,
+}
+
 impl SimRecord {
-    /// Changes the record's file size, in its JSON too.
+    /// Changes the record's file size.
     pub(crate) fn set_size(&mut self, size: u64) {
         self.size = size;
-        if let Value::Object(map) = &mut self.json {
-            map.insert("record_file_size".to_owned(), json!(size));
-        }
     }
+
+    /// The undocumented `file_name` field.
+    pub fn file_name(&self) -> String {
+        self.file_name_of(&self.uuid)
+    }
+
+    /// The record as the list route writes it.
+    pub fn json(&self) -> Value {
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        serde_json::from_slice(&out).unwrap_or(Value::Null)
+    }
+
+    /// Appends the record's JSON object to `out`, as the list route writes it.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        let drawn = self.draw();
+        out.push(b'{');
+        for (i, (name, value)) in drawn.fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            match (*name, value) {
+                ("record_uuid", _) => push_str(out, &self.uuid),
+                ("record_file_size", _) => out.extend_from_slice(self.size.to_string().as_bytes()),
+                (_, Value::String(text)) => push_str(out, text),
+                (_, other) => out.extend_from_slice(other.to_string().as_bytes()),
+            }
+        }
+        out.push(b'}');
+    }
+
+    fn draw(&self) -> Drawn {
+        let mut rng = Rng::new(self.seed);
+        let rng = &mut rng;
+        let client_id = self.client_id;
+        let time = self.init_time;
+        let (number, kind) = self.extension;
+        let number = number.to_string();
+        let Head {
+            uuid,
+            call_uuid,
+            result,
+            duration,
+            size,
+        } = Head::draw(rng, client_id);
+        let answered = result == "answered";
+        let flow = if rng.chance(5) {
+            "transfer"
+        } else if rng.chance(50) {
+            "in"
+        } else {
+            "out"
+        };
+        let domain = "sipproxy.telphin.ru";
+        let extension_name = format!("{client_id:05}*{number}@{domain}");
+        let external = format!("7495{:07}", rng.range(0, 10_000_000));
+        let did = format!("7495{:07}", rng.range(0, 10_000_000));
+        let ring = rng.range(0, 30) as i64;
+        let start_time = answered.then(|| time + Duration::seconds(ring));
+        let hangup_time = if rng.chance(3) {
+            None
+        } else {
+            Some(time + Duration::seconds(ring + duration as i64))
+        };
+        let disposition = match rng.range(0, 10) {
+            0 => Value::Null,
+            1 => json!(""),
+            _ => json!(*rng.pick(DISPOSITIONS)),
+        };
+        let application = match rng.range(0, 10) {
+            0 => json!("callcenter"),
+            1 => json!("callback"),
+            2 => json!("intercept"),
+            _ => Value::Null,
+        };
+        let screen_name = if rng.chance(60) {
+            json!(*rng.pick(SCREEN_NAMES))
+        } else {
+            Value::Null
+        };
+        let (from, to) = if flow == "out" {
+            (number.clone(), external.clone())
+        } else {
+            (external.clone(), number.clone())
+        };
+        let opt = |present: bool, value: String| if present { json!(value) } else { Value::Null };
+        let mut fields = Vec::with_capacity(32);
+        // `ani_number` may be null or absent.
+        match rng.range(0, 20) {
+            0 => {}
+            1..=4 => fields.push(("ani_number", Value::Null)),
+            _ => fields.push(("ani_number", json!(did.clone()))),
+        }
+        fields.extend([
+            ("application", application),
+            ("call_uuid", json!(call_uuid)),
+            ("client_owner_id", json!(client_id)),
+            ("dest_domain", opt(rng.chance(80), domain.to_owned())),
+            ("dest_number", opt(rng.chance(90), to.clone())),
+            ("did_domain", opt(flow == "in", domain.to_owned())),
+            ("did_number", opt(flow == "in", did.clone())),
+            ("duration", json!(duration)),
+            ("ext_number_reg", opt(rng.chance(50), did)),
+            ("extension_group_owner_id", json!(self.group)),
+            ("extension_id", json!(self.extension_id)),
+            ("extension_name", json!(extension_name)),
+            ("extension_type", json!(kind)),
+            ("file_name", json!(self.file_name_of(&uuid))),
+            ("flow", json!(flow)),
+            ("from_domain", opt(rng.chance(80), domain.to_owned())),
+            ("from_screen_name", screen_name),
+            ("from_username", opt(rng.chance(90), from.clone())),
+            (
+                "hangup_cause",
+                opt(rng.chance(90), (*rng.pick(CAUSES)).to_owned()),
+            ),
+            ("hangup_disposition", disposition),
+            ("hangup_time_gmt", json!(hangup_time.map(wire::seconds))),
+            ("init_time_gmt", json!(wire::centis(time))),
+            ("record_file_size", json!(size)),
+            ("record_transfer", json!(flow == "transfer")),
+            ("record_uuid", json!(uuid.clone())),
+            ("result", json!(result)),
+            ("source_domain", opt(rng.chance(80), domain.to_owned())),
+            ("source_number", opt(rng.chance(90), from)),
+            ("start_time_gmt", json!(start_time.map(wire::seconds))),
+            ("to_domain", opt(rng.chance(80), domain.to_owned())),
+            ("to_username", opt(rng.chance(90), to)),
+        ]);
+        Drawn { fields }
+    }
+
+    fn file_name_of(&self, uuid: &str) -> String {
+        let whole = self.init_time.format("%Y-%m-%d_%H-%M-%S");
+        format!("{whole}_{uuid}.mp3")
+    }
+}
+
+/// Appends `text` as a JSON string.
+fn push_str(out: &mut Vec<u8>, text: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
 }

@@ -60,7 +60,7 @@ async fn the_data_set_is_realistic() {
         2000 + 24,
         "plus a boundary record at each month's start and end"
     );
-    let json: Vec<_> = records.iter().map(|r| &r.json).collect();
+    let json: Vec<_> = records.iter().map(|r| r.json()).collect();
     let has = |field: &str, test: &dyn Fn(&serde_json::Value) -> bool| {
         json.iter().any(|r| test(&r[field]))
     };
@@ -79,10 +79,12 @@ async fn the_data_set_is_realistic() {
         assert!(has("extension_type", &|v| v == kind), "{kind}");
     }
     for record in &records {
-        let init = record.json["init_time_gmt"].as_str().unwrap();
+        let json = record.json();
+        let init = json["init_time_gmt"].as_str().unwrap();
         assert_eq!(init.len(), 22, "two-digit fraction: {init}");
-        assert!(record.json["file_name"].as_str().unwrap().ends_with(".mp3"));
-        assert_eq!(record.json["record_file_size"], record.size);
+        assert!(json["file_name"].as_str().unwrap().ends_with(".mp3"));
+        assert_eq!(json["record_file_size"], record.size);
+        assert_eq!(json["record_uuid"], record.uuid);
     }
     let sizes: Vec<u64> = records.iter().map(|r| r.size).collect();
     assert!(sizes.iter().min().unwrap() < &16_384 && sizes.iter().max().unwrap() > &2_000_000);

@@ -68,7 +68,7 @@ async fn list_stats_download_link_and_deletes_at_every_level() {
         let disposition = file.header("content-disposition").unwrap();
         assert_eq!(
             disposition,
-            format!("attachment; filename=\"{}\"", record.file_name)
+            format!("attachment; filename=\"{}\"", record.file_name())
         );
         assert_eq!(file.body, sim.file_bytes(&record.uuid).unwrap());
         assert_eq!(&file.body[..3], b"ID3");

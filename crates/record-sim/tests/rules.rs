@@ -557,7 +557,7 @@ fn assert_zip(zip: &[u8], records: &[record_sim::SimRecord], sim: &record_sim::S
         let name_len = le16(at + 26);
         assert_eq!(
             &zip[at + 30..at + 30 + name_len],
-            record.file_name.as_bytes()
+            record.file_name().as_bytes()
         );
         let data = at + 30 + name_len;
         let bytes = sim.file_bytes(&record.uuid).unwrap();

@@ -37,7 +37,7 @@ fn file_reply(seed: u64, size: u64, name: &str, ending: Ending) -> Reply {
 pub(crate) fn download(state: &SimState, level: Level, uuid: &str, ending: Ending) -> Reply {
     let records = state.records();
     match records.iter().find(|r| r.uuid == uuid && visible(r, level)) {
-        Some(record) => file_reply(record.file_seed, record.size, &record.file_name, ending),
+        Some(record) => file_reply(record.file_seed, record.size, &record.file_name(), ending),
         None => Reply::record_not_found(),
     }
 }
@@ -78,7 +78,7 @@ pub(crate) fn storage_file(state: &SimState, incoming: &Incoming<'_>, token: &st
         return Reply::record_not_found();
     };
     match super::storage_fault(state) {
-        Ok(ending) => file_reply(record.file_seed, record.size, &record.file_name, ending),
+        Ok(ending) => file_reply(record.file_seed, record.size, &record.file_name(), ending),
         Err(reply) => reply,
     }
 }
@@ -120,7 +120,7 @@ pub(crate) fn request_archive(state: &SimState, level: Level, incoming: &Incomin
         .iter()
         .filter(|r| in_window(r, start, end))
         .map(|r| ArchiveEntry {
-            name: r.file_name.clone(),
+            name: r.file_name(),
             seed: r.file_seed,
             size: r.size,
         })

@@ -384,6 +384,21 @@ fn finish(state: &SimState, reply: Reply, gzip: bool) -> Response {
                     .body(Body::from(text))
             }
         }
+        ReplyBody::JsonStream(chunks) => {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .header(VARY, "Accept-Encoding");
+            if gzip {
+                builder
+                    .header(CONTENT_ENCODING, "gzip")
+                    .body(Body::from_stream(gzip_stream(chunks)))
+            } else {
+                builder.body(Body::from_stream(futures_util::StreamExt::map(
+                    chunks,
+                    Ok::<_, std::convert::Infallible>,
+                )))
+            }
+        }
         ReplyBody::Stream {
             body,
             content_type,
@@ -401,4 +416,28 @@ fn finish(state: &SimState, reply: Reply, gzip: bool) -> Response {
         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         response
     })
+}
+
+/// `chunks` compressed with gzip as they are sent.
+fn gzip_stream(
+    chunks: futures_util::stream::BoxStream<'static, bytes::Bytes>,
+) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    futures_util::stream::unfold(
+        (chunks, Some(encoder)),
+        |(mut chunks, encoder)| async move {
+            let mut encoder = encoder?;
+            match futures_util::StreamExt::next(&mut chunks).await {
+                Some(bytes) => {
+                    let written = encoder.write_all(&bytes);
+                    let out = bytes::Bytes::from(std::mem::take(encoder.get_mut()));
+                    Some((written.map(|()| out), (chunks, Some(encoder))))
+                }
+                None => {
+                    let out = encoder.finish().map(bytes::Bytes::from);
+                    Some((out, (chunks, None)))
+                }
+            }
+        },
+    )
 }

@@ -14,6 +14,8 @@ pub(crate) struct Reply {
 pub(crate) enum ReplyBody {
     Empty,
     Json(Value),
+    /// JSON written as it is sent, chunk by chunk.
+    JsonStream(futures_util::stream::BoxStream<'static, bytes::Bytes>),
     /// A file or archive stream, with its `Content-Type` and `Content-Length` (if known).
     Stream {
         body: Body,
@@ -28,6 +30,16 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: ReplyBody::Json(value),
+        }
+    }
+
+    pub(crate) fn json_stream(
+        chunks: impl futures_util::Stream<Item = bytes::Bytes> + Send + 'static,
+    ) -> Reply {
+        Reply {
+            status: StatusCode::OK,
+            headers: Vec::new(),
+            body: ReplyBody::JsonStream(Box::pin(chunks)),
         }
     }
 
