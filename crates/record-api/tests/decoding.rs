@@ -49,7 +49,7 @@ fn record_list() {
     let list = ListRecords::new(me(), window());
     let records = list.decode(&answer(200, &format!("[{RECORD}]"))).unwrap();
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].extra["record_transfer"], true);
+    assert_eq!(records[0].record_transfer, Some(true));
     assert!(list.decode(&answer(200, "[]")).unwrap().is_empty());
 }
 

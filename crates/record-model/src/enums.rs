@@ -67,6 +67,8 @@ macro_rules! open_enum {
         }
 
         impl<'de> Deserialize<'de> for $name {
+            // Not inlined: keeps the record decoder's code small (see `WireTime`).
+            #[inline(never)]
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 // Known values are matched on the borrowed text, without allocating.
                 struct OpenVisitor;

@@ -25,16 +25,7 @@ impl RecordUuid {
     /// Validates `text` as a record id.
     pub fn new(text: impl Into<String>) -> Result<Self, ValidationError> {
         let text = text.into();
-        let valid = match text.split_once('-') {
-            Some((digits, hex)) => {
-                !digits.is_empty()
-                    && digits.bytes().all(|b| b.is_ascii_digit())
-                    && !hex.is_empty()
-                    && hex.bytes().all(|b| b.is_ascii_hexdigit())
-            }
-            None => false,
-        };
-        if valid {
+        if is_record_uuid(text.as_bytes()) {
             Ok(RecordUuid(text))
         } else {
             Err(ValidationError::RecordUuid {
@@ -47,6 +38,17 @@ impl RecordUuid {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `<digits>-<hex digits>`, checked without a branch per byte: ids are decoded by the million.
+fn is_record_uuid(bytes: &[u8]) -> bool {
+    let Some(dash) = bytes.iter().position(|b| *b == b'-') else {
+        return false;
+    };
+    let (digits, hex) = (&bytes[..dash], &bytes[dash + 1..]);
+    let digits_ok = digits.iter().fold(true, |ok, b| ok & b.is_ascii_digit());
+    let hex_ok = hex.iter().fold(true, |ok, b| ok & b.is_ascii_hexdigit());
+    !digits.is_empty() && !hex.is_empty() && digits_ok && hex_ok
 }
 
 impl fmt::Display for RecordUuid {
@@ -76,6 +78,8 @@ impl Serialize for RecordUuid {
 }
 
 impl<'de> Deserialize<'de> for RecordUuid {
+    // Not inlined: keeps the record decoder's code small (see `WireTime`).
+    #[inline(never)]
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         RecordUuid::new(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
     }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -37,7 +37,7 @@ use crate::{
 /// let record: Record = serde_json::from_str(json)?;
 /// assert_eq!(record.result, CallResult::NotAnswered);
 /// assert_eq!(record.disposition(), None);
-/// assert_eq!(record.extra["file_name"], "call.mp3");
+/// assert_eq!(record.file_name(), Some("call.mp3"));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +104,14 @@ pub struct Record {
     pub to_domain: Option<String>,
     /// Original destination user or number.
     pub to_username: Option<String>,
-    /// Fields this version does not know (e.g. `file_name`, `record_transfer`), kept as sent.
+    /// The file's name, e.g. `2024-01-31_23-59-59_74957654321.mp3` (seen, not documented).
+    /// Server-controlled text: never use it as a path without sanitising it. A value that is
+    /// not a string is kept in [`extra`](Self::extra) instead.
+    pub file_name: Option<String>,
+    /// Whether the call was transferred (seen, not documented). A value that is not a boolean
+    /// is kept in [`extra`](Self::extra) instead.
+    pub record_transfer: Option<bool>,
+    /// Fields this version does not know, kept as sent.
     pub extra: Map<String, Value>,
     /// The optional fields the API left out, written back absent while they stay `None`.
     absent: Absent,
@@ -127,7 +134,7 @@ impl Record {
     ///
     /// It is server-controlled text: never use it as a path without sanitising it.
     pub fn file_name(&self) -> Option<&str> {
-        self.extra.get("file_name").and_then(Value::as_str)
+        self.file_name.as_deref()
     }
 }
 
@@ -173,23 +180,24 @@ macro_rules! record_fields {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
                 $( let mut $field: Option<$slot> = None; )+
                 let mut extra = Map::new();
-                while let Some(key) = map.next_key::<Key>()? {
+                let mut unknown = String::new();
+                while let Some(key) = map.next_key_seed(KeySeed(&mut unknown))? {
                     match key {
-                        $( Key::Known(Field::$field) => {
+                        $( Some(Field::$field) => {
                             if $field.is_some() {
                                 return Err(de::Error::duplicate_field(stringify!($field)));
                             }
                             $field = Some(map.next_value()?);
                         } )+
-                        Key::Other(name) => {
+                        None => {
                             let value = map.next_value()?;
-                            extra.insert(name, value);
+                            extra.insert(std::mem::take(&mut unknown), value);
                         }
                     }
                 }
                 let mut absent = 0u32;
                 Ok(Record {
-                    $( $field: record_fields!(@take $kind, $field, absent), )+
+                    $( $field: record_fields!(@take $kind, $field, absent, extra), )+
                     extra,
                     absent: Absent(absent),
                 })
@@ -207,10 +215,10 @@ macro_rules! record_fields {
             }
         }
     };
-    (@take required, $field:ident, $absent:ident) => {
+    (@take required, $field:ident, $absent:ident, $extra:ident) => {
         $field.ok_or_else(|| de::Error::missing_field(stringify!($field)))?
     };
-    (@take optional, $field:ident, $absent:ident) => {
+    (@take optional, $field:ident, $absent:ident, $extra:ident) => {
         match $field {
             Some(value) => value,
             None => {
@@ -219,8 +227,22 @@ macro_rules! record_fields {
             }
         }
     };
-    (@take presence, $field:ident, $absent:ident) => {
+    (@take presence, $field:ident, $absent:ident, $extra:ident) => {
         $field
+    };
+    (@take seen, $field:ident, $absent:ident, $extra:ident) => {
+        match $field.map(Seen::from_seen) {
+            Some(Ok(value)) => value,
+            Some(Err(other)) => {
+                $extra.insert(stringify!($field).to_owned(), other);
+                $absent |= Field::$field.bit();
+                None
+            }
+            None => {
+                $absent |= Field::$field.bit();
+                None
+            }
+        }
     };
     (@put required, $map:ident, $record:ident, $field:ident) => {
         $map.serialize_entry(stringify!($field), &$record.$field)?
@@ -229,6 +251,9 @@ macro_rules! record_fields {
         if $record.$field.is_some() || !$record.absent.has(Field::$field) {
             $map.serialize_entry(stringify!($field), &$record.$field)?
         }
+    };
+    (@put seen, $map:ident, $record:ident, $field:ident) => {
+        record_fields!(@put optional, $map, $record, $field)
     };
     (@put presence, $map:ident, $record:ident, $field:ident) => {
         if let Some(value) = &$record.$field {
@@ -252,6 +277,7 @@ record_fields! {
     extension_id: ExtensionId => required,
     extension_name: String => required,
     extension_type: ExtensionType => required,
+    file_name: Value => seen,
     flow: Flow => required,
     from_domain: Option<String> => optional,
     from_screen_name: Option<String> => optional,
@@ -261,6 +287,7 @@ record_fields! {
     hangup_time_gmt: Option<WireTime> => optional,
     init_time_gmt: WireTime => required,
     record_file_size: u64 => required,
+    record_transfer: Value => seen,
     record_uuid: RecordUuid => required,
     result: CallResult => required,
     source_domain: Option<String> => optional,
@@ -268,6 +295,32 @@ record_fields! {
     start_time_gmt: Option<WireTime> => optional,
     to_domain: Option<String> => optional,
     to_username: Option<String> => optional,
+}
+
+/// A field seen in answers but not documented: typed when it has the expected type, `null` as
+/// `None`, anything else handed back to be kept in `extra`.
+trait Seen: Sized {
+    fn from_seen(value: Value) -> Result<Option<Self>, Value>;
+}
+
+impl Seen for String {
+    fn from_seen(value: Value) -> Result<Option<Self>, Value> {
+        match value {
+            Value::String(text) => Ok(Some(text)),
+            Value::Null => Ok(None),
+            other => Err(other),
+        }
+    }
+}
+
+impl Seen for bool {
+    fn from_seen(value: Value) -> Result<Option<Self>, Value> {
+        match value {
+            Value::Bool(flag) => Ok(Some(flag)),
+            Value::Null => Ok(None),
+            other => Err(other),
+        }
+    }
 }
 
 /// The optional fields a record arrived without, one bit per [`Field`].
@@ -293,33 +346,31 @@ impl fmt::Debug for Absent {
     }
 }
 
-/// A key of a record object: a documented field, or one kept in `extra`.
-enum Key {
-    Known(Field),
-    Other(String),
+/// Reads a key of a record object: a documented field, or `None` with the key's name left in
+/// the string it holds (for `extra`). A one-byte answer keeps the hot loop lean.
+struct KeySeed<'a>(&'a mut String);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Option<Field>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_identifier(self)
+    }
 }
 
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
+impl Visitor<'_> for KeySeed<'_> {
+    type Value = Option<Field>;
 
-        impl Visitor<'_> for KeyVisitor {
-            type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
 
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a field name")
-            }
-
-            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
-                Ok(Field::named(name).map_or_else(|| Key::Other(name.to_owned()), Key::Known))
-            }
-
-            fn visit_string<E: de::Error>(self, name: String) -> Result<Key, E> {
-                Ok(Field::named(&name).map_or(Key::Other(name), Key::Known))
-            }
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Option<Field>, E> {
+        let field = Field::named(name);
+        if field.is_none() {
+            name.clone_into(self.0);
         }
-
-        deserializer.deserialize_identifier(KeyVisitor)
+        Ok(field)
     }
 }
 

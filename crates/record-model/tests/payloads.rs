@@ -29,7 +29,7 @@ fn full_record() {
         record.file_name(),
         Some("2024-01-31_23-59-59_74957654321.mp3")
     );
-    assert_eq!(record.extra["record_transfer"], json!(false));
+    assert_eq!(record.record_transfer, Some(false));
     insta::assert_debug_snapshot!(record);
 }
 
@@ -248,4 +248,15 @@ fn a_missing_required_field_or_a_repeated_one_is_named() {
         error.to_string().contains("duplicate field `duration`"),
         "{error}"
     );
+}
+
+#[test]
+fn seen_fields_of_an_unexpected_type_are_kept_in_extra() {
+    let mut json: Value = serde_json::from_str(include_str!("fixtures/full_record.json")).unwrap();
+    json["record_transfer"] = json!("yes");
+    json["file_name"] = json!(null);
+    let record: Record = round_trip(&json.to_string());
+    assert_eq!(record.record_transfer, None);
+    assert_eq!(record.extra["record_transfer"], "yes");
+    assert_eq!(record.file_name(), None);
 }

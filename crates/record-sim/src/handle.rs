@@ -282,6 +282,7 @@ impl SimHandle {
                 "call_api_only": app(&c.call_api_only),
             },
             "pbx_login": {"username": c.pbx_username, "password": c.pbx_password},
+            "huge_record_uuid": self.state.huge_record,
         })
     }
 

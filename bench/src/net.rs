@@ -1,0 +1,346 @@
+//! Measures that talk to a simulator: listing, downloading, token requests.
+
+use std::io::Write as _;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use telphin_records::{
+    ClientBuilder, ClientId, Credentials, DownloadOptions, DownloadSource, ListOptions, Order,
+    Period, QueryWindow, Record, RecordUuid, Scope,
+};
+
+use crate::measure::{flag, number, peak_rss_kib, process_cpu, spread, thread_cpu};
+
+/// What the simulator announced: its base URL and the client app's credentials.
+struct Sim {
+    base_url: String,
+    client_id: String,
+    client_secret: String,
+    huge_record: Option<String>,
+}
+
+fn sim(args: &[String]) -> Result<Sim, String> {
+    let path = flag(args, "--sim").ok_or("--sim FILE is needed")?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let line: Value = serde_json::from_str(text.lines().next().unwrap_or_default())
+        .map_err(|e| format!("{path}: {e}"))?;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    Ok(Sim {
+        base_url: text(&line["base_url"]),
+        client_id: text(&line["apps"]["client"]["client_id"]),
+        client_secret: text(&line["apps"]["client"]["client_secret"]),
+        huge_record: line["huge_record_uuid"].as_str().map(str::to_owned),
+    })
+}
+
+impl Sim {
+    fn builder(&self) -> ClientBuilder {
+        ClientBuilder::new(Credentials::client_credentials(
+            &self.client_id,
+            &self.client_secret,
+        ))
+        .base_url(&self.base_url)
+    }
+
+    /// A token fetched by hand, for the raw variants.
+    fn token(&self) -> Result<String, String> {
+        let body = ureq::post(format!("{}/oauth/token", self.base_url))
+            .send_form([
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.client_secret.as_str()),
+            ])
+            .map_err(|e| e.to_string())?
+            .body_mut()
+            .read_to_vec()
+            .map_err(|e| e.to_string())?;
+        let answer: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+        Ok(answer["access_token"].as_str().unwrap_or_default().to_owned())
+    }
+}
+
+fn pbx() -> Scope {
+    Scope::client(ClientId::Me)
+}
+
+fn current_thread() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// A year listed with the blocking stream: records, time and the peak memory of this process.
+pub fn list_stream(args: &[String]) -> Result<String, String> {
+    let sim = sim(args)?;
+    let order = match flag(args, "--order") {
+        Some("desc") => Order::Desc,
+        _ => Order::Asc,
+    };
+    let client = sim.builder().build_blocking().map_err(|e| e.to_string())?;
+    let year = Period::year(2024).map_err(|e| e.to_string())?;
+    let (started, cpu) = (Instant::now(), process_cpu());
+    let (mut records, mut bytes) = (0u64, 0u64);
+    for record in client.records(pbx(), year, ListOptions::new(order)) {
+        let record = record.map_err(|e| e.to_string())?;
+        records += 1;
+        bytes += record.record_file_size;
+    }
+    Ok(json!({
+        "measure": "list-stream",
+        "records": records,
+        "file_bytes": bytes,
+        "wall_s": started.elapsed().as_secs_f64(),
+        "cpu_s": process_cpu() - cpu,
+        "peak_rss_kib": peak_rss_kib(),
+    })
+    .to_string())
+}
+
+const WINDOW: (&str, &str) = ("2024-03-01 00:00:00", "2024-03-31 23:59:59");
+
+fn list_url(base: &str) -> String {
+    format!(
+        "{base}/api/ver1.0/client/@me/record/?start_datetime={}&end_datetime={}&order=asc",
+        WINDOW.0.replace(' ', "%20"),
+        WINDOW.1.replace(' ', "%20")
+    )
+}
+
+/// One window listed by the SDK and by hand, both transports, interleaved A B A B: wall and
+/// CPU time of this thread per call, and the ratios taken within each round.
+pub fn list_window(args: &[String]) -> Result<String, String> {
+    let sim = sim(args)?;
+    let rounds = number(args, "--rounds", 7)?;
+    let calls = number(args, "--calls", 20)?;
+    let window = QueryWindow::parse(WINDOW.0, WINDOW.1).map_err(|e| e.to_string())?;
+    let token = sim.token()?;
+    let url = list_url(&sim.base_url);
+    let runtime = current_thread()?;
+
+    let blocking = sim.builder().build_blocking().map_err(|e| e.to_string())?;
+    let asynchronous = sim.builder().build_async().map_err(|e| e.to_string())?;
+    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+    let reqwest = reqwest::Client::new();
+
+    let mut records = 0;
+    let mut one = |variant: &str| -> Result<(f64, f64), String> {
+        let (started, cpu) = (Instant::now(), thread_cpu());
+        for _ in 0..calls {
+            let list: Vec<Record> = match variant {
+                "sdk-blocking" => blocking
+                    .list_window(pbx(), window, Order::Asc)
+                    .map_err(|e| e.to_string())?,
+                "raw-ureq" => {
+                    let body = agent
+                        .get(&url)
+                        .header("Authorization", &format!("Bearer {token}"))
+                        .call()
+                        .map_err(|e| e.to_string())?
+                        .body_mut()
+                        .with_config()
+                        .limit(1 << 30)
+                        .read_to_vec()
+                        .map_err(|e| e.to_string())?;
+                    serde_json::from_slice(&body).map_err(|e| e.to_string())?
+                }
+                "sdk-async" => runtime
+                    .block_on(asynchronous.list_window(pbx(), window, Order::Asc))
+                    .map_err(|e| e.to_string())?,
+                _ => runtime.block_on(async {
+                    let body = reqwest
+                        .get(&url)
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .bytes()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    serde_json::from_slice(&body).map_err(|e| e.to_string())
+                })?,
+            };
+            records = list.len();
+        }
+        let n = calls as f64;
+        Ok((started.elapsed().as_secs_f64() / n, (thread_cpu() - cpu) / n))
+    };
+    // Warm up every variant (connections, tokens).
+    for variant in ["sdk-blocking", "raw-ureq", "sdk-async", "raw-reqwest"] {
+        one(variant)?;
+    }
+    let mut table: Vec<(&str, Vec<f64>)> = Vec::new();
+    let mut push = |name: &'static str, value: f64| match table.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, values)) => values.push(value),
+        None => table.push((name, vec![value])),
+    };
+    for round in 0..rounds {
+        let order: [&str; 4] = if round % 2 == 0 {
+            ["sdk-blocking", "raw-ureq", "sdk-async", "raw-reqwest"]
+        } else {
+            ["raw-ureq", "sdk-blocking", "raw-reqwest", "sdk-async"]
+        };
+        let mut got = std::collections::HashMap::new();
+        for variant in order {
+            got.insert(variant, one(variant)?);
+        }
+        let (sb, ru, sa, rr) = (
+            got["sdk-blocking"],
+            got["raw-ureq"],
+            got["sdk-async"],
+            got["raw-reqwest"],
+        );
+        push("sdk_blocking_wall_ms", sb.0 * 1e3);
+        push("raw_ureq_wall_ms", ru.0 * 1e3);
+        push("sdk_async_wall_ms", sa.0 * 1e3);
+        push("raw_reqwest_wall_ms", rr.0 * 1e3);
+        push("sdk_blocking_cpu_ms", sb.1 * 1e3);
+        push("raw_ureq_cpu_ms", ru.1 * 1e3);
+        push("sdk_async_cpu_ms", sa.1 * 1e3);
+        push("raw_reqwest_cpu_ms", rr.1 * 1e3);
+        push("blocking_wall_ratio", sb.0 / ru.0);
+        push("blocking_cpu_ratio", sb.1 / ru.1);
+        push("async_wall_ratio", sa.0 / rr.0);
+        push("async_cpu_ratio", sa.1 / rr.1);
+    }
+    let mut out = json!({"measure": "list-window", "records": records, "rounds": rounds, "calls": calls});
+    for (name, values) in table {
+        out[name] = spread(&values);
+    }
+    Ok(out.to_string())
+}
+
+/// One download of the simulator's huge record by one variant, in this process.
+pub fn download(args: &[String]) -> Result<String, String> {
+    let sim = sim(args)?;
+    let variant = flag(args, "--variant").ok_or("--variant is needed")?.to_owned();
+    let uuid_text = sim.huge_record.clone().ok_or("the simulator has no huge record")?;
+    let uuid: RecordUuid = uuid_text.parse().map_err(|e| format!("{e}"))?;
+    let url = format!("{}/api/ver1.0/client/@me/record/{uuid_text}", sim.base_url);
+    let options = DownloadOptions::from_source(DownloadSource::Api);
+    let directory = std::env::temp_dir().join(format!("telphin-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).map_err(|e| e.to_string())?;
+    let file = directory.join("download.mp3");
+    let token = sim.token()?;
+    let runtime = current_thread()?;
+    let blocking = sim.builder().build_blocking().map_err(|e| e.to_string())?;
+    let asynchronous = sim.builder().build_async().map_err(|e| e.to_string())?;
+    // Tokens and connections first, outside the measure.
+    blocking.monthly_stats(ClientId::Me, None).map_err(|e| e.to_string())?;
+    runtime
+        .block_on(asynchronous.monthly_stats(ClientId::Me, None))
+        .map_err(|e| e.to_string())?;
+
+    let (started, cpu) = (Instant::now(), process_cpu());
+    let bytes: u64 = match variant.as_str() {
+        "sdk-blocking" => {
+            blocking
+                .download(pbx(), &uuid, &mut std::io::sink(), options)
+                .map_err(|e| e.to_string())?
+                .bytes
+        }
+        "raw-ureq" => {
+            let mut answer = ureq::get(&url)
+                .header("Authorization", &format!("Bearer {token}"))
+                .call()
+                .map_err(|e| e.to_string())?;
+            std::io::copy(&mut answer.body_mut().as_reader(), &mut std::io::sink())
+                .map_err(|e| e.to_string())?
+        }
+        "sdk-async" => runtime
+            .block_on(asynchronous.download(pbx(), &uuid, &mut tokio::io::sink(), options))
+            .map_err(|e| e.to_string())?
+            .bytes,
+        "sdk-async-file" => runtime
+            .block_on(asynchronous.download_to_path(pbx(), &uuid, &file, options))
+            .map_err(|e| e.to_string())?
+            .bytes,
+        "raw-reqwest" | "raw-reqwest-file" => runtime.block_on(async {
+            let answer = reqwest::Client::new()
+                .get(&url)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut stream = answer.bytes_stream();
+            let mut out = if variant == "raw-reqwest-file" {
+                Some(tokio::fs::File::create(&file).await.map_err(|e| e.to_string())?)
+            } else {
+                None
+            };
+            let mut bytes = 0u64;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| e.to_string())?;
+                bytes += chunk.len() as u64;
+                if let Some(out) = out.as_mut() {
+                    tokio::io::AsyncWriteExt::write_all(out, &chunk)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            if let Some(out) = out {
+                out.sync_all().await.map_err(|e| e.to_string())?;
+            }
+            Ok::<u64, String>(bytes)
+        })?,
+        other => return Err(format!("unknown variant {other}")),
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = process_cpu() - cpu;
+    let _ = std::fs::remove_dir_all(&directory);
+    let gib = bytes as f64 / (1u64 << 30) as f64;
+    Ok(json!({
+        "measure": "download",
+        "variant": variant,
+        "bytes": bytes,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "gib_per_s": gib / wall,
+        "cpu_s_per_gib": cpu / gib,
+        "peak_rss_kib": peak_rss_kib(),
+    })
+    .to_string())
+}
+
+/// Token requests made by a fresh async client for `--calls` concurrent calls.
+pub fn tokens(args: &[String]) -> Result<String, String> {
+    let calls = number(args, "--calls", 1000)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let config = record_sim::SimConfig {
+            record_count: 100,
+            ..record_sim::SimConfig::default()
+        };
+        let sim = record_sim::Sim::start(config).await.map_err(|e| e.to_string())?;
+        let c = sim.credentials();
+        let client = ClientBuilder::new(Credentials::client_credentials(
+            &c.client.client_id,
+            &c.client.client_secret,
+        ))
+        .base_url(sim.base_url())
+        .build_async()
+        .map_err(|e| e.to_string())?;
+        let window = QueryWindow::parse("2024-03-01 00:00:00", "2024-03-01 00:00:01")
+            .map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let results = futures_util::future::join_all(
+            (0..calls).map(|_| client.list_window(pbx(), window, Order::Asc)),
+        )
+        .await;
+        let failed = results.iter().filter(|r| r.is_err()).count();
+        let _ = std::io::stderr().flush();
+        Ok(json!({
+            "measure": "tokens",
+            "calls": calls,
+            "failed_calls": failed,
+            "token_requests": sim.counters().route("token"),
+            "wall_s": started.elapsed().as_secs_f64(),
+        })
+        .to_string())
+    })
+}
