@@ -3,7 +3,7 @@
 //! pass its `-Z` flags). Not part of CI. A crash leaves its input in `fuzz/artifacts/TARGET/`;
 //! turn it into a regression test of the crate it broke.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode};
 
 pub(crate) fn run(args: &[String]) -> ExitCode {
@@ -19,7 +19,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             target => chosen.push(target.to_owned()),
         }
     }
-    let root = root();
+    let root = crate::root();
     let targets = if chosen.is_empty() {
         match targets(&root) {
             Ok(targets) => targets,
@@ -64,12 +64,6 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
-}
-
-/// The workspace root: xtask's parent folder.
-fn root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_owned()
 }
 
 /// The names of the targets in `fuzz/fuzz_targets`, sorted.

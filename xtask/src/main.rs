@@ -2,6 +2,7 @@
 
 use std::process::{Command, ExitCode};
 
+mod bench;
 mod fuzz;
 
 /// A cargo command line and extra environment.
@@ -116,11 +117,18 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("deps") => report(dependencies()),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask ci | cargo xtask deps | cargo xtask fuzz [--seconds N]");
+            eprintln!("usage: cargo xtask ci | cargo xtask deps | cargo xtask bench [--quick] | cargo xtask fuzz [--seconds N]");
             ExitCode::from(2)
         }
     }
+}
+
+/// The workspace root: xtask's parent folder.
+fn root() -> std::path::PathBuf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_owned()
 }
 
 fn cargo_path() -> String {

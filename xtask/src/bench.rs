@@ -1,0 +1,352 @@
+//! `cargo xtask bench [--quick]`: the SDK next to its physical limit, in one run.
+//!
+//! Release builds; the simulator in its own process; client variants interleaved A B A B (in
+//! one process when CPU time is compared per thread, one process each when peak memory is);
+//! min / median / max of several rounds, ratios taken pair by pair within a round. Prints a
+//! table and writes `target/bench/summary.json`. `--quick` runs every measure briefly: CI runs
+//! it so that the bench never rots, and asserts only that it ran.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+
+use serde_json::{Value, json};
+
+mod minimal;
+
+/// Sizes of one run.
+struct Plan {
+    quick: bool,
+    decode_records: usize,
+    decode_rounds: usize,
+    window_records: usize,
+    window_rounds: usize,
+    window_calls: usize,
+    year_records: [usize; 2],
+    download_bytes: u64,
+    download_rounds: usize,
+    token_calls: usize,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Plan {
+        if quick {
+            Plan {
+                quick,
+                decode_records: 2_000,
+                decode_rounds: 3,
+                window_records: 6_000,
+                window_rounds: 2,
+                window_calls: 3,
+                year_records: [2_500, 25_000],
+                download_bytes: 16 << 20,
+                download_rounds: 1,
+                token_calls: 100,
+            }
+        } else {
+            Plan {
+                quick,
+                decode_records: 10_000,
+                decode_rounds: 15,
+                window_records: 6_000,
+                window_rounds: 7,
+                window_calls: 20,
+                year_records: [250_000, 2_500_000],
+                download_bytes: 1 << 30,
+                download_rounds: 3,
+                token_calls: 1_000,
+            }
+        }
+    }
+}
+
+pub(crate) fn run(args: &[String]) -> ExitCode {
+    let quick = args.iter().any(|arg| arg == "--quick");
+    let plan = Plan::new(quick);
+    let root = crate::root();
+    let out = root.join("target").join("bench");
+    if let Err(error) = std::fs::create_dir_all(&out) {
+        return crate::failed("bench", &format!("cannot create {}: {error}", out.display()));
+    }
+    eprintln!("== xtask: bench: building release binaries");
+    let built = Command::new(crate::cargo_path())
+        .current_dir(&root)
+        .args(["build", "--release", "-p", "record-sim", "-p", "telphin-bench"])
+        .status();
+    if !built.is_ok_and(|status| status.success()) {
+        return crate::failed("bench", "the release build failed");
+    }
+    let bins = Bins {
+        sim: root.join("target/release/record-sim"),
+        bench: root.join("target/release/telphin-bench"),
+        out: out.clone(),
+    };
+    let mut summary = json!({
+        "quick": quick,
+        "machine": {"cpus": std::thread::available_parallelism().map_or(0, |n| n.get())},
+    });
+    let measures: [(&str, fn(&Bins, &Plan) -> Result<Value, String>); 6] = [
+        ("decode", decode),
+        ("list_window", list_window),
+        ("list_year_stream", list_year),
+        ("download", download),
+        ("tokens", tokens),
+        ("weight", |_, plan| minimal::weight(plan.quick)),
+    ];
+    for (name, measure) in measures {
+        eprintln!("== xtask: bench: {name}");
+        match measure(&bins, &plan) {
+            Ok(value) => summary[name] = value,
+            Err(error) => {
+                return crate::failed("bench", &format!("{name}: {error}"));
+            }
+        }
+    }
+    summary["bulk_backup"] = json!({"pending": "record-backup (issue 10) has not landed"});
+    let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
+    if let Err(error) = std::fs::write(out.join("summary.json"), &text) {
+        return crate::failed("bench", &format!("cannot write summary.json: {error}"));
+    }
+    print!("{}", table(&summary));
+    eprintln!("== xtask: bench: wrote {}", out.join("summary.json").display());
+    ExitCode::SUCCESS
+}
+
+struct Bins {
+    sim: PathBuf,
+    bench: PathBuf,
+    out: PathBuf,
+}
+
+/// A simulator in its own process, killed when dropped.
+struct SimProcess {
+    child: Child,
+    announcement: PathBuf,
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Bins {
+    fn sim(&self, name: &str, flags: &[String]) -> Result<SimProcess, String> {
+        let mut child = Command::new(&self.sim)
+            .args(["--addr", "127.0.0.1:0"])
+            .args(flags)
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start the simulator: {e}"))?;
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            BufReader::new(stdout)
+                .read_line(&mut line)
+                .map_err(|e| format!("the simulator said nothing: {e}"))?;
+        }
+        let announcement = self.out.join(format!("sim-{name}.json"));
+        std::fs::write(&announcement, &line).map_err(|e| e.to_string())?;
+        Ok(SimProcess {
+            child,
+            announcement,
+        })
+    }
+
+    /// Runs `telphin-bench` and parses its JSON line.
+    fn bench(&self, args: &[String]) -> Result<Value, String> {
+        let output = Command::new(&self.bench)
+            .args(args)
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot start telphin-bench: {e}"))?;
+        if !output.status.success() {
+            return Err(format!("telphin-bench {} failed", args.join(" ")));
+        }
+        serde_json::from_slice(&output.stdout).map_err(|e| format!("telphin-bench output: {e}"))
+    }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn decode(bins: &Bins, plan: &Plan) -> Result<Value, String> {
+    bins.bench(&strings(&[
+        "decode",
+        "--records",
+        &plan.decode_records.to_string(),
+        "--rounds",
+        &plan.decode_rounds.to_string(),
+    ]))
+}
+
+fn list_window(bins: &Bins, plan: &Plan) -> Result<Value, String> {
+    let sim = bins.sim("window", &strings(&["--records", &plan.window_records.to_string()]))?;
+    bins.bench(&strings(&[
+        "list-window",
+        "--sim",
+        &sim.announcement.to_string_lossy(),
+        "--rounds",
+        &plan.window_rounds.to_string(),
+        "--calls",
+        &plan.window_calls.to_string(),
+    ]))
+}
+
+fn list_year(bins: &Bins, plan: &Plan) -> Result<Value, String> {
+    let mut runs = Vec::new();
+    for records in plan.year_records {
+        let sim = bins.sim("year", &strings(&["--records", &records.to_string()]))?;
+        let run = bins.bench(&strings(&[
+            "list-stream",
+            "--sim",
+            &sim.announcement.to_string_lossy(),
+        ]))?;
+        runs.push(run);
+    }
+    let rss = |run: &Value| run["peak_rss_kib"].as_f64().unwrap_or(f64::NAN);
+    Ok(json!({
+        "runs": runs,
+        "peak_rss_mib_small": rss(&runs[0]) / 1024.0,
+        "peak_rss_mib_large": rss(&runs[1]) / 1024.0,
+        "rss_large_over_small": rss(&runs[1]) / rss(&runs[0]),
+        "goal_mib": 64,
+    }))
+}
+
+const DOWNLOAD_VARIANTS: [&str; 6] = [
+    "sdk-blocking",
+    "raw-ureq",
+    "sdk-async",
+    "raw-reqwest",
+    "sdk-async-file",
+    "raw-reqwest-file",
+];
+
+fn download(bins: &Bins, plan: &Plan) -> Result<Value, String> {
+    let sim = bins.sim(
+        "download",
+        &strings(&[
+            "--records",
+            "100",
+            "--huge-file-bytes",
+            &plan.download_bytes.to_string(),
+        ]),
+    )?;
+    let mut rounds: Vec<Vec<Value>> = Vec::new();
+    for round in 0..plan.download_rounds {
+        let mut order = DOWNLOAD_VARIANTS;
+        if round % 2 == 1 {
+            // B A B A: each pair swaps its order every other round.
+            for pair in order.chunks_mut(2) {
+                pair.swap(0, 1);
+            }
+        }
+        let mut runs = Vec::new();
+        for variant in order {
+            runs.push(bins.bench(&strings(&[
+                "download",
+                "--sim",
+                &sim.announcement.to_string_lossy(),
+                "--variant",
+                variant,
+            ]))?);
+        }
+        rounds.push(runs);
+    }
+    let of = |runs: &[Value], variant: &str, key: &str| -> f64 {
+        runs.iter()
+            .find(|run| run["variant"] == variant)
+            .and_then(|run| run[key].as_f64())
+            .unwrap_or(f64::NAN)
+    };
+    let mut result = json!({"bytes": plan.download_bytes, "rounds": plan.download_rounds});
+    for variant in DOWNLOAD_VARIANTS {
+        for key in ["gib_per_s", "cpu_s_per_gib", "peak_rss_kib"] {
+            let values: Vec<f64> = rounds.iter().map(|runs| of(runs, variant, key)).collect();
+            result[format!("{variant}:{key}")] = spread(&values);
+        }
+    }
+    for (sdk, raw, key, name) in [
+        ("sdk-blocking", "raw-ureq", "gib_per_s", "blocking_throughput_ratio"),
+        ("sdk-async", "raw-reqwest", "gib_per_s", "async_throughput_ratio"),
+        ("sdk-async-file", "raw-reqwest-file", "cpu_s_per_gib", "async_file_cpu_ratio"),
+    ] {
+        let values: Vec<f64> = rounds
+            .iter()
+            .map(|runs| of(runs, sdk, key) / of(runs, raw, key))
+            .collect();
+        result[name] = spread(&values);
+    }
+    Ok(result)
+}
+
+fn tokens(bins: &Bins, plan: &Plan) -> Result<Value, String> {
+    bins.bench(&strings(&["tokens", "--calls", &plan.token_calls.to_string()]))
+}
+
+/// Min, median and max of `values`.
+pub(crate) fn spread(values: &[f64]) -> Value {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.is_empty() {
+        return Value::Null;
+    }
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    json!({"min": sorted[0], "median": median, "max": sorted[n - 1]})
+}
+
+/// The summary as a table: measure, figure, min / median / max.
+fn table(summary: &Value) -> String {
+    let median = |v: &Value| v["median"].as_f64().or_else(|| v.as_f64());
+    let spread_text = |v: &Value| match (v["min"].as_f64(), v["median"].as_f64(), v["max"].as_f64()) {
+        (Some(min), Some(med), Some(max)) => format!("{min:.3} / {med:.3} / {max:.3}"),
+        _ => v.as_f64().map_or_else(|| v.to_string(), |x| format!("{x:.3}")),
+    };
+    let rows: Vec<(&str, &Value, &str)> = vec![
+        ("decode: Record throughput / plain struct", &summary["decode"]["throughput_record_over_plain"], "goal >= 0.95"),
+        ("decode: Record MiB/s", &summary["decode"]["record_mib_s"], ""),
+        ("decode: plain MiB/s", &summary["decode"]["plain_mib_s"], ""),
+        ("decode: serde_json::Value ms", &summary["decode"]["value_ms"], ""),
+        ("list window: blocking wall SDK / raw ureq", &summary["list_window"]["blocking_wall_ratio"], ""),
+        ("list window: blocking CPU SDK / raw ureq", &summary["list_window"]["blocking_cpu_ratio"], "goal <= 1.05"),
+        ("list window: async wall SDK / raw reqwest", &summary["list_window"]["async_wall_ratio"], ""),
+        ("list window: async CPU SDK / raw reqwest", &summary["list_window"]["async_cpu_ratio"], "goal <= 1.05"),
+        ("list year (stream): peak RSS MiB, small", &summary["list_year_stream"]["peak_rss_mib_small"], ""),
+        ("list year (stream): peak RSS MiB, large", &summary["list_year_stream"]["peak_rss_mib_large"], "goal <= 64"),
+        ("list year (stream): RSS large / small", &summary["list_year_stream"]["rss_large_over_small"], "goal ~ 1"),
+        ("download: blocking throughput SDK / raw", &summary["download"]["blocking_throughput_ratio"], "goal >= 0.98"),
+        ("download: async throughput SDK / raw", &summary["download"]["async_throughput_ratio"], "goal >= 0.98"),
+        ("download: raw ureq GiB/s", &summary["download"]["raw-ureq:gib_per_s"], "goal >= 2"),
+        ("download: raw reqwest GiB/s", &summary["download"]["raw-reqwest:gib_per_s"], "goal >= 2"),
+        ("download to file: async CPU/GiB SDK / raw", &summary["download"]["async_file_cpu_ratio"], "goal <= 1.1"),
+        ("download: SDK blocking peak RSS KiB", &summary["download"]["sdk-blocking:peak_rss_kib"], ""),
+        ("download: SDK async peak RSS KiB", &summary["download"]["sdk-async:peak_rss_kib"], ""),
+        ("tokens: requests for concurrent calls", &summary["tokens"]["token_requests"], "ideal 1"),
+        ("weight: packages blocking facade / raw ureq", &summary["weight"]["blocking_package_ratio"], "goal <= 1.6"),
+        ("weight: packages async facade / raw reqwest", &summary["weight"]["async_package_ratio"], ""),
+        ("weight: binary blocking facade / raw ureq", &summary["weight"]["blocking_binary_ratio"], ""),
+        ("weight: binary async facade / raw reqwest", &summary["weight"]["async_binary_ratio"], ""),
+        ("bulk backup: wall / ideal", &summary["bulk_backup"], "pending"),
+    ];
+    let mut text = String::new();
+    text.push_str(&format!("{:<46} {:<32} {}\n", "measure", "min / median / max", "note"));
+    for (name, value, note) in rows {
+        let shown = if value.get("pending").is_some() {
+            "pending".to_owned()
+        } else if median(value).is_some() || value.get("median").is_some() {
+            spread_text(value)
+        } else {
+            value.to_string()
+        };
+        text.push_str(&format!("{name:<46} {shown:<32} {note}\n"));
+    }
+    text
+}
+
