@@ -62,19 +62,57 @@ impl Plan {
 
 pub(crate) fn run(args: &[String]) -> ExitCode {
     let quick = args.iter().any(|arg| arg == "--quick");
+    match execute(quick) {
+        Ok(summary) => {
+            print!("{}", table(&summary));
+            ExitCode::SUCCESS
+        }
+        Err(error) => crate::failed("bench", &error),
+    }
+}
+
+/// The measures every summary holds.
+const MEASURES: [&str; 7] = [
+    "decode",
+    "list_window",
+    "list_year_stream",
+    "download",
+    "tokens",
+    "weight",
+    "bulk_backup",
+];
+
+/// For `cargo xtask ci`: runs `--quick` and checks that the summary holds every measure. Never
+/// a speed: CI machines vary.
+pub(crate) fn check_quick() -> Result<(), String> {
+    execute(true)?;
+    let path = crate::root().join("target/bench/summary.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let summary: Value = serde_json::from_str(&text).map_err(|e| format!("summary.json: {e}"))?;
+    let missing: Vec<&str> = MEASURES
+        .iter()
+        .copied()
+        .filter(|name| summary.get(*name).is_none_or(Value::is_null))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("summary.json lacks {missing:?}"))
+    }
+}
+
+fn execute(quick: bool) -> Result<Value, String> {
     let plan = Plan::new(quick);
     let root = crate::root();
     let out = root.join("target").join("bench");
-    if let Err(error) = std::fs::create_dir_all(&out) {
-        return crate::failed("bench", &format!("cannot create {}: {error}", out.display()));
-    }
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     eprintln!("== xtask: bench: building release binaries");
     let built = Command::new(crate::cargo_path())
         .current_dir(&root)
         .args(["build", "--release", "-p", "record-sim", "-p", "telphin-bench"])
         .status();
     if !built.is_ok_and(|status| status.success()) {
-        return crate::failed("bench", "the release build failed");
+        return Err("the release build failed".to_owned());
     }
     let bins = Bins {
         sim: root.join("target/release/record-sim"),
@@ -85,7 +123,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         "quick": quick,
         "machine": {"cpus": std::thread::available_parallelism().map_or(0, |n| n.get())},
     });
-    let measures: [(&str, fn(&Bins, &Plan) -> Result<Value, String>); 6] = [
+    let measures: [(&str, Measure); 6] = [
         ("decode", decode),
         ("list_window", list_window),
         ("list_year_stream", list_year),
@@ -95,22 +133,18 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     ];
     for (name, measure) in measures {
         eprintln!("== xtask: bench: {name}");
-        match measure(&bins, &plan) {
-            Ok(value) => summary[name] = value,
-            Err(error) => {
-                return crate::failed("bench", &format!("{name}: {error}"));
-            }
-        }
+        summary[name] = measure(&bins, &plan).map_err(|error| format!("{name}: {error}"))?;
     }
     summary["bulk_backup"] = json!({"pending": "record-backup (issue 10) has not landed"});
     let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
-    if let Err(error) = std::fs::write(out.join("summary.json"), &text) {
-        return crate::failed("bench", &format!("cannot write summary.json: {error}"));
-    }
-    print!("{}", table(&summary));
+    std::fs::write(out.join("summary.json"), &text)
+        .map_err(|e| format!("cannot write summary.json: {e}"))?;
     eprintln!("== xtask: bench: wrote {}", out.join("summary.json").display());
-    ExitCode::SUCCESS
+    Ok(summary)
 }
+
+/// One measure: its figures, or why it could not be taken.
+type Measure = fn(&Bins, &Plan) -> Result<Value, String>;
 
 struct Bins {
     sim: PathBuf,

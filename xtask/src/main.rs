@@ -209,6 +209,10 @@ fn ci() -> ExitCode {
             }
         }
     }
+    eprintln!("== xtask: bench --quick (that it runs and writes its summary; no speed is asserted)");
+    if let Err(message) = bench::check_quick() {
+        return failed("bench", &message);
+    }
     eprintln!("== xtask: all checks passed");
     ExitCode::SUCCESS
 }
