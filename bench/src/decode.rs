@@ -52,7 +52,12 @@ struct Plain {
 /// A list answer of `records` records, as the simulator writes it.
 pub fn payload(records: usize) -> Vec<u8> {
     let data = record_sim::Dataset::generate(7, records);
-    let list: Vec<Value> = data.records.iter().take(records).map(|r| r.json()).collect();
+    let list: Vec<Value> = data
+        .records
+        .iter()
+        .take(records)
+        .map(|r| r.json())
+        .collect();
     serde_json::to_vec(&list).unwrap_or_default()
 }
 

@@ -56,7 +56,10 @@ impl Sim {
             .read_to_vec()
             .map_err(|e| e.to_string())?;
         let answer: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-        Ok(answer["access_token"].as_str().unwrap_or_default().to_owned())
+        Ok(answer["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
     }
 }
 
@@ -164,14 +167,18 @@ pub fn list_window(args: &[String]) -> Result<String, String> {
             records = list.len();
         }
         let n = calls as f64;
-        Ok((started.elapsed().as_secs_f64() / n, (thread_cpu() - cpu) / n))
+        Ok((
+            started.elapsed().as_secs_f64() / n,
+            (thread_cpu() - cpu) / n,
+        ))
     };
     // Warm up every variant (connections, tokens).
     for variant in ["sdk-blocking", "raw-ureq", "sdk-async", "raw-reqwest"] {
         one(variant)?;
     }
     let mut table: Vec<(&str, Vec<f64>)> = Vec::new();
-    let mut push = |name: &'static str, value: f64| match table.iter_mut().find(|(n, _)| *n == name) {
+    let mut push = |name: &'static str, value: f64| match table.iter_mut().find(|(n, _)| *n == name)
+    {
         Some((_, values)) => values.push(value),
         None => table.push((name, vec![value])),
     };
@@ -204,7 +211,8 @@ pub fn list_window(args: &[String]) -> Result<String, String> {
         push("async_wall_ratio", sa.0 / rr.0);
         push("async_cpu_ratio", sa.1 / rr.1);
     }
-    let mut out = json!({"measure": "list-window", "records": records, "rounds": rounds, "calls": calls});
+    let mut out =
+        json!({"measure": "list-window", "records": records, "rounds": rounds, "calls": calls});
     for (name, values) in table {
         out[name] = spread(&values);
     }
@@ -214,8 +222,13 @@ pub fn list_window(args: &[String]) -> Result<String, String> {
 /// One download of the simulator's huge record by one variant, in this process.
 pub fn download(args: &[String]) -> Result<String, String> {
     let sim = sim(args)?;
-    let variant = flag(args, "--variant").ok_or("--variant is needed")?.to_owned();
-    let uuid_text = sim.huge_record.clone().ok_or("the simulator has no huge record")?;
+    let variant = flag(args, "--variant")
+        .ok_or("--variant is needed")?
+        .to_owned();
+    let uuid_text = sim
+        .huge_record
+        .clone()
+        .ok_or("the simulator has no huge record")?;
     let uuid: RecordUuid = uuid_text.parse().map_err(|e| format!("{e}"))?;
     let url = format!("{}/api/ver1.0/client/@me/record/{uuid_text}", sim.base_url);
     let options = DownloadOptions::from_source(DownloadSource::Api);
@@ -227,7 +240,9 @@ pub fn download(args: &[String]) -> Result<String, String> {
     let blocking = sim.builder().build_blocking().map_err(|e| e.to_string())?;
     let asynchronous = sim.builder().build_async().map_err(|e| e.to_string())?;
     // Tokens and connections first, outside the measure.
-    blocking.monthly_stats(ClientId::Me, None).map_err(|e| e.to_string())?;
+    blocking
+        .monthly_stats(ClientId::Me, None)
+        .map_err(|e| e.to_string())?;
     runtime
         .block_on(asynchronous.monthly_stats(ClientId::Me, None))
         .map_err(|e| e.to_string())?;
@@ -248,14 +263,18 @@ pub fn download(args: &[String]) -> Result<String, String> {
             std::io::copy(&mut answer.body_mut().as_reader(), &mut std::io::sink())
                 .map_err(|e| e.to_string())?
         }
-        "sdk-async" => runtime
-            .block_on(asynchronous.download(pbx(), &uuid, &mut tokio::io::sink(), options))
-            .map_err(|e| e.to_string())?
-            .bytes,
-        "sdk-async-file" => runtime
-            .block_on(asynchronous.download_to_path(pbx(), &uuid, &file, options))
-            .map_err(|e| e.to_string())?
-            .bytes,
+        "sdk-async" => {
+            runtime
+                .block_on(asynchronous.download(pbx(), &uuid, &mut tokio::io::sink(), options))
+                .map_err(|e| e.to_string())?
+                .bytes
+        }
+        "sdk-async-file" => {
+            runtime
+                .block_on(asynchronous.download_to_path(pbx(), &uuid, &file, options))
+                .map_err(|e| e.to_string())?
+                .bytes
+        }
         "raw-reqwest" | "raw-reqwest-file" => runtime.block_on(async {
             let answer = reqwest::Client::new()
                 .get(&url)
@@ -265,7 +284,11 @@ pub fn download(args: &[String]) -> Result<String, String> {
                 .map_err(|e| e.to_string())?;
             let mut stream = answer.bytes_stream();
             let mut out = if variant == "raw-reqwest-file" {
-                Some(tokio::fs::File::create(&file).await.map_err(|e| e.to_string())?)
+                Some(
+                    tokio::fs::File::create(&file)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                )
             } else {
                 None
             };
@@ -316,7 +339,9 @@ pub fn tokens(args: &[String]) -> Result<String, String> {
             record_count: 100,
             ..record_sim::SimConfig::default()
         };
-        let sim = record_sim::Sim::start(config).await.map_err(|e| e.to_string())?;
+        let sim = record_sim::Sim::start(config)
+            .await
+            .map_err(|e| e.to_string())?;
         let c = sim.credentials();
         let client = ClientBuilder::new(Credentials::client_credentials(
             &c.client.client_id,

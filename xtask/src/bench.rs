@@ -109,7 +109,14 @@ fn execute(quick: bool) -> Result<Value, String> {
     eprintln!("== xtask: bench: building release binaries");
     let built = Command::new(crate::cargo_path())
         .current_dir(&root)
-        .args(["build", "--release", "-p", "record-sim", "-p", "telphin-bench"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "record-sim",
+            "-p",
+            "telphin-bench",
+        ])
         .status();
     if !built.is_ok_and(|status| status.success()) {
         return Err("the release build failed".to_owned());
@@ -139,7 +146,10 @@ fn execute(quick: bool) -> Result<Value, String> {
     let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
     std::fs::write(out.join("summary.json"), &text)
         .map_err(|e| format!("cannot write summary.json: {e}"))?;
-    eprintln!("== xtask: bench: wrote {}", out.join("summary.json").display());
+    eprintln!(
+        "== xtask: bench: wrote {}",
+        out.join("summary.json").display()
+    );
     Ok(summary)
 }
 
@@ -216,7 +226,10 @@ fn decode(bins: &Bins, plan: &Plan) -> Result<Value, String> {
 }
 
 fn list_window(bins: &Bins, plan: &Plan) -> Result<Value, String> {
-    let sim = bins.sim("window", &strings(&["--records", &plan.window_records.to_string()]))?;
+    let sim = bins.sim(
+        "window",
+        &strings(&["--records", &plan.window_records.to_string()]),
+    )?;
     bins.bench(&strings(&[
         "list-window",
         "--sim",
@@ -303,9 +316,24 @@ fn download(bins: &Bins, plan: &Plan) -> Result<Value, String> {
         }
     }
     for (sdk, raw, key, name) in [
-        ("sdk-blocking", "raw-ureq", "gib_per_s", "blocking_throughput_ratio"),
-        ("sdk-async", "raw-reqwest", "gib_per_s", "async_throughput_ratio"),
-        ("sdk-async-file", "raw-reqwest-file", "cpu_s_per_gib", "async_file_cpu_ratio"),
+        (
+            "sdk-blocking",
+            "raw-ureq",
+            "gib_per_s",
+            "blocking_throughput_ratio",
+        ),
+        (
+            "sdk-async",
+            "raw-reqwest",
+            "gib_per_s",
+            "async_throughput_ratio",
+        ),
+        (
+            "sdk-async-file",
+            "raw-reqwest-file",
+            "cpu_s_per_gib",
+            "async_file_cpu_ratio",
+        ),
     ] {
         let values: Vec<f64> = rounds
             .iter()
@@ -317,7 +345,11 @@ fn download(bins: &Bins, plan: &Plan) -> Result<Value, String> {
 }
 
 fn tokens(bins: &Bins, plan: &Plan) -> Result<Value, String> {
-    bins.bench(&strings(&["tokens", "--calls", &plan.token_calls.to_string()]))
+    bins.bench(&strings(&[
+        "tokens",
+        "--calls",
+        &plan.token_calls.to_string(),
+    ]))
 }
 
 /// Min, median and max of `values`.
@@ -339,38 +371,136 @@ pub(crate) fn spread(values: &[f64]) -> Value {
 /// The summary as a table: measure, figure, min / median / max.
 fn table(summary: &Value) -> String {
     let median = |v: &Value| v["median"].as_f64().or_else(|| v.as_f64());
-    let spread_text = |v: &Value| match (v["min"].as_f64(), v["median"].as_f64(), v["max"].as_f64()) {
+    let spread_text = |v: &Value| match (v["min"].as_f64(), v["median"].as_f64(), v["max"].as_f64())
+    {
         (Some(min), Some(med), Some(max)) => format!("{min:.3} / {med:.3} / {max:.3}"),
-        _ => v.as_f64().map_or_else(|| v.to_string(), |x| format!("{x:.3}")),
+        _ => v
+            .as_f64()
+            .map_or_else(|| v.to_string(), |x| format!("{x:.3}")),
     };
     let rows: Vec<(&str, &Value, &str)> = vec![
-        ("decode: Record throughput / plain struct", &summary["decode"]["throughput_record_over_plain"], "goal >= 0.95"),
-        ("decode: Record MiB/s", &summary["decode"]["record_mib_s"], ""),
+        (
+            "decode: Record throughput / plain struct",
+            &summary["decode"]["throughput_record_over_plain"],
+            "goal >= 0.95",
+        ),
+        (
+            "decode: Record MiB/s",
+            &summary["decode"]["record_mib_s"],
+            "",
+        ),
         ("decode: plain MiB/s", &summary["decode"]["plain_mib_s"], ""),
-        ("decode: serde_json::Value ms", &summary["decode"]["value_ms"], ""),
-        ("list window: blocking wall SDK / raw ureq", &summary["list_window"]["blocking_wall_ratio"], ""),
-        ("list window: blocking CPU SDK / raw ureq", &summary["list_window"]["blocking_cpu_ratio"], "goal <= 1.05"),
-        ("list window: async wall SDK / raw reqwest", &summary["list_window"]["async_wall_ratio"], ""),
-        ("list window: async CPU SDK / raw reqwest", &summary["list_window"]["async_cpu_ratio"], "goal <= 1.05"),
-        ("list year (stream): peak RSS MiB, small", &summary["list_year_stream"]["peak_rss_mib_small"], ""),
-        ("list year (stream): peak RSS MiB, large", &summary["list_year_stream"]["peak_rss_mib_large"], "goal <= 64"),
-        ("list year (stream): RSS large / small", &summary["list_year_stream"]["rss_large_over_small"], "goal ~ 1"),
-        ("download: blocking throughput SDK / raw", &summary["download"]["blocking_throughput_ratio"], "goal >= 0.98"),
-        ("download: async throughput SDK / raw", &summary["download"]["async_throughput_ratio"], "goal >= 0.98"),
-        ("download: raw ureq GiB/s", &summary["download"]["raw-ureq:gib_per_s"], "goal >= 2"),
-        ("download: raw reqwest GiB/s", &summary["download"]["raw-reqwest:gib_per_s"], "goal >= 2"),
-        ("download to file: async CPU/GiB SDK / raw", &summary["download"]["async_file_cpu_ratio"], "goal <= 1.1"),
-        ("download: SDK blocking peak RSS KiB", &summary["download"]["sdk-blocking:peak_rss_kib"], ""),
-        ("download: SDK async peak RSS KiB", &summary["download"]["sdk-async:peak_rss_kib"], ""),
-        ("tokens: requests for concurrent calls", &summary["tokens"]["token_requests"], "ideal 1"),
-        ("weight: packages blocking facade / raw ureq", &summary["weight"]["blocking_package_ratio"], "goal <= 1.6"),
-        ("weight: packages async facade / raw reqwest", &summary["weight"]["async_package_ratio"], ""),
-        ("weight: binary blocking facade / raw ureq", &summary["weight"]["blocking_binary_ratio"], ""),
-        ("weight: binary async facade / raw reqwest", &summary["weight"]["async_binary_ratio"], ""),
-        ("bulk backup: wall / ideal", &summary["bulk_backup"], "pending"),
+        (
+            "decode: serde_json::Value ms",
+            &summary["decode"]["value_ms"],
+            "",
+        ),
+        (
+            "list window: blocking wall SDK / raw ureq",
+            &summary["list_window"]["blocking_wall_ratio"],
+            "",
+        ),
+        (
+            "list window: blocking CPU SDK / raw ureq",
+            &summary["list_window"]["blocking_cpu_ratio"],
+            "goal <= 1.05",
+        ),
+        (
+            "list window: async wall SDK / raw reqwest",
+            &summary["list_window"]["async_wall_ratio"],
+            "",
+        ),
+        (
+            "list window: async CPU SDK / raw reqwest",
+            &summary["list_window"]["async_cpu_ratio"],
+            "goal <= 1.05",
+        ),
+        (
+            "list year (stream): peak RSS MiB, small",
+            &summary["list_year_stream"]["peak_rss_mib_small"],
+            "",
+        ),
+        (
+            "list year (stream): peak RSS MiB, large",
+            &summary["list_year_stream"]["peak_rss_mib_large"],
+            "goal <= 64",
+        ),
+        (
+            "list year (stream): RSS large / small",
+            &summary["list_year_stream"]["rss_large_over_small"],
+            "goal ~ 1",
+        ),
+        (
+            "download: blocking throughput SDK / raw",
+            &summary["download"]["blocking_throughput_ratio"],
+            "goal >= 0.98",
+        ),
+        (
+            "download: async throughput SDK / raw",
+            &summary["download"]["async_throughput_ratio"],
+            "goal >= 0.98",
+        ),
+        (
+            "download: raw ureq GiB/s",
+            &summary["download"]["raw-ureq:gib_per_s"],
+            "goal >= 2",
+        ),
+        (
+            "download: raw reqwest GiB/s",
+            &summary["download"]["raw-reqwest:gib_per_s"],
+            "goal >= 2",
+        ),
+        (
+            "download to file: async CPU/GiB SDK / raw",
+            &summary["download"]["async_file_cpu_ratio"],
+            "goal <= 1.1",
+        ),
+        (
+            "download: SDK blocking peak RSS KiB",
+            &summary["download"]["sdk-blocking:peak_rss_kib"],
+            "",
+        ),
+        (
+            "download: SDK async peak RSS KiB",
+            &summary["download"]["sdk-async:peak_rss_kib"],
+            "",
+        ),
+        (
+            "tokens: requests for concurrent calls",
+            &summary["tokens"]["token_requests"],
+            "ideal 1",
+        ),
+        (
+            "weight: packages blocking facade / raw ureq",
+            &summary["weight"]["blocking_package_ratio"],
+            "goal <= 1.6",
+        ),
+        (
+            "weight: packages async facade / raw reqwest",
+            &summary["weight"]["async_package_ratio"],
+            "",
+        ),
+        (
+            "weight: binary blocking facade / raw ureq",
+            &summary["weight"]["blocking_binary_ratio"],
+            "",
+        ),
+        (
+            "weight: binary async facade / raw reqwest",
+            &summary["weight"]["async_binary_ratio"],
+            "",
+        ),
+        (
+            "bulk backup: wall / ideal",
+            &summary["bulk_backup"],
+            "pending",
+        ),
     ];
     let mut text = String::new();
-    text.push_str(&format!("{:<46} {:<32} {}\n", "measure", "min / median / max", "note"));
+    text.push_str(&format!(
+        "{:<46} {:<32} {}\n",
+        "measure", "min / median / max", "note"
+    ));
     for (name, value, note) in rows {
         let shown = if value.get("pending").is_some() {
             "pending".to_owned()
@@ -383,4 +513,3 @@ fn table(summary: &Value) -> String {
     }
     text
 }
-

@@ -119,7 +119,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask ci | cargo xtask deps | cargo xtask bench [--quick] | cargo xtask fuzz [--seconds N]");
+            eprintln!(
+                "usage: cargo xtask ci | cargo xtask deps | cargo xtask bench [--quick] | cargo xtask fuzz [--seconds N]"
+            );
             ExitCode::from(2)
         }
     }
@@ -209,7 +211,9 @@ fn ci() -> ExitCode {
             }
         }
     }
-    eprintln!("== xtask: bench --quick (that it runs and writes its summary; no speed is asserted)");
+    eprintln!(
+        "== xtask: bench --quick (that it runs and writes its summary; no speed is asserted)"
+    );
     if let Err(message) = bench::check_quick() {
         return failed("bench", &message);
     }

@@ -1,5 +1,5 @@
 //! The async client: carries out the engine's steps with `.await`, the injected timer, an async
-//! lock and bounded concurrency for plans. Every decision is the engine's.
+//! lock, and windows opened ahead for record streams. Every decision is the engine's.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -200,11 +200,9 @@ impl<T: AsyncTransport> Client<T> {
     where
         T: 'static,
     {
-        RecordStream::new(
-            self.clone(),
-            Listing::new(scope, period.into(), &options),
-            options.read_ahead,
-        )
+        let read_ahead = options.read_ahead.unwrap_or(self.handle.core().concurrency);
+        let listing = Listing::new(scope, period.into(), &options);
+        RecordStream::new(self.clone(), listing, read_ahead)
     }
 
     /// Runs `endpoint` like [`execute`](Self::execute), with the streaming transport: the

@@ -94,7 +94,9 @@ impl ClientBuilder {
         self
     }
 
-    /// How many windows of a long period the async client requests at once (at least 1).
+    /// How many windows of a long period the async client requests at once (at least 1): its
+    /// record streams open this many windows ahead of the one they read, unless
+    /// [`ListOptions::read_ahead`](crate::ListOptions::read_ahead) says otherwise.
     pub fn concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);
         self

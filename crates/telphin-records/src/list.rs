@@ -35,20 +35,21 @@ pub struct ListOptions {
     pub(crate) window_size: WindowSize,
     pub(crate) guard: bool,
     pub(crate) skip_undecodable: bool,
-    pub(crate) read_ahead: usize,
+    pub(crate) read_ahead: Option<usize>,
     pub(crate) resume: Option<ListPosition>,
 }
 
 impl ListOptions {
     /// Records in `order`, longest windows, no completeness guard, undecodable records are
-    /// errors, two windows of read-ahead (async).
+    /// errors; the async stream reads ahead as many windows as the client's
+    /// [`concurrency`](crate::ClientBuilder::concurrency).
     pub fn new(order: Order) -> Self {
         ListOptions {
             order,
             window_size: WindowSize::Longest,
             guard: false,
             skip_undecodable: false,
-            read_ahead: 2,
+            read_ahead: None,
             resume: None,
         }
     }
@@ -87,7 +88,7 @@ impl ListOptions {
     /// How many windows the async stream opens ahead of the one it reads (at least 1). Their
     /// bodies wait in the connection, so memory does not grow with it.
     pub fn read_ahead(mut self, windows: usize) -> Self {
-        self.read_ahead = windows.max(1);
+        self.read_ahead = Some(windows.max(1));
         self
     }
 

@@ -107,7 +107,9 @@ fn write(root: &Path, program: &Program) -> Result<std::path::PathBuf, String> {
 /// The packages `cargo tree` lists for normal dependencies, the program itself excluded.
 pub(crate) fn packages(manifest: &Path) -> Result<usize, String> {
     let output = Command::new(crate::cargo_path())
-        .args(["tree", "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .args([
+            "tree", "-e", "normal", "--prefix", "none", "--format", "{p}",
+        ])
         .arg("--manifest-path")
         .arg(manifest)
         .output()

@@ -382,3 +382,235 @@ fn key_of(uuid: &RecordUuid) -> u128 {
     };
     (u128::from(half(1)) << 64) | u128::from(half(2))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use record_model::ClientId;
+
+    fn record(uuid: &str, at: &str) -> String {
+        format!(
+            r#"{{"record_uuid": "30-{uuid}", "call_uuid": "c", "client_owner_id": 30,
+            "duration": 0, "extension_id": 1, "extension_name": "n", "extension_type": "phone",
+            "flow": "in", "init_time_gmt": "{at}", "record_file_size": 1, "result": "answered"}}"#
+        )
+    }
+
+    fn body(records: &[(&str, &str)]) -> Vec<u8> {
+        let items: Vec<String> = records.iter().map(|(u, t)| record(u, t)).collect();
+        format!("[{}]", items.join(",")).into_bytes()
+    }
+
+    /// Runs `listing` to its end, answering each opened window with `answer(window)` and each
+    /// statistics request with `count(window)`; returns the uuids handed out, the windows opened
+    /// and the final error, if any.
+    fn drive(
+        mut listing: Listing,
+        answer: impl Fn(QueryWindow) -> Vec<u8>,
+        count: impl Fn(QueryWindow) -> u64,
+    ) -> (Vec<String>, Vec<QueryWindow>, Option<Error>) {
+        let (mut uuids, mut opened, mut error) = (Vec::new(), Vec::new(), None);
+        let mut pending: Vec<u8> = Vec::new();
+        loop {
+            match listing.next() {
+                ListStep::Open(endpoint) => {
+                    opened.push(endpoint.window());
+                    pending = answer(endpoint.window());
+                    listing.opened(Ok(()));
+                }
+                ListStep::Read => {
+                    // Three bytes at a time: records arrive across chunk boundaries.
+                    if pending.is_empty() {
+                        listing.ended();
+                    } else {
+                        let rest = pending.split_off(pending.len().min(3));
+                        listing.chunk(&pending);
+                        pending = rest;
+                    }
+                }
+                ListStep::Stats(endpoint) => {
+                    let window = endpoint_window(&endpoint);
+                    listing.counted(Ok(WindowStats {
+                        count: count(window),
+                        size: 0,
+                    }));
+                }
+                ListStep::Yield(Ok(record)) => uuids.push(record.record_uuid.to_string()),
+                ListStep::Yield(Err(e)) => error = Some(e),
+                ListStep::Done => return (uuids, opened, error),
+            }
+        }
+    }
+
+    fn endpoint_window(endpoint: &RecordStats) -> QueryWindow {
+        use record_api::Endpoint;
+        let query = endpoint.request().query;
+        let get = |name: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        QueryWindow::parse(&get("start_datetime"), &get("end_datetime")).unwrap()
+    }
+
+    fn pbx() -> Scope {
+        Scope::client(ClientId::Me)
+    }
+
+    const SHARED: &str = "2024-02-29 23:59:59";
+
+    fn quarter() -> Period {
+        DateRange::parse("2024-01-01 00:00:00", "2024-03-31 23:59:59")
+            .unwrap()
+            .into()
+    }
+
+    /// The two windows of the quarter share `SHARED`: a record at that very instant is in both
+    /// answers; one a fraction later only in the second.
+    fn two_windows(window: QueryWindow, order: Order) -> Vec<u8> {
+        let mut records = if window.start_datetime() == "2024-01-01 00:00:00" {
+            vec![("0A", "2024-01-05 10:00:00.5"), ("0B", SHARED)]
+        } else {
+            vec![
+                ("0B", SHARED),
+                ("0C", "2024-02-29 23:59:59.5"),
+                ("0D", "2024-03-31 23:59:59"),
+            ]
+        };
+        if order == Order::Desc {
+            records.reverse();
+        }
+        body(&records)
+    }
+
+    #[test]
+    fn a_record_at_the_shared_instant_is_handed_out_once_in_either_order() {
+        let options = ListOptions::new(Order::Asc);
+        let (uuids, opened, error) = drive(
+            Listing::new(pbx(), quarter(), &options),
+            |w| two_windows(w, Order::Asc),
+            |_| 0,
+        );
+        assert_eq!(error.map(|e| e.to_string()), None);
+        assert_eq!(uuids, ["30-0A", "30-0B", "30-0C", "30-0D"]);
+        assert_eq!(opened.len(), 2);
+        assert_eq!(opened[0].end_datetime(), SHARED);
+
+        let options = ListOptions::new(Order::Desc);
+        let (uuids, opened, _) = drive(
+            Listing::new(pbx(), quarter(), &options),
+            |w| two_windows(w, Order::Desc),
+            |_| 0,
+        );
+        assert_eq!(uuids, ["30-0D", "30-0C", "30-0B", "30-0A"]);
+        assert_eq!(opened[0].start_datetime(), SHARED, "the last window first");
+    }
+
+    #[test]
+    fn records_at_an_excluded_end_are_left_out() {
+        let march = Period::month(2024, 3).unwrap();
+        let options = ListOptions::new(Order::Asc);
+        let (uuids, _, _) = drive(
+            Listing::new(pbx(), march, &options),
+            |_| {
+                body(&[
+                    ("01", "2024-03-31 23:59:59.99"),
+                    ("02", "2024-04-01 00:00:00"),
+                ])
+            },
+            |_| 0,
+        );
+        assert_eq!(uuids, ["30-01"]);
+    }
+
+    #[test]
+    fn the_guard_splits_a_cut_window_and_hands_out_each_record_once() {
+        // Eight records over March; the "server" answers at most three of a window's records.
+        let all: Vec<(String, String)> = (1..=8)
+            .map(|day| {
+                (
+                    format!("{day:02}"),
+                    format!("2024-03-{:02} 12:00:00", day * 3),
+                )
+            })
+            .collect();
+        let inside = |w: QueryWindow| -> Vec<(String, String)> {
+            all.iter()
+                .filter(|(_, t)| {
+                    let at = record_model::WireTime::parse(t).unwrap().instant();
+                    w.start() <= at && at <= w.end()
+                })
+                .cloned()
+                .collect()
+        };
+        let month = DateRange::parse("2024-03-01 00:00:00", "2024-03-31 23:59:59").unwrap();
+        let options = ListOptions::new(Order::Asc).completeness_guard(true);
+        let (uuids, opened, error) = drive(
+            Listing::new(pbx(), month.into(), &options),
+            |w| {
+                let records = inside(w);
+                let cut: Vec<(&str, &str)> = records
+                    .iter()
+                    .take(3)
+                    .map(|(u, t)| (u.as_str(), t.as_str()))
+                    .collect();
+                body(&cut)
+            },
+            |w| inside(w).len() as u64,
+        );
+        assert_eq!(error.map(|e| e.to_string()), None);
+        let want: Vec<String> = (1..=8).map(|d| format!("30-{d:02}")).collect();
+        assert_eq!(uuids, want);
+        assert!(opened.len() > 3, "the window was split: {}", opened.len());
+    }
+
+    #[test]
+    fn the_guard_gives_up_on_a_second_that_stays_cut() {
+        let crowded = [
+            ("01", "2024-03-10 12:00:00.1"),
+            ("02", "2024-03-10 12:00:00.2"),
+        ];
+        let day = Period::day(chrono::NaiveDate::from_ymd_opt(2024, 3, 10).unwrap()).unwrap();
+        let options = ListOptions::new(Order::Asc).completeness_guard(true);
+        let (uuids, _, error) = drive(
+            Listing::new(pbx(), day, &options),
+            |w| {
+                let t = crowded[0].1;
+                let at = record_model::WireTime::parse(t).unwrap().instant();
+                if w.start() <= at && at <= w.end() {
+                    body(&crowded[..1])
+                } else {
+                    body(&[])
+                }
+            },
+            |w| {
+                let at = record_model::WireTime::parse(crowded[0].1)
+                    .unwrap()
+                    .instant();
+                if w.start() <= at && at <= w.end() {
+                    2
+                } else {
+                    0
+                }
+            },
+        );
+        assert_eq!(
+            uuids,
+            ["30-01"],
+            "handed out once, not again after each split"
+        );
+        match error {
+            Some(Error::IncompleteListing {
+                window,
+                listed,
+                expected,
+            }) => {
+                assert_eq!((listed, expected), (1, 2));
+                assert!((window.end() - window.start()).num_seconds() <= 1);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
