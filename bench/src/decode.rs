@@ -61,6 +61,31 @@ pub fn payload(records: usize) -> Vec<u8> {
     serde_json::to_vec(&list).unwrap_or_default()
 }
 
+/// Decodes each element of the list and drops it at once, as a record stream does.
+fn time_each<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<f64, String> {
+    struct Each<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Each<T> {
+        type Value = usize;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+            let mut n = 0;
+            while let Some(item) = seq.next_element::<T>()? {
+                black_box(item);
+                n += 1;
+            }
+            Ok(n)
+        }
+    }
+    let started = Instant::now();
+    let mut de = serde_json::Deserializer::from_slice(payload);
+    let n = serde::Deserializer::deserialize_seq(&mut de, Each::<T>(std::marker::PhantomData))
+        .map_err(|e| e.to_string())?;
+    black_box(n);
+    Ok(started.elapsed().as_secs_f64())
+}
+
 fn time<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<f64, String> {
     let started = Instant::now();
     let decoded: Vec<T> = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
@@ -69,48 +94,41 @@ fn time<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<f64, String> {
     Ok(elapsed)
 }
 
+/// Decodes the payload `--repeat` times with one `--variant` in
+/// this process, and reports the best and the median time: `record`, `plain` or `value` into a
+/// `Vec` (dropped after the clock stops), or `record-each` / `plain-each`, each element decoded
+/// and dropped as a record stream does. Each variant runs in a process of its own: decoding one
+/// type leaves the allocator in a state that slows or speeds the next.
 pub fn run(args: &[String]) -> Result<String, String> {
     let records = number(args, "--records", 10_000)?;
-    let rounds = number(args, "--rounds", 15)?;
+    let repeat = number(args, "--repeat", 9)?.max(1);
+    let variant = crate::measure::flag(args, "--variant").unwrap_or("record");
     let payload = payload(records);
-    // One warm-up round, not counted.
-    time::<Record>(&payload)?;
-    time::<Plain>(&payload)?;
-    let (mut record, mut plain, mut value, mut ratio) = (vec![], vec![], vec![], vec![]);
-    for round in 0..rounds {
-        // Alternate which variant goes first, three times each, and keep each one's best: the
-        // allocator's state after one decode disturbs the next.
-        let (mut r, mut p) = (f64::MAX, f64::MAX);
-        for turn in 0..3 {
-            if (round + turn) % 2 == 0 {
-                r = r.min(time::<Record>(&payload)?);
-                p = p.min(time::<Plain>(&payload)?);
-            } else {
-                p = p.min(time::<Plain>(&payload)?);
-                r = r.min(time::<Record>(&payload)?);
-            }
+    let once = || -> Result<f64, String> {
+        match variant {
+            "record" => time::<Record>(&payload),
+            "plain" => time::<Plain>(&payload),
+            "value" => time::<Value>(&payload),
+            "record-each" => time_each::<Record>(&payload),
+            "plain-each" => time_each::<Plain>(&payload),
+            other => Err(format!("unknown variant {other}")),
         }
-        record.push(r * 1e3);
-        plain.push(p * 1e3);
-        ratio.push(p / r);
+    };
+    once()?; // warm-up, not counted
+    let mut times = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        times.push(once()? * 1e3);
     }
-    // `Value` last, so that its many small allocations do not disturb the pair above.
-    for _ in 0..rounds {
-        value.push(time::<Value>(&payload)? * 1e3);
-    }
+    let best = times.iter().copied().fold(f64::MAX, f64::min);
     let mib = payload.len() as f64 / (1 << 20) as f64;
-    let per_second = |ms: &Vec<f64>| -> Vec<f64> { ms.iter().map(|m| mib / (m / 1e3)).collect() };
     Ok(json!({
         "measure": "decode",
+        "variant": variant,
         "records": records,
         "payload_bytes": payload.len(),
-        "rounds": rounds,
-        "record_ms": spread(&record),
-        "plain_ms": spread(&plain),
-        "value_ms": spread(&value),
-        "record_mib_s": spread(&per_second(&record)),
-        "plain_mib_s": spread(&per_second(&plain)),
-        "throughput_record_over_plain": spread(&ratio),
+        "best_ms": best,
+        "ms": spread(&times),
+        "best_mib_s": mib / (best / 1e3),
     })
     .to_string())
 }

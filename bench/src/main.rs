@@ -9,7 +9,7 @@ mod net;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: telphin-bench <measure> [options]
-  decode --records N --rounds R
+  decode --variant record|plain|value --records N --repeat K
   list-stream --sim FILE [--order asc|desc]
   list-window --sim FILE --rounds R --calls N
   download --sim FILE --variant sdk-blocking|raw-ureq|sdk-async|raw-reqwest|sdk-async-file|raw-reqwest-file

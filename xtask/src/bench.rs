@@ -4,7 +4,8 @@
 //! one process when CPU time is compared per thread, one process each when peak memory is);
 //! min / median / max of several rounds, ratios taken pair by pair within a round. Prints a
 //! table and writes `target/bench/summary.json`. `--quick` runs every measure briefly: CI runs
-//! it so that the bench never rots, and asserts only that it ran.
+//! it so that the bench never rots, and asserts only that it ran. `--only NAME` runs one measure
+//! and keeps the others of the last summary.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -47,7 +48,7 @@ impl Plan {
             Plan {
                 quick,
                 decode_records: 10_000,
-                decode_rounds: 15,
+                decode_rounds: 11,
                 window_records: 6_000,
                 window_rounds: 7,
                 window_calls: 20,
@@ -62,7 +63,12 @@ impl Plan {
 
 pub(crate) fn run(args: &[String]) -> ExitCode {
     let quick = args.iter().any(|arg| arg == "--quick");
-    match execute(quick) {
+    let only = args
+        .iter()
+        .position(|arg| arg == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    match execute(quick, only.as_deref()) {
         Ok(summary) => {
             print!("{}", table(&summary));
             ExitCode::SUCCESS
@@ -85,7 +91,7 @@ const MEASURES: [&str; 7] = [
 /// For `cargo xtask ci`: runs `--quick` and checks that the summary holds every measure. Never
 /// a speed: CI machines vary.
 pub(crate) fn check_quick() -> Result<(), String> {
-    execute(true)?;
+    execute(true, None)?;
     let path = crate::root().join("target/bench/summary.json");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let summary: Value = serde_json::from_str(&text).map_err(|e| format!("summary.json: {e}"))?;
@@ -101,7 +107,9 @@ pub(crate) fn check_quick() -> Result<(), String> {
     }
 }
 
-fn execute(quick: bool) -> Result<Value, String> {
+/// Runs every measure, or only `only` (then the summary keeps the other measures of the last
+/// run).
+fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
     let plan = Plan::new(quick);
     let root = crate::root();
     let out = root.join("target").join("bench");
@@ -126,9 +134,14 @@ fn execute(quick: bool) -> Result<Value, String> {
         bench: root.join("target/release/telphin-bench"),
         out: out.clone(),
     };
-    let mut summary = json!({
-        "quick": quick,
-        "machine": {"cpus": std::thread::available_parallelism().map_or(0, |n| n.get())},
+    let previous = std::fs::read_to_string(out.join("summary.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .filter(|_| only.is_some());
+    let mut summary = previous.unwrap_or_else(|| json!({}));
+    summary["quick"] = json!(quick);
+    summary["machine"] = json!({
+        "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
     });
     let measures: [(&str, Measure); 6] = [
         ("decode", decode),
@@ -139,6 +152,9 @@ fn execute(quick: bool) -> Result<Value, String> {
         ("weight", |_, plan| minimal::weight(plan.quick)),
     ];
     for (name, measure) in measures {
+        if only.is_some_and(|only| only != name) {
+            continue;
+        }
         eprintln!("== xtask: bench: {name}");
         summary[name] = measure(&bins, &plan).map_err(|error| format!("{name}: {error}"))?;
     }
@@ -215,14 +231,62 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
+/// `Record`, a plain struct and `Value`, each decoding in a process of its own, interleaved
+/// round by round; the throughput ratio is taken within each round.
 fn decode(bins: &Bins, plan: &Plan) -> Result<Value, String> {
-    bins.bench(&strings(&[
-        "decode",
-        "--records",
-        &plan.decode_records.to_string(),
-        "--rounds",
-        &plan.decode_rounds.to_string(),
-    ]))
+    let run = |variant: &str| -> Result<Value, String> {
+        bins.bench(&strings(&[
+            "decode",
+            "--variant",
+            variant,
+            "--records",
+            &plan.decode_records.to_string(),
+            "--repeat",
+            if plan.quick { "3" } else { "9" },
+        ]))
+    };
+    let best = |run: &Value| run["best_ms"].as_f64().unwrap_or(f64::NAN);
+    let (mut record, mut plain, mut value, mut ratio) = (vec![], vec![], vec![], vec![]);
+    let (mut record_each, mut plain_each, mut ratio_each) = (vec![], vec![], vec![]);
+    let mut payload_bytes = Value::Null;
+    for round in 0..plan.decode_rounds {
+        let pair = |a: &str, b: &str| -> Result<(f64, f64), String> {
+            if round % 2 == 0 {
+                let x = best(&run(a)?);
+                Ok((x, best(&run(b)?)))
+            } else {
+                let y = best(&run(b)?);
+                Ok((best(&run(a)?), y))
+            }
+        };
+        let (r, p) = pair("record", "plain")?;
+        let (re, pe) = pair("record-each", "plain-each")?;
+        record.push(r);
+        plain.push(p);
+        ratio.push(p / r);
+        record_each.push(re);
+        plain_each.push(pe);
+        ratio_each.push(pe / re);
+        let v = run("value")?;
+        payload_bytes = v["payload_bytes"].clone();
+        value.push(best(&v));
+    }
+    let mib = payload_bytes.as_f64().unwrap_or(f64::NAN) / (1 << 20) as f64;
+    let per_second = |ms: &[f64]| -> Vec<f64> { ms.iter().map(|m| mib / (m / 1e3)).collect() };
+    Ok(json!({
+        "records": plan.decode_records,
+        "payload_bytes": payload_bytes,
+        "rounds": plan.decode_rounds,
+        "record_ms": spread(&record),
+        "plain_ms": spread(&plain),
+        "value_ms": spread(&value),
+        "record_mib_s": spread(&per_second(&record)),
+        "plain_mib_s": spread(&per_second(&plain)),
+        "throughput_record_over_plain": spread(&ratio),
+        "record_each_ms": spread(&record_each),
+        "plain_each_ms": spread(&plain_each),
+        "stream_throughput_record_over_plain": spread(&ratio_each),
+    }))
 }
 
 fn list_window(bins: &Bins, plan: &Plan) -> Result<Value, String> {
@@ -380,8 +444,13 @@ fn table(summary: &Value) -> String {
     };
     let rows: Vec<(&str, &Value, &str)> = vec![
         (
-            "decode: Record throughput / plain struct",
+            "decode into Vec: Record / plain struct",
             &summary["decode"]["throughput_record_over_plain"],
+            "goal >= 0.95",
+        ),
+        (
+            "decode as a stream: Record / plain struct",
+            &summary["decode"]["stream_throughput_record_over_plain"],
             "goal >= 0.95",
         ),
         (

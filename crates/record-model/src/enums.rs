@@ -67,29 +67,12 @@ macro_rules! open_enum {
         }
 
         impl<'de> Deserialize<'de> for $name {
-            // Not inlined: keeps the record decoder's code small (see `WireTime`).
-            #[inline(never)]
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 // Known values are matched on the borrowed text, without allocating.
-                struct OpenVisitor;
-
-                impl serde::de::Visitor<'_> for OpenVisitor {
-                    type Value = $name;
-
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("a string")
-                    }
-
-                    fn visit_str<E: serde::de::Error>(self, raw: &str) -> Result<$name, E> {
-                        Ok($name::from(raw))
-                    }
-
-                    fn visit_string<E: serde::de::Error>(self, raw: String) -> Result<$name, E> {
-                        Ok($name::from(raw))
-                    }
-                }
-
-                deserializer.deserialize_str(OpenVisitor)
+                Ok(match crate::text::text(deserializer)? {
+                    std::borrow::Cow::Borrowed(raw) => $name::from(raw),
+                    std::borrow::Cow::Owned(raw) => $name::from(raw),
+                })
             }
         }
     };

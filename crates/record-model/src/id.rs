@@ -78,10 +78,15 @@ impl Serialize for RecordUuid {
 }
 
 impl<'de> Deserialize<'de> for RecordUuid {
-    // Not inlined: keeps the record decoder's code small (see `WireTime`).
-    #[inline(never)]
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        RecordUuid::new(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+        let text = crate::text::text(deserializer)?;
+        if is_record_uuid(text.as_bytes()) {
+            Ok(RecordUuid(text.into_owned()))
+        } else {
+            Err(serde::de::Error::custom(ValidationError::RecordUuid {
+                value: quote_prefix(&text),
+            }))
+        }
     }
 }
 

@@ -44,6 +44,7 @@ mod period;
 mod rate_limit;
 mod record;
 mod stats;
+mod text;
 mod time;
 mod window;
 

@@ -173,11 +173,8 @@ impl Serialize for WireTime {
 }
 
 impl<'de> Deserialize<'de> for WireTime {
-    // Not inlined: a record has three times, and one shared copy keeps the decoder's code
-    // small enough for the instruction cache (measured: `cargo xtask bench`, decode).
-    #[inline(never)]
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        let text = crate::text::text(deserializer)?;
         WireTime::parse(&text).map_err(serde::de::Error::custom)
     }
 }
