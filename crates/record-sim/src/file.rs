@@ -7,26 +7,72 @@ use tokio::sync::mpsc;
 use crate::rng::mix;
 
 /// The size of the chunks files are streamed in.
-pub(crate) const CHUNK: usize = 64 * 1024;
+pub(crate) const CHUNK: usize = 256 * 1024;
 
 const ID3: [u8; 10] = [b'I', b'D', b'3', 4, 0, 0, 0, 0, 0, 0];
 const FRAME: usize = 417;
 const FRAME_HEADER: [u8; 4] = [0xFF, 0xFB, 0x90, 0x64];
 
-/// Fills `buf` with the bytes of the file of `seed` starting at `offset`.
-pub fn fill(seed: u64, offset: u64, buf: &mut [u8]) {
-    for (i, byte) in buf.iter_mut().enumerate() {
-        let p = offset + i as u64;
-        *byte = if p < ID3.len() as u64 {
-            ID3[p as usize]
+/// Frames per block: a file is its seed's block repeated, each copy stamped with its number.
+const BLOCK_FRAMES: usize = 157;
+/// The length of a block (about 64 KiB, a whole number of frames).
+const BLOCK: usize = FRAME * BLOCK_FRAMES;
+/// The bytes at the end of each block that carry the block's number.
+const STAMP: usize = 8;
+
+/// The block of `seed`: computed once (one hash per 8 bytes), then copied at memory speed, so
+/// that downloads measure the client, not the simulator.
+fn block(seed: u64) -> std::sync::Arc<[u8]> {
+    static BLOCKS: std::sync::Mutex<Vec<(u64, std::sync::Arc<[u8]>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut blocks = BLOCKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, block)) = blocks.iter().find(|(s, _)| *s == seed) {
+        return std::sync::Arc::clone(block);
+    }
+    let mut bytes = vec![0u8; BLOCK];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        let in_frame = i % FRAME;
+        *byte = if in_frame < FRAME_HEADER.len() {
+            FRAME_HEADER[in_frame]
         } else {
-            let in_frame = ((p - ID3.len() as u64) % FRAME as u64) as usize;
-            if in_frame < FRAME_HEADER.len() {
-                FRAME_HEADER[in_frame]
-            } else {
-                (mix(seed ^ (p / 8).wrapping_mul(0x2545_F491_4F6C_DD1D)) >> ((p % 8) * 8)) as u8
-            }
+            let p = i as u64;
+            (mix(seed ^ (p / 8).wrapping_mul(0x2545_F491_4F6C_DD1D)) >> ((p % 8) * 8)) as u8
         };
+    }
+    let block: std::sync::Arc<[u8]> = bytes.into();
+    if blocks.len() >= 64 {
+        blocks.remove(0);
+    }
+    blocks.push((seed, std::sync::Arc::clone(&block)));
+    block
+}
+
+/// Fills `buf` with the bytes of the file of `seed` starting at `offset`: an ID3 tag, then the
+/// seed's block again and again, the last 8 bytes of each copy mixed with the copy's number (so
+/// no two parts of a file are alike).
+pub fn fill(seed: u64, offset: u64, buf: &mut [u8]) {
+    let block = block(seed);
+    let mut done = 0usize;
+    while done < buf.len() {
+        let p = offset + done as u64;
+        if p < ID3.len() as u64 {
+            buf[done] = ID3[p as usize];
+            done += 1;
+            continue;
+        }
+        let at = p - ID3.len() as u64;
+        let number = at / BLOCK as u64;
+        let start = (at % BLOCK as u64) as usize;
+        let len = (BLOCK - start).min(buf.len() - done);
+        let out = &mut buf[done..done + len];
+        out.copy_from_slice(&block[start..start + len]);
+        let stamp = mix(seed ^ number).to_le_bytes();
+        for at in start.max(BLOCK - STAMP)..start + len {
+            out[at - start] ^= stamp[at - (BLOCK - STAMP)];
+        }
+        done += len;
     }
 }
 
@@ -199,4 +245,38 @@ fn write_zip(entries: &[ArchiveEntry], out: &mut ChannelWriter) {
     end.extend_from_slice(&0u16.to_le_bytes());
     out.write(&central);
     out.write(&end);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_offset_gives_the_same_bytes_and_no_two_blocks_are_alike() {
+        let whole = bytes(7, 3 * BLOCK as u64 + 100);
+        assert_eq!(&whole[..3], b"ID3");
+        for (offset, len) in [
+            (0, 5),
+            (3, 20_000),
+            (BLOCK as u64 - 3, 40),
+            (2 * BLOCK as u64 + 9, 91),
+        ] {
+            let mut part = vec![0; len];
+            fill(7, offset, &mut part);
+            assert_eq!(
+                part,
+                whole[offset as usize..offset as usize + len],
+                "{offset}"
+            );
+        }
+        let first = &whole[ID3.len()..ID3.len() + BLOCK];
+        let second = &whole[ID3.len() + BLOCK..ID3.len() + 2 * BLOCK];
+        assert_ne!(first, second);
+        assert_eq!(
+            &second[FRAME..FRAME + 4],
+            &FRAME_HEADER,
+            "frames stay aligned"
+        );
+        assert_ne!(bytes(8, 64), bytes(7, 64));
+    }
 }
