@@ -118,6 +118,8 @@ pub(crate) struct SimState {
     /// Seeds the records added at run time.
     pub(crate) added: Mutex<u64>,
     records: RwLock<Vec<SimRecord>>,
+    /// Written list answers, by request, for as long as the records do not change.
+    pub(crate) list_cache: Mutex<ListCache>,
     tokens: Mutex<HashMap<String, IssuedToken>>,
     refresh_tokens: Mutex<HashMap<String, usize>>,
     token_serial: Mutex<u64>,
@@ -127,6 +129,20 @@ pub(crate) struct SimState {
     outbox: Mutex<Vec<SentEmail>>,
     counters: Mutex<Counters>,
     faults: Mutex<FaultState>,
+}
+
+/// List answers already written (only those up to [`LIST_CACHE_BYTES`]): the simulator's time
+/// goes to the client's benchmarks, not to writing the same JSON again.
+pub(crate) type ListCache = HashMap<String, std::sync::Arc<CachedList>>;
+
+/// The largest list answer kept written.
+pub(crate) const LIST_CACHE_BYTES: usize = 16 << 20;
+
+/// A written list answer, and its gzip form once asked for.
+#[derive(Debug)]
+pub(crate) struct CachedList {
+    pub(crate) json: bytes::Bytes,
+    pub(crate) gzip: OnceLock<bytes::Bytes>,
 }
 
 /// Locks a mutex; a poisoned lock (a panic in another request) still holds usable data.
@@ -203,6 +219,7 @@ impl SimState {
             started: Instant::now(),
             added: Mutex::new(mix(config.seed ^ 0xADD)),
             records: RwLock::new(records),
+            list_cache: Mutex::default(),
             tokens: Mutex::default(),
             refresh_tokens: Mutex::default(),
             token_serial: Mutex::new(mix(config.seed ^ 0x70CE)),
@@ -225,7 +242,9 @@ impl SimState {
         self.records.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The records, for a change: every written list answer is forgotten.
     pub(crate) fn records_mut(&self) -> RwLockWriteGuard<'_, Vec<SimRecord>> {
+        lock(&self.list_cache).clear();
         self.records.write().unwrap_or_else(|p| p.into_inner())
     }
 

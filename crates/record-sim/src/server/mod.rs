@@ -384,6 +384,32 @@ fn finish(state: &SimState, reply: Reply, gzip: bool) -> Response {
                     .body(Body::from(text))
             }
         }
+        ReplyBody::Cached(list) => {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .header(VARY, "Accept-Encoding");
+            let body = if gzip {
+                builder = builder.header(CONTENT_ENCODING, "gzip");
+                list.gzip
+                    .get_or_init(|| {
+                        let mut encoder = flate2::write::GzEncoder::new(
+                            Vec::new(),
+                            flate2::Compression::fast(),
+                        );
+                        let compressed = encoder
+                            .write_all(&list.json)
+                            .and_then(|()| encoder.finish())
+                            .unwrap_or_default();
+                        bytes::Bytes::from(compressed)
+                    })
+                    .clone()
+            } else {
+                list.json.clone()
+            };
+            builder
+                .header(CONTENT_LENGTH, body.len())
+                .body(Body::from(body))
+        }
         ReplyBody::JsonStream(chunks) => {
             builder = builder
                 .header(CONTENT_TYPE, "application/json")

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::reply::Reply;
 use super::{Incoming, query};
 use crate::data::SimRecord;
-use crate::state::{Level, SimState, in_window};
+use crate::state::{CachedList, LIST_CACHE_BYTES, Level, SimState, in_window, lock};
 use crate::wire;
 
 /// Whether `record` belongs to `level`.
@@ -40,6 +40,13 @@ pub(crate) fn list(state: &SimState, level: Level, incoming: &Incoming<'_>) -> R
             );
         }
     };
+    let key = format!(
+        "{level:?} {start} {end} {descending} {:?}",
+        state.config.faults.list_cap
+    );
+    if let Some(cached) = lock(&state.list_cache).get(&key) {
+        return Reply::cached_json(Arc::clone(cached));
+    }
     let mut selected: Vec<SimRecord> = {
         let records = state.records();
         let first = records.partition_point(|r| r.init_time < start);
@@ -55,6 +62,24 @@ pub(crate) fn list(state: &SimState, level: Level, incoming: &Incoming<'_>) -> R
     }
     if let Some(cap) = state.config.faults.list_cap {
         selected.truncate(cap);
+    }
+    if selected.len() * 1100 <= LIST_CACHE_BYTES {
+        // Small enough to keep: written once, served from memory until the records change.
+        let mut json = Vec::with_capacity(selected.len() * 1100 + 2);
+        json.push(b'[');
+        for (i, record) in selected.iter().enumerate() {
+            if i > 0 {
+                json.push(b',');
+            }
+            record.write_json(&mut json);
+        }
+        json.push(b']');
+        let cached = Arc::new(CachedList {
+            json: Bytes::from(json),
+            gzip: std::sync::OnceLock::new(),
+        });
+        lock(&state.list_cache).insert(key, Arc::clone(&cached));
+        return Reply::cached_json(cached);
     }
     Reply::json_stream(list_body(selected))
 }

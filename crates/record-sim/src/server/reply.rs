@@ -14,6 +14,8 @@ pub(crate) struct Reply {
 pub(crate) enum ReplyBody {
     Empty,
     Json(Value),
+    /// A list answer written before (gzip-compressed once, when first asked for).
+    Cached(std::sync::Arc<crate::state::CachedList>),
     /// JSON written as it is sent, chunk by chunk.
     JsonStream(futures_util::stream::BoxStream<'static, bytes::Bytes>),
     /// A file or archive stream, with its `Content-Type` and `Content-Length` (if known).
@@ -40,6 +42,14 @@ impl Reply {
             status: StatusCode::OK,
             headers: Vec::new(),
             body: ReplyBody::JsonStream(Box::pin(chunks)),
+        }
+    }
+
+    pub(crate) fn cached_json(list: std::sync::Arc<crate::state::CachedList>) -> Reply {
+        Reply {
+            status: StatusCode::OK,
+            headers: Vec::new(),
+            body: ReplyBody::Cached(list),
         }
     }
 
