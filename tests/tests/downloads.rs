@@ -228,7 +228,7 @@ fn a_storage_link_that_breaks_midway_starts_over_from_the_api() {
         .inject(Some("storage_file"), Fault::DropAfter(300_000), 1);
     let report = env
         .blocking(App::Client)
-        .download_to_path(scope, &uuid, &target, options)
+        .download_to_path(scope, &uuid, &target, options.clone())
         .unwrap();
     assert_eq!(report.source, DownloadSource::Api);
     assert_eq!(
@@ -256,4 +256,45 @@ fn a_storage_link_that_breaks_midway_starts_over_from_the_api() {
     assert_eq!(counters.route("storage_file"), 2);
     assert_eq!(counters.route_status("download_record", 200), 2);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_kept_storage_link_makes_a_repeated_download_one_request() {
+    let env = Env::start();
+    let scope = Scope::client(ClientId::Me);
+    let record = big_record(&env);
+    let uuid: RecordUuid = record.uuid.parse().unwrap();
+    let client = env.blocking(App::Client);
+    let link = client.storage_link(scope, &uuid).unwrap();
+    let before = env.sim.counters();
+    let options = DownloadOptions::from_source(DownloadSource::StorageLink)
+        .with_storage_link(link.clone())
+        .expect_size(record.size);
+    let mut sink = Vec::new();
+    client
+        .download(scope, &uuid, &mut sink, options.clone())
+        .unwrap();
+    let mut async_sink = Vec::new();
+    runtime()
+        .block_on(
+            env.asynchronous(App::Client)
+                .download(scope, &uuid, &mut async_sink, options),
+        )
+        .unwrap();
+    let after = env.sim.counters();
+    assert_eq!(
+        after.route("storage_url"),
+        before.route("storage_url"),
+        "no link lookup"
+    );
+    assert_eq!(
+        after.route("storage_file") - before.route("storage_file"),
+        2
+    );
+    assert_eq!(
+        after.route("download_record"),
+        before.route("download_record")
+    );
+    assert_eq!(sink, env.sim.file_bytes(&record.uuid).unwrap());
+    assert_eq!(async_sink, sink);
 }

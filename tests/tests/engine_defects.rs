@@ -104,7 +104,7 @@ fn a_failing_sink_never_falls_back() {
     };
     let error = env
         .blocking(App::Client)
-        .download(pbx(), &uuid_of(&record), &mut sink, options)
+        .download(pbx(), &uuid_of(&record), &mut sink, options.clone())
         .unwrap_err();
     assert!(matches!(error, Error::Sink(_)), "{error}");
     assert_eq!(sink.taken.len(), 1000);
@@ -167,7 +167,7 @@ fn plain_http_storage_links_to_other_hosts_are_never_fetched() {
             .build_blocking_with(fake_api(link, uris.clone()))
             .unwrap();
         let error = client
-            .download(pbx(), &uuid, &mut Vec::new(), options)
+            .download(pbx(), &uuid, &mut Vec::new(), options.clone())
             .unwrap_err();
         assert!(matches!(error, Error::Config(_)), "{link}: {error}");
         assert!(!error.to_string().contains("k3y"));
@@ -175,7 +175,7 @@ fn plain_http_storage_links_to_other_hosts_are_never_fetched() {
             .build_async_with(fake_api(link, uris.clone()))
             .unwrap();
         let error = runtime()
-            .block_on(client.open_download(pbx(), &uuid, options))
+            .block_on(client.open_download(pbx(), &uuid, options.clone()))
             .unwrap_err();
         assert!(matches!(error, Error::Config(_)), "{link}: {error}");
         let fetched = uris.lock().unwrap().clone();
@@ -198,7 +198,7 @@ fn both_clients_fall_back_when_the_link_breaks_before_the_first_byte() {
     let mut blocking = Vec::new();
     let report = env
         .blocking(App::Client)
-        .download(pbx(), &uuid_of(&record), &mut blocking, options)
+        .download(pbx(), &uuid_of(&record), &mut blocking, options.clone())
         .unwrap();
     assert_eq!(report.source, DownloadSource::Api);
     assert!(blocking == expected);

@@ -38,7 +38,7 @@ fn both_clients_stream_a_huge_file_in_flat_memory() {
     let mut sink = Counting::default();
     let report = env
         .blocking(App::Client)
-        .download(scope, &uuid, &mut sink, options)
+        .download(scope, &uuid, &mut sink, options.clone())
         .unwrap();
     assert_eq!((report.bytes, sink.0), (SIZE, SIZE));
 

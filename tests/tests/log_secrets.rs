@@ -157,14 +157,14 @@ fn blocking_scenario<T: BlockingTransport>(env: &Env, client: &telphin_records::
     let uuid = &records[0].record_uuid;
     let options = DownloadOptions::from_source(DownloadSource::StorageLink);
     client
-        .download(scope, uuid, &mut Vec::new(), options)
+        .download(scope, uuid, &mut Vec::new(), options.clone())
         .unwrap();
     env.sim.expire_tokens();
     client.stats(scope, march).unwrap();
     env.sim
         .inject(Some("storage_file"), record_sim::Fault::Status(500), 4);
     let error = client
-        .download(scope, uuid, &mut Vec::new(), options)
+        .download(scope, uuid, &mut Vec::new(), options.clone())
         .unwrap_err();
     tracing::info!(%error, "the scenario's expected failure");
 }

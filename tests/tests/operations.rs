@@ -236,7 +236,9 @@ fn the_password_grant_and_basic_download_work() {
     let basic = env.blocking(App::PbxLogin);
     let mut file = Vec::new();
     let options = DownloadOptions::default().expect_size(record.size);
-    basic.download(scope, &uuid, &mut file, options).unwrap();
+    basic
+        .download(scope, &uuid, &mut file, options.clone())
+        .unwrap();
     assert_eq!(file.len() as u64, record.size);
     let refused = basic.list(scope, month(2), Order::Asc).unwrap_err();
     assert!(

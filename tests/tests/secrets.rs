@@ -55,7 +55,9 @@ fn tracing_and_debug_output_hold_no_secret() {
         shown.push(format!("{link:?}"));
         let mut sink = Vec::new();
         let options = DownloadOptions::from_source(DownloadSource::StorageLink);
-        client.download(scope, &uuid, &mut sink, options).unwrap();
+        client
+            .download(scope, &uuid, &mut sink, options.clone())
+            .unwrap();
         // Retries, 401 replays and failures are logged too.
         env.sim.inject(Some("list_records"), Fault::Status(503), 1);
         env.sim.inject(Some("list_records"), Fault::Unauthorized, 1);
@@ -65,7 +67,7 @@ fn tracing_and_debug_output_hold_no_secret() {
         // A storage link that breaks mid-body gives an error that must not quote the link.
         env.sim.inject(Some("storage_url"), Fault::Status(500), 4);
         let err = client
-            .download(scope, &uuid, &mut Vec::new(), options)
+            .download(scope, &uuid, &mut Vec::new(), options.clone())
             .unwrap_err();
         shown.push(format!("{err} {err:?}"));
         shown.push(format!("{client:?}"));

@@ -53,7 +53,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The record id is validated (`<digits>-<hex>`), so it is safe as a file name; the
         // server's own file name is not.
         let path = folder.join(format!("{}.mp3", record.record_uuid));
-        let options = DownloadOptions::for_record(record, DownloadSource::StorageLinkThenApi);
+        // The API's file route: one request per file. (A storage link costs a request to learn
+        // it first; it pays off for downloads repeated with a kept link.)
+        let options = DownloadOptions::for_record(record, DownloadSource::Api);
         bytes += client
             .download_to_path(pbx, &record.record_uuid, &path, options)?
             .bytes;

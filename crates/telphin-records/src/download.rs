@@ -21,13 +21,23 @@ pub enum DownloadSource {
 }
 
 /// How to download a file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+///
+/// Which source to choose: the API's file route costs one request per file; a storage link
+/// costs a request to learn the link, then the link's own request — twice the requests, unless
+/// the link is already known. Links are permanent, so keep them (a backup catalog does) and pass
+/// them in with [`with_storage_link`](Self::with_storage_link): a repeated download then costs
+/// one request, and none of the API's rate limit. For a first bulk download, prefer
+/// [`DownloadSource::Api`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct DownloadOptions {
     /// Where the bytes come from.
     pub source: DownloadSource,
     /// The size the file must have, e.g. the record's `record_file_size`.
     pub expected_size: Option<u64>,
+    /// The record's storage link, when the caller has it already: no request is spent on
+    /// learning it. Its `Debug` output never shows the URL.
+    pub storage_link: Option<record_model::StorageLink>,
 }
 
 impl DownloadOptions {
@@ -36,7 +46,27 @@ impl DownloadOptions {
         DownloadOptions {
             source,
             expected_size: None,
+            storage_link: None,
         }
+    }
+
+    /// Uses `link` as the record's storage link (kept from an earlier
+    /// [`storage_link`](crate::BlockingClient::storage_link) call) instead of asking for it.
+    /// It is used with [`DownloadSource::StorageLink`] and
+    /// [`DownloadSource::StorageLinkThenApi`]; with [`DownloadSource::Api`] it is ignored.
+    ///
+    /// ```
+    /// use telphin_records::{DownloadOptions, DownloadSource, StorageLink};
+    ///
+    /// let kept = StorageLink::new("https://storage.example/k3y");
+    /// let options = DownloadOptions::from_source(DownloadSource::StorageLinkThenApi)
+    ///     .with_storage_link(kept)
+    ///     .expect_size(925_040);
+    /// assert!(!format!("{options:?}").contains("k3y"));
+    /// ```
+    pub fn with_storage_link(mut self, link: record_model::StorageLink) -> Self {
+        self.storage_link = Some(link);
+        self
     }
 
     /// Downloads `record`'s file from `source`, verified against its `record_file_size`.

@@ -20,7 +20,8 @@
 //! // Stream each file to disk: verified, and renamed into place only when complete.
 //! for record in &records {
 //!     let path = format!("recordings/{}.mp3", record.record_uuid);
-//!     let options = DownloadOptions::for_record(record, DownloadSource::StorageLinkThenApi);
+//!     // One request per file; see `DownloadOptions` for when a storage link pays off.
+//!     let options = DownloadOptions::for_record(record, DownloadSource::Api);
 //!     client.download_to_path(pbx, &record.record_uuid, path, options)?;
 //! }
 //! # Ok(()) }

@@ -392,10 +392,8 @@ fn finish(state: &SimState, reply: Reply, gzip: bool) -> Response {
                 builder = builder.header(CONTENT_ENCODING, "gzip");
                 list.gzip
                     .get_or_init(|| {
-                        let mut encoder = flate2::write::GzEncoder::new(
-                            Vec::new(),
-                            flate2::Compression::fast(),
-                        );
+                        let mut encoder =
+                            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
                         let compressed = encoder
                             .write_all(&list.json)
                             .and_then(|()| encoder.finish())

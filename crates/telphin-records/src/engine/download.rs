@@ -96,6 +96,7 @@ impl<'a> Transfer<'a> {
             DownloadSource::Api => DownloadSource::Api,
             _ => DownloadSource::StorageLink,
         };
+        let link = options.storage_link.clone();
         Transfer {
             core,
             scope,
@@ -104,7 +105,7 @@ impl<'a> Transfer<'a> {
             policy,
             resettable,
             source,
-            link: None,
+            link,
             attempts: attempts_for(core, source, policy),
             authorized: Authorized::none(),
             refused: None,
