@@ -131,6 +131,22 @@ impl ListDecoder {
     /// Scans for the next element: its byte range in `buf`, or `None` until more bytes come.
     fn next_element(&mut self) -> Result<Option<(usize, usize)>, Error> {
         while self.scanned < self.buf.len() {
+            if self.state == State::InElement && self.in_string && !self.escaped {
+                // Most of a record is string bytes: skip to the next quote or backslash at once.
+                let rest = &self.buf[self.scanned..];
+                match memchr::memchr2(b'"', b'\\', rest) {
+                    Some(offset) => self.scanned += offset,
+                    None => self.scanned = self.buf.len(),
+                }
+                if self.scanned - self.element_start > RECORD_SIZE_LIMIT {
+                    return Err(shape_error(&format!(
+                        "a record is larger than {RECORD_SIZE_LIMIT} bytes"
+                    )));
+                }
+                if self.scanned == self.buf.len() {
+                    break;
+                }
+            }
             let byte = self.buf[self.scanned];
             let at = self.scanned;
             self.scanned += 1;
