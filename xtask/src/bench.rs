@@ -88,8 +88,12 @@ const MEASURES: [&str; 7] = [
     "bulk_backup",
 ];
 
-/// For `cargo xtask ci`: runs `--quick` and checks that the summary holds every measure. Never
-/// a speed: CI machines vary.
+/// The most packages a blocking-only facade may pull, as a multiple of the same program written
+/// with raw ureq + serde_json.
+const MAX_BLOCKING_PACKAGE_RATIO: f64 = 1.6;
+
+/// For `cargo xtask ci`: runs `--quick` and checks that the summary holds every measure, and
+/// the package-count goal. Never a speed: CI machines vary.
 pub(crate) fn check_quick() -> Result<(), String> {
     execute(true, None)?;
     let path = crate::root().join("target/bench/summary.json");
@@ -100,11 +104,23 @@ pub(crate) fn check_quick() -> Result<(), String> {
         .copied()
         .filter(|name| summary.get(*name).is_none_or(Value::is_null))
         .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("summary.json lacks {missing:?}"))
+    if !missing.is_empty() {
+        return Err(format!("summary.json lacks {missing:?}"));
     }
+    // The weight is a count, not a speed: the same on any machine, so CI holds it.
+    let ratio = summary["weight"]["blocking_package_ratio"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    if ratio.is_nan() || ratio > MAX_BLOCKING_PACKAGE_RATIO {
+        let of = |name: &str| summary["weight"][name]["packages"].clone();
+        return Err(format!(
+            "a blocking-only facade pulls {} packages, raw ureq + serde_json {}: {ratio:.3}×, \
+             more than {MAX_BLOCKING_PACKAGE_RATIO}×",
+            of("facade-blocking"),
+            of("raw-ureq")
+        ));
+    }
+    Ok(())
 }
 
 /// Runs every measure, or only `only` (then the summary keeps the other measures of the last

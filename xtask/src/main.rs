@@ -56,6 +56,7 @@ const FEATURE_SETS: &[&str] = &[
     "async,rustls",
     "blocking,async,native-tls",
     "tokio",
+    "async-client",
 ];
 
 /// Dependency rules: (what, `cargo tree` arguments, crates that must not appear).
@@ -84,7 +85,7 @@ const DEPENDENCY_RULES: &[(&str, &[&str], &[&str])] = &[
         &["record-model", "record-api"],
     ),
     (
-        "the blocking-only facade has no tokio, hyper or reqwest",
+        "the blocking-only facade has no tokio, hyper, reqwest, futures, url/IDNA or time-zone database",
         &[
             "-p",
             "telphin-records",
@@ -94,7 +95,15 @@ const DEPENDENCY_RULES: &[(&str, &[&str], &[&str])] = &[
             "-e",
             "normal",
         ],
-        &["tokio", "hyper", "reqwest"],
+        &[
+            "tokio",
+            "hyper",
+            "reqwest",
+            "futures-util",
+            "url",
+            "idna",
+            "iana-time-zone",
+        ],
     ),
     (
         "the async-only facade has no blocking transport",

@@ -66,4 +66,3 @@ pub use bytes;
 pub use http;
 pub use record_model;
 pub use serde_json;
-pub use url;

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use http::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
-use url::Url;
+use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::{ApiRequest, AuthKind, Body, Error, ResponseKind, Root, Secret};
 
@@ -16,101 +16,176 @@ pub const DEFAULT_USER_AGENT: &str = concat!("telphin-records/", env!("CARGO_PKG
 /// use record_api::BaseUrl;
 /// let base = BaseUrl::parse("https://pbx.example.org/telphin")?;
 /// assert_eq!(base.as_str(), "https://pbx.example.org/telphin");
+/// assert_eq!(BaseUrl::parse("HTTPS://API.Example.org:443/")?.as_str(), "https://api.example.org");
 /// assert!(BaseUrl::parse("ftp://example.org").is_err());
 /// # Ok::<(), record_api::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct BaseUrl(Url);
+pub struct BaseUrl {
+    /// `scheme://host[:port][/prefix]`, normalised, without a trailing slash.
+    text: String,
+    https: bool,
+    /// The host as written in the URL (an IPv6 address in brackets), lower-cased.
+    host: String,
+}
+
+/// The bytes a path segment carries percent-encoded (as a WHATWG URL writes them).
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%')
+    .add(b'\\');
+
+/// The bytes a query name or value carries percent-encoded: all but `A-Z a-z 0-9 * - . _`.
+const QUERY_PART: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'*')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_');
 
 impl BaseUrl {
     /// The production host of Telphin.
     pub const TELPHIN: &'static str = "https://apiproxy.telphin.ru";
 
     /// Parses an `http` or `https` URL without query, fragment or credentials. Errors never
-    /// quote a password written into the URL.
+    /// quote a password written into the URL. A host name outside ASCII is written in its
+    /// `xn--` form.
     pub fn parse(text: &str) -> Result<Self, Error> {
         let shown = without_userinfo(text);
         let had_userinfo = shown != text;
         let text = shown.as_str();
-        let url = Url::parse(text)
-            .map_err(|e| Error::Config(format!("the base URL {text:?} is not a URL: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::Config(format!(
-                "the base URL {text:?} must start with https:// (or http:// for a local test server)"
-            )));
+        let fail = |why: &str| Error::Config(format!("the base URL {text:?} {why}"));
+        let Some((scheme, rest)) = text.split_once("://") else {
+            return Err(fail("is not a URL: it has no scheme"));
+        };
+        let scheme = scheme.to_ascii_lowercase();
+        let https = match scheme.as_str() {
+            "https" => true,
+            "http" => false,
+            _ => {
+                return Err(fail(
+                    "must start with https:// (or http:// for a local test server)",
+                ));
+            }
+        };
+        if rest.contains(['?', '#']) {
+            return Err(fail("must not have a query or fragment"));
         }
-        if url.host().is_none() || url.cannot_be_a_base() {
-            return Err(Error::Config(format!("the base URL {text:?} has no host")));
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(Error::Config(format!(
-                "the base URL {text:?} must not have a query or fragment"
-            )));
-        }
-        if had_userinfo || !url.username().is_empty() || url.password().is_some() {
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        if had_userinfo || authority.contains('@') {
             return Err(Error::Config(
                 "the base URL must not carry credentials; pass them as credentials instead"
                     .to_owned(),
             ));
         }
-        let mut url = url;
-        // A prefix is kept without its trailing slash; paths are appended segment by segment.
-        let trimmed = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&trimmed);
-        Ok(BaseUrl(url))
+        if authority.is_empty() {
+            return Err(fail("has no host"));
+        }
+        if !authority.is_ascii() {
+            return Err(fail(
+                "has a host outside ASCII: write an internationalised name in its xn-- form",
+            ));
+        }
+        let parsed: http::uri::Authority = authority
+            .parse()
+            .map_err(|e| fail(&format!("is not a URL: {e}")))?;
+        let host = parsed.host().to_ascii_lowercase();
+        if host.is_empty() || host == "[]" {
+            return Err(fail("has no host"));
+        }
+        let default_port = if https { 443 } else { 80 };
+        let port = match parsed.port_u16() {
+            Some(port) if port != default_port => format!(":{port}"),
+            _ => String::new(),
+        };
+        let prefix: String = path
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .map(|segment| format!("/{}", utf8_percent_encode(segment, PATH_PART)))
+            .collect();
+        let text = format!("{scheme}://{host}{port}{prefix}");
+        // Whatever passed the checks above must be a URI the HTTP layer takes.
+        text.parse::<http::Uri>()
+            .map_err(|e| fail(&format!("is not a URL: {e}")))?;
+        Ok(BaseUrl { text, https, host })
     }
 
     /// The URL as text, without a trailing slash.
     pub fn as_str(&self) -> &str {
-        self.0.as_str().trim_end_matches('/')
+        &self.text
     }
 
     /// Whether the host is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
     pub fn is_loopback(&self) -> bool {
-        is_loopback_host(&self.0)
+        is_loopback_host(&self.host)
     }
 
     /// Whether the scheme is `https`.
     pub fn is_https(&self) -> bool {
-        self.0.scheme() == "https"
+        self.https
     }
 
     /// The URL of a request: the API prefix (unless the route is at the host root), the path
     /// segments percent-encoded one by one, the trailing slash, and the query.
-    pub fn url_for(&self, request: &ApiRequest) -> Url {
-        let mut url = self.0.clone();
-        {
-            // A base URL with a host is always a valid base (checked in `parse`), so this
-            // branch is never empty; falling through leaves the URL unchanged.
-            if let Ok(mut segments) = url.path_segments_mut() {
-                segments.pop_if_empty();
-                if request.root == Root::Api {
-                    segments.extend(["api", "ver1.0"]);
-                }
-                segments.extend(&request.path);
-                if request.trailing_slash {
-                    segments.push("");
-                }
-            }
+    pub fn url_for(&self, request: &ApiRequest) -> String {
+        let mut url = self.text.clone();
+        if request.root == Root::Api {
+            url.push_str("/api/ver1.0");
+        }
+        for segment in &request.path {
+            url.push('/');
+            url.extend(utf8_percent_encode(segment, SEGMENT));
+        }
+        if request.trailing_slash {
+            url.push('/');
         }
         if !request.query.is_empty() {
-            url.set_query(Some(&encode_pairs(
+            url.push('?');
+            url.push_str(&encode_pairs(
                 request.query.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            )));
+            ));
         }
         url
     }
 }
 
-/// Whether `url`'s host is a loopback address: an IP in `127.0.0.0/8` or `::1`, or exactly the
-/// name `localhost`. Parsed, never compared as text: `localhost.example.org`, `127.example.org`
-/// and `127.0.0.1.nip.io` are names of other hosts.
-pub fn is_loopback_host(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
+/// The bytes a base URL's path prefix carries percent-encoded (its `/` are separators).
+const PATH_PART: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'\\');
+
+/// Whether `host` (a URL's host: a name, an IPv4 address, or an IPv6 address in brackets) is a
+/// loopback address: an IP in `127.0.0.0/8` or `::1`, or exactly the name `localhost`. Parsed,
+/// never compared as text: `localhost.example.org`, `127.example.org` and `127.0.0.1.nip.io`
+/// are names of other hosts.
+///
+/// ```
+/// use record_api::is_loopback_host;
+/// assert!(is_loopback_host("127.0.0.1") && is_loopback_host("[::1]") && is_loopback_host("LocalHost"));
+/// assert!(!is_loopback_host("127.0.0.1.nip.io") && !is_loopback_host("localhost.example.org"));
+/// ```
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+        .unwrap_or(host);
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
     }
 }
 
@@ -156,14 +231,24 @@ pub fn storage_link_request(
     allow_insecure_http: bool,
 ) -> Result<http::Request<Vec<u8>>, Error> {
     let refused = |why: &str| Error::Config(format!("cannot fetch the storage link: {why}"));
-    let url = Url::parse(link.expose_url()).map_err(|_| refused("it is not a URL"))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if allow_insecure_http || is_loopback_host(&url) => {}
-        "http" => return Err(refused("it uses plain http to a host that is not loopback")),
+    let uri: http::Uri = link
+        .expose_url()
+        .parse()
+        .map_err(|_| refused("it is not a URL"))?;
+    let host = uri.host().ok_or_else(|| refused("it has no host"))?;
+    match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+        Some("https") => {}
+        Some("http") if allow_insecure_http || is_loopback_host(host) => {}
+        Some("http") => return Err(refused("it uses plain http to a host that is not loopback")),
         _ => return Err(refused("its scheme is neither https nor http")),
     }
-    http::Request::get(url.as_str())
+    if uri
+        .authority()
+        .is_some_and(|authority| authority.as_str().contains('@'))
+    {
+        return Err(refused("it carries credentials"));
+    }
+    http::Request::get(uri)
         .header(ACCEPT, "audio/mpeg, */*")
         .header(ACCEPT_ENCODING, "gzip")
         .header(USER_AGENT, user_agent.unwrap_or(DEFAULT_USER_AGENT))
@@ -173,13 +258,7 @@ pub fn storage_link_request(
 
 /// Percent-encodes `name=value&...`; a space becomes `%20`, never `+`.
 fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let encode = |text: &str| {
-        // `byte_serialize` writes a space as `+` and a literal `+` as `%2B`, so turning every `+`
-        // into `%20` is exact.
-        url::form_urlencoded::byte_serialize(text.as_bytes())
-            .collect::<String>()
-            .replace('+', "%20")
-    };
+    let encode = |text: &str| utf8_percent_encode(text, QUERY_PART).to_string();
     pairs
         .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
         .collect::<Vec<_>>()
@@ -300,7 +379,7 @@ pub fn render(
     };
     let mut builder = http::Request::builder()
         .method(request.method.to_http())
-        .uri(url.as_str())
+        .uri(url)
         .header(ACCEPT, accept)
         .header(ACCEPT_ENCODING, "gzip")
         .header(USER_AGENT, user_agent.unwrap_or(DEFAULT_USER_AGENT));

@@ -48,6 +48,7 @@
 //!   messages or the `tracing` spans (operation, scope kind, attempt, status).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "async-client")]
 mod async_client;
 mod blocking;
 mod config;
@@ -59,9 +60,13 @@ mod handle;
 mod list;
 mod opened;
 mod part_file;
+#[cfg(feature = "async-client")]
 mod record_stream;
+#[cfg(feature = "async-client")]
 mod sleep;
 
+#[cfg(feature = "async-client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-client")))]
 pub use async_client::Client;
 pub use blocking::{BlockingClient, BlockingRecords};
 pub use config::ClientBuilder;
@@ -70,7 +75,11 @@ pub use download::{CHUNK_SIZE, DownloadOptions, DownloadReport, DownloadSource};
 pub use engine::Answer;
 pub use list::{ListOptions, ListPosition, WindowSize};
 pub use opened::{BlockingDownload, Download};
+#[cfg(feature = "async-client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-client")))]
 pub use record_stream::RecordStream;
+#[cfg(feature = "async-client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-client")))]
 pub use sleep::{AsyncSleep, DefaultSleep, SleepFuture};
 
 mod credentials;

@@ -127,6 +127,7 @@ impl Listing {
     }
 
     /// The windows still to open, in order (the first may be the one being read).
+    #[cfg(feature = "async-client")]
     pub(crate) fn upcoming(&self) -> impl Iterator<Item = QueryWindow> + '_ {
         self.queue.iter().map(|part| part.window)
     }
