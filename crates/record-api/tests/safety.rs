@@ -114,3 +114,36 @@ fn echoed_secrets_are_redacted_and_messages_bounded() {
     .unwrap();
     assert!(error.to_string().len() < 600, "{}", error.to_string().len());
 }
+
+#[test]
+fn base_urls_are_written_in_one_form() {
+    let cases = [
+        ("HTTPS://API.Example.ORG:443/", "https://api.example.org"),
+        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+        ("http://[::1]:9/x//y/", "http://[::1]:9/x/y"),
+        (
+            "https://pbx.example.org/a b",
+            "https://pbx.example.org/a%20b",
+        ),
+        (
+            "https://pbx.example.org:8443",
+            "https://pbx.example.org:8443",
+        ),
+    ];
+    for (text, written) in cases {
+        assert_eq!(BaseUrl::parse(text).unwrap().as_str(), written, "{text}");
+    }
+    assert!(BaseUrl::parse("http://[::1]:9").unwrap().is_loopback());
+    assert!(!BaseUrl::parse("http://127.1:9").unwrap().is_loopback());
+    let idn = BaseUrl::parse("https://пример.рф").unwrap_err();
+    assert!(idn.to_string().contains("xn--"), "{idn}");
+    for bad in [
+        "https://",
+        "https:///path",
+        "example.org",
+        "https://h?x=1",
+        "https://h#f",
+    ] {
+        assert!(BaseUrl::parse(bad).is_err(), "{bad}");
+    }
+}
