@@ -54,7 +54,7 @@ impl Plan {
                 window_calls: 20,
                 year_records: [250_000, 2_500_000],
                 download_bytes: 1 << 30,
-                download_rounds: 5,
+                download_rounds: 7,
                 token_calls: 1_000,
             }
         }
