@@ -3,7 +3,7 @@
 //! one undecodable record; resuming after a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
 
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use record_sim::{Fault, Faults, SimConfig};
 use telphin_records::chrono::{NaiveDate, NaiveDateTime};
 use telphin_records::{
@@ -241,10 +241,14 @@ fn one_undecodable_record_does_not_lose_the_others() {
         };
         Ok(http::Response::builder().status(200).body(body).unwrap())
     });
-    let client = ClientBuilder::new(Credentials::client_credentials("id", "secret"))
-        .base_url("http://127.0.0.1:9")
-        .retry_policy(fast_retries())
-        .build_blocking_with(transport)
+    let builder = || {
+        ClientBuilder::new(Credentials::client_credentials("id", "secret"))
+            .base_url("http://127.0.0.1:9")
+            .retry_policy(fast_retries())
+    };
+    let transport = std::sync::Arc::new(transport);
+    let client = builder()
+        .build_blocking_with(std::sync::Arc::clone(&transport))
         .unwrap();
     let window = Period::parse("2024-03-10 00:00:00", "2024-03-20 00:00:00").unwrap();
     let items: Vec<Result<Record, Error>> = client
@@ -272,6 +276,27 @@ fn one_undecodable_record_does_not_lose_the_others() {
         )
         .unwrap();
     assert_eq!(lenient.len(), records.len() - 1);
+
+    // The async client alike: the stream goes on, `list` is strict, `list_with` skips.
+    let client = builder().build_async_with(transport).unwrap();
+    runtime().block_on(async {
+        let items: Vec<Result<Record, Error>> = client
+            .records(pbx(), window, ListOptions::new(Order::Asc))
+            .collect()
+            .await;
+        assert_eq!(items.len(), records.len());
+        assert!(matches!(items[1], Err(Error::UndecodableRecord { .. })));
+        assert!(client.list(pbx(), window, Order::Asc).await.is_err());
+        let lenient = client
+            .list_with(
+                pbx(),
+                window,
+                ListOptions::new(Order::Asc).skip_undecodable(true),
+            )
+            .await
+            .unwrap();
+        assert_eq!(lenient.len(), records.len() - 1);
+    });
 }
 
 #[test]

@@ -162,11 +162,15 @@ impl<T: AsyncTransport> Client<T> {
         T: 'static,
     {
         let skip = options.skip_undecodable;
-        let stream = self.records(scope, period, options);
-        stream.try_fold(Vec::new(), move |mut records, item| async move {
-            records.extend(crate::list::kept(Ok(item), skip)?);
+        let mut stream = self.records(scope, period, options);
+        async move {
+            // Every item, errors included: an undecodable record is skipped when asked.
+            let mut records = Vec::new();
+            while let Some(item) = stream.next().await {
+                records.extend(crate::list::kept(item, skip)?);
+            }
             Ok(records)
-        })
+        }
     }
 
     /// The records of `scope` in `period` (any length) as a [`Stream`](futures_util::Stream)
