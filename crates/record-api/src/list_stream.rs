@@ -203,10 +203,9 @@ impl ListDecoder {
                     }
                 }
             }
-            if matches!(
-                self.state,
-                State::AfterElement | State::BeforeElement | State::Ended
-            ) {
+            // Between elements nothing scanned is needed again: let `push` drop it, so that
+            // endless whitespace cannot grow the buffer.
+            if self.state != State::InElement {
                 self.element_start = self.scanned;
             }
         }
@@ -365,6 +364,29 @@ mod tests {
             assert!(errors <= 2, "{body:?}");
         }
         assert_eq!(decode_in_chunks(b"[ ]", 1), (vec![], Ok(())));
+    }
+
+    #[test]
+    fn whitespace_between_elements_is_not_kept() {
+        let mut decoder = ListDecoder::new();
+        let blank = vec![b' '; 64 * 1024];
+        for _ in 0..64 {
+            decoder.push(&blank);
+            assert!(decoder.next_record().is_none());
+        }
+        decoder.push(b"[");
+        for _ in 0..64 {
+            decoder.push(&blank);
+            assert!(decoder.next_record().is_none());
+        }
+        assert!(
+            decoder.buf.len() <= 2 * blank.len() + 1,
+            "{}",
+            decoder.buf.len()
+        );
+        decoder.push(b"]");
+        assert!(decoder.next_record().is_none());
+        assert!(decoder.finish().is_ok());
     }
 
     #[test]
