@@ -363,50 +363,17 @@ fn finish(state: &SimState, reply: Reply, gzip: bool) -> Response {
     let built = match reply.body {
         ReplyBody::Empty => builder.body(Body::empty()),
         ReplyBody::Json(value) => {
-            let text = value.to_string().into_bytes();
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .header(VARY, "Accept-Encoding");
-            if gzip {
-                let mut encoder =
-                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                let compressed = encoder
-                    .write_all(&text)
-                    .and_then(|()| encoder.finish())
-                    .unwrap_or_default();
-                builder
-                    .header(CONTENT_ENCODING, "gzip")
-                    .header(CONTENT_LENGTH, compressed.len())
-                    .body(Body::from(compressed))
-            } else {
-                builder
-                    .header(CONTENT_LENGTH, text.len())
-                    .body(Body::from(text))
-            }
+            let text = bytes::Bytes::from(value.to_string());
+            let body = if gzip { compressed(&text) } else { text };
+            json_body(builder, gzip, body)
         }
         ReplyBody::Cached(list) => {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .header(VARY, "Accept-Encoding");
             let body = if gzip {
-                builder = builder.header(CONTENT_ENCODING, "gzip");
-                list.gzip
-                    .get_or_init(|| {
-                        let mut encoder =
-                            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                        let compressed = encoder
-                            .write_all(&list.json)
-                            .and_then(|()| encoder.finish())
-                            .unwrap_or_default();
-                        bytes::Bytes::from(compressed)
-                    })
-                    .clone()
+                list.gzip.get_or_init(|| compressed(&list.json)).clone()
             } else {
                 list.json.clone()
             };
-            builder
-                .header(CONTENT_LENGTH, body.len())
-                .body(Body::from(body))
+            json_body(builder, gzip, body)
         }
         ReplyBody::JsonStream(chunks) => {
             builder = builder
@@ -464,4 +431,27 @@ fn gzip_stream(
             }
         },
     )
+}
+
+/// A whole JSON body with its headers (`gzip`: the body is compressed already).
+fn json_body(
+    builder: http::response::Builder,
+    gzip: bool,
+    body: bytes::Bytes,
+) -> Result<Response, http::Error> {
+    let mut builder = builder
+        .header(CONTENT_TYPE, "application/json")
+        .header(VARY, "Accept-Encoding")
+        .header(CONTENT_LENGTH, body.len());
+    if gzip {
+        builder = builder.header(CONTENT_ENCODING, "gzip");
+    }
+    builder.body(Body::from(body))
+}
+
+/// `bytes` compressed with gzip (fast level).
+fn compressed(bytes: &[u8]) -> bytes::Bytes {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let written = encoder.write_all(bytes).and_then(|()| encoder.finish());
+    bytes::Bytes::from(written.unwrap_or_default())
 }
