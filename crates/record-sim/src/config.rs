@@ -23,6 +23,9 @@ pub struct SimConfig {
     pub record_count: usize,
     /// The size of one extra record's file, for streaming tests (generated on the fly).
     pub huge_file_size: Option<u64>,
+    /// Caps every other record's file size (a long call's file is over 3 MB otherwise), so
+    /// that benchmarks of many files measure requests, not bytes.
+    pub max_file_size: Option<u64>,
     /// How long an access token lives.
     pub token_lifetime: Duration,
     /// Requests per rate-limit period and client.
@@ -43,6 +46,7 @@ impl Default for SimConfig {
             seed: 1,
             record_count: 3000,
             huge_file_size: None,
+            max_file_size: None,
             token_lifetime: Duration::from_secs(3600),
             rate_limit: 100_000,
             rate_limit_period: Duration::from_secs(3600),
@@ -60,9 +64,11 @@ pub struct Faults {
     pub latency: Duration,
     /// Percentage (0–100) of API requests answered with 500, 502 or 503.
     pub server_error_percent: u8,
-    /// Percentage (0–100) of file downloads whose connection drops in the middle of the body.
+    /// Percentage (0–100) of file downloads (from the API or a storage link) whose connection
+    /// drops in the middle of the body.
     pub drop_percent: u8,
-    /// Percentage (0–100) of file downloads whose body is shorter than its `Content-Length`.
+    /// Percentage (0–100) of file downloads (from the API or a storage link) whose body is
+    /// shorter than its `Content-Length`.
     pub truncate_percent: u8,
     /// Every this many API requests, a burst of 429 `rate_limit_exceeded` answers begins.
     pub burst_429_every: Option<u64>,

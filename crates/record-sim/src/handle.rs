@@ -258,6 +258,12 @@ impl SimHandle {
         self.state.stats_in_flight()
     }
 
+    /// Starts a new rate-limit period now, as if the hour had passed: every client may make
+    /// [`SimConfig::rate_limit`](crate::SimConfig::rate_limit) requests again.
+    pub fn reset_rate_limits(&self) {
+        self.state.reset_rate_limits();
+    }
+
     /// Makes every token issued so far expire now.
     pub fn expire_tokens(&self) {
         self.state.expire_tokens();

@@ -11,7 +11,7 @@ const USAGE: &str = "usage: record-sim [--addr 127.0.0.1:8080] [--seed N] [--rec
   [--token-lifetime SECS] [--rate-limit N] [--rate-period SECS] [--stats-latency-ms MS]
   [--latency-ms MS] [--error-percent P] [--drop-percent P] [--truncate-percent P]
   [--burst-429-every N] [--burst-429-length N] [--expire-tokens-every N] [--huge-file-bytes N]
-  [--list-cap N]";
+  [--max-file-bytes N] [--list-cap N]";
 
 fn parse_args() -> Result<(SocketAddr, SimConfig), String> {
     let mut addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
@@ -57,6 +57,7 @@ fn parse_args() -> Result<(SocketAddr, SimConfig), String> {
             "--burst-429-length" => faults.burst_429_length = number()?,
             "--expire-tokens-every" => faults.expire_tokens_every = Some(number()?),
             "--huge-file-bytes" => config.huge_file_size = Some(number()?),
+            "--max-file-bytes" => config.max_file_size = Some(number()?),
             "--list-cap" => faults.list_cap = Some(number()? as usize),
             _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
         }

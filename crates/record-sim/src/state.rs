@@ -191,6 +191,11 @@ impl SimState {
         ];
         let pbx_login = (format!("{:05}*admin", data.client_id), secret(&mut rng));
         let mut records = data.records;
+        if let Some(cap) = config.max_file_size {
+            for record in &mut records {
+                record.set_size(record.size.min(cap));
+            }
+        }
         let huge_record = config.huge_file_size.map(|size| {
             let time = chrono::NaiveDate::from_ymd_opt(2024, 6, 15)
                 .and_then(|d| d.and_hms_opt(12, 0, 0))
@@ -385,14 +390,29 @@ impl SimState {
         self.extensions.iter().find(|e| e.id == id)
     }
 
-    /// The opaque storage token of a record: derived from the seed and the uuid, so it cannot
-    /// be guessed from the uuid alone.
+    /// The opaque storage token of a record: a code derived from the seed and the uuid (so it
+    /// cannot be guessed from the uuid alone), then the uuid, which finds the record at once.
     pub(crate) fn storage_token(&self, uuid: &str) -> String {
+        format!("{}{uuid}", self.storage_code(uuid))
+    }
+
+    /// The uuid a storage token stands for, if the token is genuine.
+    pub(crate) fn storage_uuid<'t>(&self, token: &'t str) -> Option<&'t str> {
+        let (code, uuid) = token.split_at_checked(32)?;
+        (self.storage_code(uuid) == code).then_some(uuid)
+    }
+
+    fn storage_code(&self, uuid: &str) -> String {
         let mut h = mix(self.config.seed ^ 0x0570_7A6E);
         for b in uuid.bytes() {
             h = mix(h ^ u64::from(b));
         }
         format!("{:016x}{:016x}", h, mix(h))
+    }
+
+    /// Starts a new rate-limit period for every client now, as if the hour had passed.
+    pub(crate) fn reset_rate_limits(&self) {
+        lock(&self.rate).clear();
     }
 }
 

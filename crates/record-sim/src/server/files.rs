@@ -71,9 +71,9 @@ pub(crate) fn storage_file(state: &SimState, incoming: &Incoming<'_>, token: &st
         return Reply::error(StatusCode::METHOD_NOT_ALLOWED, None, "Method not allowed");
     }
     let records = state.records();
-    let Some(record) = records
-        .iter()
-        .find(|r| state.storage_token(&r.uuid) == token)
+    let Some(record) = state
+        .storage_uuid(token)
+        .and_then(|uuid| records.iter().find(|r| r.uuid == uuid))
     else {
         return Reply::record_not_found();
     };

@@ -297,12 +297,21 @@ fn apply(fault: crate::config::Fault) -> Result<Ending, Reply> {
     }
 }
 
-/// The scheduled fault of a storage-link download (no random faults: those follow API requests).
+/// The fault of a storage-link download: a scheduled one, or a broken body at the configured
+/// rates (the storage host drops connections as the API does; it has no 5xx or 429 faults).
 pub(crate) fn storage_fault(state: &SimState) -> Result<Ending, Reply> {
-    match take_injection(&mut state.faults(), "storage_file") {
-        Some(fault) => apply(fault),
-        None => Ok(Ending::Complete),
+    let config = &state.config.faults;
+    let mut faults = state.faults();
+    if let Some(fault) = take_injection(&mut faults, "storage_file") {
+        return apply(fault);
     }
+    if config.drop_percent > 0 && faults.rng.chance(u64::from(config.drop_percent)) {
+        return Ok(Ending::Drop(1024));
+    }
+    if config.truncate_percent > 0 && faults.rng.chance(u64::from(config.truncate_percent)) {
+        return Ok(Ending::Truncate(1024));
+    }
+    Ok(Ending::Complete)
 }
 
 fn server_error(status: u16) -> Reply {

@@ -1,0 +1,218 @@
+//! An archive: a client of the API, a target and a catalog, with the options of their runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::ObjectStoreExt as _;
+use telphin_records::layers::record_api::AsyncTransport;
+use telphin_records::{Client, DownloadSource};
+
+use crate::budget::{Admission, Gate, Permit, RateBudget};
+use crate::catalog::Catalog;
+use crate::error::BackupError;
+use crate::manifest::{encode, manifest_key};
+use crate::naming::Naming;
+use crate::progress::{Progress, ProgressFn};
+use crate::target::Target;
+
+/// How runs behave.
+#[derive(Clone)]
+pub struct ArchiveOptions {
+    pub(crate) naming: Naming,
+    pub(crate) concurrency: usize,
+    pub(crate) attempts: u32,
+    pub(crate) source: DownloadSource,
+    pub(crate) budget: RateBudget,
+    pub(crate) progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for ArchiveOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArchiveOptions")
+            .field("naming", &self.naming)
+            .field("concurrency", &self.concurrency)
+            .field("attempts", &self.attempts)
+            .field("source", &self.source)
+            .field("budget", &self.budget)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl Default for ArchiveOptions {
+    fn default() -> Self {
+        ArchiveOptions {
+            naming: Naming::default(),
+            concurrency: 8,
+            attempts: 4,
+            source: DownloadSource::StorageLinkThenApi,
+            budget: RateBudget::default(),
+            progress: None,
+        }
+    }
+}
+
+impl ArchiveOptions {
+    /// How objects are named (default: [`DEFAULT_TEMPLATE`](crate::DEFAULT_TEMPLATE), UTC).
+    pub fn naming(mut self, naming: Naming) -> Self {
+        self.naming = naming;
+        self
+    }
+
+    /// How many files are transferred (or verified) at once (default 8, at least 1).
+    pub fn concurrency(mut self, files: usize) -> Self {
+        self.concurrency = files.max(1);
+        self
+    }
+
+    /// How many times one run tries a file before recording its failure and going on
+    /// (default 4, at least 1). Each try runs the client's own retry policy.
+    pub fn attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts.max(1);
+        self
+    }
+
+    /// Where files come from (default [`DownloadSource::StorageLinkThenApi`]: the storage
+    /// link, kept in the catalog for later runs, then the API if the link fails).
+    pub fn source(mut self, source: DownloadSource) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// The share of the API's rate limit runs may use.
+    pub fn budget(mut self, budget: RateBudget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Calls `report` with each [`Progress`] event (from several tasks: keep it quick).
+    pub fn on_progress(mut self, report: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(report));
+        self
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// All the work was done (failures of single files are counted in the report).
+    Complete,
+    /// The rate-limit budget stopped the run; run it again after `resume_after`.
+    Paused {
+        /// When the API's limit resets.
+        resume_after: Duration,
+    },
+}
+
+/// A backup of the recordings of a PBX (or a group, or an extension): a client of the API, a
+/// target where files are kept, and the catalog of what is kept.
+///
+/// ```no_run
+/// use record_backup::{Archive, ArchiveOptions, Catalog, Target};
+/// use telphin_records::{ClientBuilder, ClientId, Credentials, Period, Scope};
+///
+/// # async fn demo() -> Result<(), record_backup::BackupError> {
+/// let client = ClientBuilder::new(Credentials::client_credentials("app-id", "app-secret"))
+///     .build_async()?;
+/// let archive = Archive::new(
+///     client,
+///     Target::from_url("s3://call-archive/pbx", [("aws_region", "eu-central-1")])?,
+///     Catalog::open("recordings.sqlite")?,
+///     ArchiveOptions::default(),
+/// );
+/// let pbx = Scope::client(ClientId::Me);
+/// let report = archive.backup(pbx, Period::month(2024, 3)?).await?;
+/// println!("{} stored, {} kept already, {} failed", report.stored, report.already_kept, report.failed);
+/// archive.verify(pbx, None).await?;
+/// # Ok(()) }
+/// ```
+pub struct Archive<T> {
+    pub(crate) client: Client<T>,
+    pub(crate) target: Target,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) options: ArchiveOptions,
+}
+
+impl<T> std::fmt::Debug for Archive<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Archive")
+            .field("target", &self.target)
+            .field("catalog", &self.catalog)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: AsyncTransport + 'static> Archive<T> {
+    /// An archive of `client`'s recordings in `target`, described by `catalog`.
+    pub fn new(client: Client<T>, target: Target, catalog: Catalog, options: ArchiveOptions) -> Self {
+        Archive {
+            client,
+            target,
+            catalog: Arc::new(catalog),
+            options,
+        }
+    }
+
+    /// The catalog (for [`Catalog::search`] and [`Catalog::entry`]).
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The target.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    pub(crate) fn report(&self, event: Progress) {
+        if let Some(progress) = &self.options.progress {
+            progress(event);
+        }
+    }
+
+    /// Waits for the budget to admit an API request; `Err` with the reset time when the run
+    /// must stop.
+    pub(crate) async fn admit(&self, gate: &Gate) -> Result<Permit, Duration> {
+        loop {
+            match gate.admit(self.client.last_rate_limit()) {
+                Admission::Go(permit) => return Ok(permit),
+                Admission::Stop(resume_after) => return Err(resume_after),
+                Admission::Wait(pause) => {
+                    // One second more: the reset header is rounded.
+                    let pause = pause + Duration::from_secs(1);
+                    tracing::info!(seconds = pause.as_secs(), "rate-limit reserve reached; waiting");
+                    self.report(Progress::Waiting {
+                        seconds: pause.as_secs(),
+                    });
+                    tokio::time::sleep(pause).await;
+                    // The headers are from before the reset: let one request refresh them.
+                    if let Admission::Go(permit) = gate.admit(None) {
+                        return Ok(permit);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the manifest of every month whose kept records changed.
+    pub(crate) async fn write_manifests(&self) -> Result<(), BackupError> {
+        for month in self.catalog.dirty_months()? {
+            let lines = self.catalog.manifest_lines(&month)?;
+            let key = manifest_key(&month);
+            if lines.is_empty() {
+                match self.target.store().delete(&Target::path(&key)?).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(error) => return Err(error.into()),
+                }
+            } else {
+                let text = encode(&lines).map_err(|error| BackupError::Corrupt {
+                    what: format!("the manifest of {month}"),
+                    reason: error.to_string(),
+                })?;
+                self.target.put(&key, text).await?;
+            }
+            self.catalog.manifest_written(&month)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,66 @@
+//! The errors of backup, verify, purge, search and rebuild.
+
+use std::path::PathBuf;
+
+/// What went wrong. Messages never contain a secret: not the API's credentials, not a storage
+/// link, not a target's keys.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackupError {
+    /// The object-name template is unusable.
+    #[error("the object-name template {template:?} is refused: {reason}")]
+    Template {
+        /// The template as given.
+        template: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The target's URL or options are unusable.
+    #[error("the backup target is unusable: {0}")]
+    TargetConfig(String),
+    /// The target (a directory, a bucket) failed.
+    #[error("the backup target failed: {0}")]
+    Target(#[from] object_store::Error),
+    /// The catalog's database failed.
+    #[error("the catalog {path} failed: {source}")]
+    Catalog {
+        /// The catalog's file.
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The catalog file could not be created or protected.
+    #[error("the catalog file {path} could not be prepared: {source}")]
+    CatalogFile {
+        /// The catalog's file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The catalog was written by a newer version of this crate.
+    #[error("the catalog {path} has schema version {found}; this version knows up to {known}")]
+    CatalogTooNew {
+        /// The catalog's file.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// The newest version this crate knows.
+        known: i64,
+    },
+    /// A row of the catalog or a line of a manifest does not hold what it should.
+    #[error("{what} is corrupt: {reason}")]
+    Corrupt {
+        /// Which row, object or line.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The API failed in a way that stops the whole run (listing, authorization).
+    #[error(transparent)]
+    Api(#[from] telphin_records::Error),
+    /// An option is out of range.
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+}

@@ -1,0 +1,148 @@
+//! `purge`: delete from the PBX, one record at a time, only what is verified as kept.
+
+use chrono::{DateTime, Utc};
+use telphin_records::layers::record_api::AsyncTransport;
+use telphin_records::{Deletion, Error as ApiError, RecordUuid, Scope};
+
+use crate::archive::{Archive, Outcome};
+use crate::budget::Gate;
+use crate::catalog::ScopeFilter;
+use crate::error::BackupError;
+use crate::progress::Progress;
+
+/// Candidates are read from the catalog in pages of this many.
+const PAGE: usize = 256;
+
+/// How a purge runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PurgeOptions {
+    /// List what would be deleted, delete nothing.
+    pub dry_run: bool,
+    /// Delete at most this many records in this run.
+    pub max_deletions: Option<u64>,
+}
+
+impl PurgeOptions {
+    /// Deletes nothing; the report lists what would go.
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Deletes at most `max` records.
+    pub fn max_deletions(mut self, max: u64) -> Self {
+        self.max_deletions = Some(max);
+        self
+    }
+}
+
+/// What a purge did (or, dry, would do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PurgeReport {
+    /// Records deleted from the PBX by this run.
+    pub deleted: u64,
+    /// Records the PBX no longer had (deleted by someone else, or an earlier answer was lost).
+    pub already_gone: u64,
+    /// Verified records whose object was missing or of another size right before deletion:
+    /// kept on the PBX, and marked as not kept.
+    pub not_kept: u64,
+    /// In a dry run, the records that would be deleted; otherwise those deleted (or gone).
+    pub records: Vec<RecordUuid>,
+    /// Whether the run did all its work.
+    pub outcome: Outcome,
+}
+
+impl<T: AsyncTransport + 'static> Archive<T> {
+    /// Deletes from the PBX the records of `scope` that started before `older_than` and are
+    /// verified as kept (stored, then read back whole by [`verify`](Self::verify)) — one at
+    /// a time with `delete_record`, never a range delete. Right before each deletion the
+    /// object's size in the target is checked once more; a record whose object is gone or
+    /// different stays on the PBX. Each deletion is written to the catalog before the next
+    /// one starts; a record the PBX no longer has counts as already gone.
+    ///
+    /// An API error other than "not found" stops the purge (and is returned): the records
+    /// deleted before it are in the catalog.
+    pub async fn purge(
+        &self,
+        older_than: DateTime<Utc>,
+        scope: Scope,
+        options: PurgeOptions,
+    ) -> Result<PurgeReport, BackupError> {
+        let filter = ScopeFilter::of(scope);
+        let cutoff = older_than.timestamp_micros();
+        let gate = Gate::new(self.options.budget);
+        let mut report = PurgeReport {
+            deleted: 0,
+            already_gone: 0,
+            not_kept: 0,
+            records: Vec::new(),
+            outcome: Outcome::Complete,
+        };
+        let mut after = None;
+        let result = 'pages: loop {
+            let page = self.catalog.kept_page(filter, None, Some(cutoff), &after, PAGE)?;
+            let Some(last) = page.last() else {
+                break Ok(());
+            };
+            after = Some((last.init_time_us, last.record_uuid.clone()));
+            for kept in page {
+                if options
+                    .max_deletions
+                    .is_some_and(|max| report.records.len() as u64 >= max)
+                {
+                    break 'pages Ok(());
+                }
+                let uuid = RecordUuid::new(kept.record_uuid.as_str()).map_err(|error| {
+                    BackupError::Corrupt {
+                        what: format!("the catalog's record {}", kept.record_uuid),
+                        reason: error.to_string(),
+                    }
+                })?;
+                if options.dry_run {
+                    report.records.push(uuid);
+                    continue;
+                }
+                if self.target.size(&kept.object_key).await? != Some(kept.size) {
+                    let reason = format!(
+                        "{} was missing or of another size right before deletion; \
+                         the record stays on the PBX",
+                        kept.object_key
+                    );
+                    self.catalog.mark_not_kept(&kept.record_uuid, &reason)?;
+                    report.not_kept += 1;
+                    continue;
+                }
+                let permit = match self.admit(&gate).await {
+                    Ok(permit) => permit,
+                    Err(resume_after) => {
+                        report.outcome = Outcome::Paused { resume_after };
+                        break 'pages Ok(());
+                    }
+                };
+                let deleted = self.client.delete_record(scope, &uuid).await;
+                drop(permit);
+                match deleted {
+                    Ok(Deletion::Deleted) => report.deleted += 1,
+                    Ok(Deletion::AlreadyGone) | Err(ApiError::NotFound(_)) => {
+                        report.already_gone += 1;
+                    }
+                    Ok(_) => report.deleted += 1,
+                    Err(error) => {
+                        self.catalog.mark_failed(&kept.record_uuid, &error.to_string())?;
+                        break 'pages Err(error);
+                    }
+                }
+                self.catalog.mark_deleted(&kept.record_uuid)?;
+                self.report(Progress::Deleted {
+                    record_uuid: kept.record_uuid.clone(),
+                });
+                report.records.push(uuid);
+            }
+        };
+        self.write_manifests().await?;
+        result?;
+        Ok(report)
+    }
+}

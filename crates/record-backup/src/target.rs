@@ -1,0 +1,267 @@
+//! Where files are kept: any `object_store` store (a local directory, an S3-compatible bucket,
+//! GCS, Azure, memory), with streaming uploads that appear only when complete.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt as _;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload, WriteMultipart};
+use telphin_records::layers::record_api::bytes::Bytes;
+
+use crate::digest::Fingerprint;
+use crate::error::BackupError;
+
+/// Files up to this size are stored with one request; larger ones in parts of this size (S3
+/// requires at least 5 MiB per part but the last).
+pub const PART_SIZE: usize = 8 << 20;
+
+/// How many parts of one file are uploaded at once.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// A backup target: a store and where in it.
+///
+/// ```no_run
+/// use record_backup::Target;
+///
+/// # fn main() -> Result<(), record_backup::BackupError> {
+/// let disk = Target::local("/srv/recordings")?;
+/// // Credentials and region from the environment (AWS_ACCESS_KEY_ID, ...), or as options.
+/// let bucket = Target::from_url("s3://call-archive/pbx-main", [("aws_region", "eu-central-1")])?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Target {
+    store: Arc<dyn ObjectStore>,
+    shown: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Target").field(&self.shown).finish()
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl Target {
+    /// A directory on a local disk, created if missing.
+    pub fn local(dir: impl AsRef<std::path::Path>) -> Result<Target, BackupError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|error| {
+            BackupError::TargetConfig(format!("cannot create {}: {error}", dir.display()))
+        })?;
+        let store = LocalFileSystem::new_with_prefix(dir)?;
+        Ok(Target {
+            store: Arc::new(store),
+            shown: dir.display().to_string(),
+        })
+    }
+
+    /// The target at `url`: `s3://bucket/prefix` (any S3-compatible store: set
+    /// `aws_endpoint`; credentials and region are read from the environment, then from
+    /// `options`), `file:///dir`, `gs://`, `az://`, `memory://` — whatever `object_store`
+    /// reads. A plain path is a local directory.
+    pub fn from_url<K, V>(
+        url: &str,
+        options: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Target, BackupError>
+    where
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        if !url.contains("://") {
+            return Target::local(url);
+        }
+        let parsed = url::Url::parse(url)
+            .map_err(|error| BackupError::TargetConfig(format!("not a URL ({error})")))?;
+        let shown = shown(&parsed);
+        if parsed.scheme() == "file" {
+            let dir = parsed.to_file_path().map_err(|()| {
+                BackupError::TargetConfig(format!("{shown} is not a local directory"))
+            })?;
+            return Target::local(dir);
+        }
+        let options: Vec<(String, String)> = options
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().to_ascii_lowercase(), v.into()))
+            .collect();
+        let store: Box<dyn ObjectStore> = if parsed.scheme() == "s3" {
+            let mut builder = AmazonS3Builder::from_env().with_url(url);
+            for (key, value) in options {
+                let key: AmazonS3ConfigKey = key.parse().map_err(|_| {
+                    BackupError::TargetConfig(format!("unknown S3 option {key:?}"))
+                })?;
+                builder = builder.with_config(key, value);
+            }
+            let store = builder.build()?;
+            let prefix = Path::from_url_path(parsed.path()).map_err(object_store::Error::from)?;
+            Box::new(object_store::prefix::PrefixStore::new(store, prefix))
+        } else {
+            let (store, prefix) = object_store::parse_url_opts(&parsed, options)?;
+            Box::new(object_store::prefix::PrefixStore::new(store, prefix))
+        };
+        Ok(Target {
+            store: Arc::from(store),
+            shown,
+        })
+    }
+
+    /// A target over any `object_store` store; `description` is what messages and `Debug`
+    /// show of it (give no secret).
+    pub fn from_store(store: Arc<dyn ObjectStore>, description: impl Into<String>) -> Target {
+        Target {
+            store,
+            shown: description.into(),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    pub(crate) fn path(key: &str) -> Result<Path, BackupError> {
+        Path::parse(key).map_err(|error| BackupError::Target(error.into()))
+    }
+
+    /// Starts storing an object named `key`.
+    pub(crate) fn upload(&self, key: &str) -> Result<Upload, BackupError> {
+        Ok(Upload {
+            store: Arc::clone(&self.store),
+            path: Target::path(key)?,
+            buffered: Vec::new(),
+            buffered_len: 0,
+            multipart: None,
+            fingerprint: Fingerprint::default(),
+        })
+    }
+
+    /// The size and SHA-256 of the object `key`, read back whole; `None` if there is none.
+    pub(crate) async fn fingerprint(&self, key: &str) -> Result<Option<(u64, String)>, BackupError> {
+        let found = match self.store.get(&Target::path(key)?).await {
+            Ok(found) => found,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
+        let mut fingerprint = Fingerprint::default();
+        let mut stream = found.into_stream();
+        while let Some(chunk) = stream.next().await {
+            fingerprint.update(&chunk?);
+        }
+        Ok(Some(fingerprint.finish()))
+    }
+
+    /// The size of the object `key`; `None` if there is none.
+    pub(crate) async fn size(&self, key: &str) -> Result<Option<u64>, BackupError> {
+        match self.store.head(&Target::path(key)?).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Writes a small object whole (a manifest).
+    pub(crate) async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BackupError> {
+        self.store
+            .put(&Target::path(key)?, PutPayload::from(bytes))
+            .await?;
+        Ok(())
+    }
+
+    /// Reads a small object whole (a manifest).
+    pub(crate) async fn read(&self, key: &Path) -> Result<Bytes, BackupError> {
+        Ok(self.store.get(key).await?.bytes().await?)
+    }
+
+    /// The objects under `prefix`.
+    pub(crate) async fn list(&self, prefix: &str) -> Result<Vec<Path>, BackupError> {
+        let prefix = Target::path(prefix)?;
+        let mut listing = self.store.list(Some(&prefix));
+        let mut paths = Vec::new();
+        while let Some(meta) = listing.next().await {
+            paths.push(meta?.location);
+        }
+        paths.sort();
+        Ok(paths)
+    }
+}
+
+/// The URL without user, password, query or fragment: what messages may show.
+fn shown(url: &url::Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    shown
+}
+
+/// An object being stored: small files are gathered and stored with one request, larger ones
+/// as a multipart upload. Nothing appears under the object's name before
+/// [`finish`](Self::finish) succeeds.
+pub(crate) struct Upload {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    buffered: Vec<Bytes>,
+    buffered_len: usize,
+    multipart: Option<WriteMultipart>,
+    fingerprint: Fingerprint,
+}
+
+impl Upload {
+    /// Adds the next chunk of the file.
+    pub(crate) async fn push(&mut self, chunk: Bytes) -> Result<(), BackupError> {
+        self.fingerprint.update(&chunk);
+        if let Some(multipart) = &mut self.multipart {
+            multipart.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+            multipart.put(chunk);
+            return Ok(());
+        }
+        self.buffered_len += chunk.len();
+        self.buffered.push(chunk);
+        if self.buffered_len >= PART_SIZE {
+            let upload = self.store.put_multipart(&self.path).await?;
+            let mut multipart = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+            for chunk in self.buffered.drain(..) {
+                multipart.put(chunk);
+            }
+            self.buffered_len = 0;
+            self.multipart = Some(multipart);
+        }
+        Ok(())
+    }
+
+    /// Bytes pushed so far.
+    pub(crate) fn size(&self) -> u64 {
+        self.fingerprint.size()
+    }
+
+    /// Completes the object; gives its size and SHA-256.
+    pub(crate) async fn finish(self) -> Result<(u64, String), BackupError> {
+        match self.multipart {
+            Some(multipart) => {
+                multipart.finish().await?;
+            }
+            None => {
+                let payload: PutPayload = self.buffered.into_iter().collect();
+                self.store.put(&self.path, payload).await?;
+            }
+        }
+        Ok(self.fingerprint.finish())
+    }
+
+    /// Gives up: a multipart upload is aborted, so that its parts do not linger.
+    pub(crate) async fn abort(self) {
+        if let Some(multipart) = self.multipart
+            && let Err(error) = multipart.abort().await
+        {
+            tracing::warn!(%error, "an unfinished multipart upload could not be aborted");
+        }
+    }
+}

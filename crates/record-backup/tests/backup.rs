@@ -1,0 +1,211 @@
+//! Backup of a quarter from the simulator into a local directory: through faults, rerun,
+//! aborted midway and restarted.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use record_backup::{ArchiveOptions, Catalog, Outcome, Progress, Target};
+use record_sim::{Faults, SimConfig};
+use support::*;
+
+fn faulty() -> SimConfig {
+    SimConfig {
+        seed: 4242,
+        record_count: 1200,
+        max_file_size: Some(160 << 10),
+        faults: Faults {
+            server_error_percent: 10,
+            drop_percent: 5,
+            truncate_percent: 5,
+            burst_429_every: Some(89),
+            burst_429_length: 3,
+            // Every token expires every 40 API requests: several times per run.
+            expire_tokens_every: Some(40),
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    }
+}
+
+/// Checks that `dir` holds exactly the quarter's files, byte for byte, under the catalog's
+/// keys, plus the manifests — nothing partial, nothing else.
+fn assert_kept(sim: &record_sim::BlockingSim, dir: &std::path::Path, catalog: &Catalog) {
+    let want = expected(sim, at(2024, 1, 1), at(2024, 4, 1));
+    let files = files_under(dir);
+    let mut keys = BTreeSet::new();
+    for record in &want {
+        let entry = catalog
+            .entry(&record.uuid)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{} is not in the catalog", record.uuid));
+        assert!(entry.state.is_kept(), "{} is not kept: {:?}", record.uuid, entry.state);
+        let key = entry.state.object_key.clone().unwrap();
+        let bytes = files.get(&key).unwrap_or_else(|| panic!("{key} is missing"));
+        assert_eq!(bytes.len() as u64, record.size, "{key}");
+        assert!(*bytes == sim.file_bytes(&record.uuid).unwrap(), "{key} differs");
+        assert_eq!(entry.state.size, Some(record.size));
+        keys.insert(key);
+    }
+    let others: Vec<&String> = files
+        .keys()
+        .filter(|name| !keys.contains(*name) && !name.starts_with("_manifest/"))
+        .collect();
+    assert!(others.is_empty(), "unexpected files in the target: {others:?}");
+    assert_eq!(entries(catalog).len(), want.len(), "the catalog has every record once");
+    let manifests: Vec<&String> = files.keys().filter(|n| n.starts_with("_manifest/")).collect();
+    assert_eq!(
+        manifests,
+        ["_manifest/2024-01.jsonl", "_manifest/2024-02.jsonl", "_manifest/2024-03.jsonl"]
+    );
+    let lines: usize = manifests
+        .iter()
+        .map(|m| files[*m].split(|&b| b == b'\n').filter(|l| !l.is_empty()).count())
+        .sum();
+    assert_eq!(lines, want.len(), "every kept record is in a manifest");
+}
+
+#[test]
+fn a_quarter_survives_faults_and_a_rerun_transfers_nothing() {
+    let sim = start(faulty());
+    let dir = tempfile::tempdir().unwrap();
+    let target_dir = dir.path().join("target");
+    let catalog_path = dir.path().join("catalog.sqlite");
+    let want = expected(&sim, at(2024, 1, 1), at(2024, 4, 1));
+    assert!(want.len() > 250, "{} records", want.len());
+    let transferred = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&transferred);
+    // One download in ten breaks: eight tries make a file that fails every time unlikely
+    // (0.14⁸ per file).
+    let options = ArchiveOptions::default().attempts(8).on_progress(move |event| {
+        if let Progress::Transferred { bytes } = event {
+            seen.fetch_add(bytes, Ordering::Relaxed);
+        }
+    });
+    let archive = archive(&sim, Target::local(&target_dir).unwrap(), &catalog_path, options);
+    let report = runtime().block_on(archive.backup(pbx(), quarter())).unwrap();
+    assert_eq!(report.outcome, Outcome::Complete);
+    let errors: Vec<String> = entries(archive.catalog())
+        .into_iter()
+        .filter_map(|e| e.state.last_error)
+        .collect();
+    assert_eq!(report.failed, 0, "{report:?}: {errors:?}");
+    assert_eq!(report.listed, want.len() as u64);
+    assert_eq!(report.stored, want.len() as u64);
+    assert_eq!(report.already_kept, 0);
+    let total: u64 = want.iter().map(|r| r.size).sum();
+    assert_eq!(report.bytes, total);
+    assert!(transferred.load(Ordering::Relaxed) >= total);
+    let counters = sim.counters();
+    assert!(counters.status(500) + counters.status(502) + counters.status(503) > 10);
+    assert!(counters.status(429) > 3, "{counters:?}");
+    assert!(counters.by_grant.values().sum::<u64>() > 2, "tokens were renewed");
+    assert_kept(&sim, &target_dir, archive.catalog());
+
+    // The catalog file is its owner's only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&catalog_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+
+    // A second run lists again but transfers nothing.
+    let files = sim.counters().route("storage_file") + sim.counters().route("download_record");
+    let links = sim.counters().route("storage_url");
+    let again = runtime().block_on(archive.backup(pbx(), quarter())).unwrap();
+    assert_eq!((again.stored, again.failed), (0, 0), "{again:?}");
+    assert_eq!(again.already_kept, want.len() as u64);
+    assert_eq!(
+        sim.counters().route("storage_file") + sim.counters().route("download_record"),
+        files
+    );
+    assert_eq!(sim.counters().route("storage_url"), links);
+    assert_kept(&sim, &target_dir, archive.catalog());
+}
+
+#[test]
+fn a_run_aborted_midway_and_restarted_ends_identical_to_an_uninterrupted_one() {
+    let config = SimConfig {
+        seed: 5150,
+        record_count: 800,
+        max_file_size: Some(96 << 10),
+        ..SimConfig::default()
+    };
+    let sim = start(config);
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = runtime();
+
+    // The reference: one uninterrupted run.
+    let whole_dir = dir.path().join("whole");
+    let whole = archive(
+        &sim,
+        Target::local(&whole_dir).unwrap(),
+        &dir.path().join("whole.sqlite"),
+        ArchiveOptions::default(),
+    );
+    runtime.block_on(whole.backup(pbx(), quarter())).unwrap();
+
+    // The interrupted one: dropped (as a killed process stops) once 40 files are stored.
+    let cut_dir = dir.path().join("cut");
+    let cut_catalog = dir.path().join("cut.sqlite");
+    let stored = Arc::new(AtomicU64::new(0));
+    let notify = Arc::new(tokio::sync::Notify::new());
+    let (count, wake) = (Arc::clone(&stored), Arc::clone(&notify));
+    let options = ArchiveOptions::default().on_progress(move |event| {
+        if let Progress::Stored { .. } = event
+            && count.fetch_add(1, Ordering::SeqCst) + 1 == 40
+        {
+            wake.notify_one();
+        }
+    });
+    let cut = archive(&sim, Target::local(&cut_dir).unwrap(), &cut_catalog, options);
+    runtime.block_on(async {
+        tokio::select! {
+            done = cut.backup(pbx(), quarter()) => panic!("the run ended before the cut: {done:?}"),
+            () = notify.notified() => {}
+        }
+    });
+    drop(cut);
+    let kept_before = {
+        let catalog = Catalog::open(&cut_catalog).unwrap();
+        entries(&catalog).iter().filter(|e| e.state.is_kept()).count() as u64
+    };
+    assert!((40..100).contains(&kept_before), "{kept_before} kept at the cut");
+
+    let files_before = sim.counters().route("storage_file");
+    let restarted = archive(
+        &sim,
+        Target::local(&cut_dir).unwrap(),
+        &cut_catalog,
+        ArchiveOptions::default(),
+    );
+    let report = runtime.block_on(restarted.backup(pbx(), quarter())).unwrap();
+    let want = expected(&sim, at(2024, 1, 1), at(2024, 4, 1)).len() as u64;
+    assert_eq!(report.already_kept, kept_before);
+    assert_eq!(report.stored, want - kept_before);
+    // Nothing kept before the cut was transferred again; at most the files under way then.
+    assert_eq!(sim.counters().route("storage_file") - files_before, report.stored);
+    assert_kept(&sim, &cut_dir, restarted.catalog());
+
+    // The same objects, byte for byte, and the same manifests but for the times of storing.
+    let (a, b) = (files_under(&whole_dir), files_under(&cut_dir));
+    let objects = |files: &std::collections::BTreeMap<String, Vec<u8>>| {
+        files
+            .iter()
+            .filter(|(name, _)| !name.starts_with("_manifest/"))
+            .map(|(name, bytes)| (name.clone(), bytes.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert!(objects(&a) == objects(&b), "the objects differ");
+    let state = |catalog: &Catalog| {
+        entries(catalog)
+            .into_iter()
+            .map(|e| (e.record, e.state.object_key, e.state.size, e.state.sha256))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(state(whole.catalog()), state(restarted.catalog()));
+}

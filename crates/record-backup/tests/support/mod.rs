@@ -1,0 +1,96 @@
+//! Shared set-up: a simulator, an async client of its client-level app, archives over it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use record_backup::{Archive, ArchiveOptions, Catalog, CatalogEntry, SearchQuery, Target};
+use record_sim::{BlockingSim, Sim, SimConfig, SimRecord};
+use telphin_records::chrono::{NaiveDate, NaiveDateTime};
+use telphin_records::layers::transport_async::ReqwestTransport;
+use telphin_records::{Client, ClientBuilder, ClientId, Credentials, Period, RetryPolicy, Scope};
+
+pub fn pbx() -> Scope {
+    Scope::client(ClientId::Me)
+}
+
+pub fn at(y: i32, m: u32, d: u32) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(y, m, d)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+}
+
+/// The first quarter of 2024, `[Jan 1, Apr 1)`.
+pub fn quarter() -> Period {
+    Period::parse("2024-01-01 00:00:00", "2024-04-01 00:00:00").unwrap()
+}
+
+pub fn start(config: SimConfig) -> BlockingSim {
+    Sim::start_blocking(config).expect("the simulator starts")
+}
+
+/// A client of the simulator's client-level app, with quick retries and short 429 waits.
+pub fn client(sim: &BlockingSim) -> Client<ReqwestTransport> {
+    let app = &sim.credentials().client;
+    ClientBuilder::new(Credentials::client_credentials(&app.client_id, &app.client_secret))
+        .base_url(sim.base_url())
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(5)
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(20)),
+        )
+        .rate_limit_wait_cap(Duration::from_millis(20))
+        .build_async()
+        .unwrap()
+}
+
+pub fn archive(
+    sim: &BlockingSim,
+    target: Target,
+    catalog: &Path,
+    options: ArchiveOptions,
+) -> Archive<ReqwestTransport> {
+    Archive::new(client(sim), target, Catalog::open(catalog).unwrap(), options)
+}
+
+/// The simulator's records in `[from, until)`.
+pub fn expected(sim: &BlockingSim, from: NaiveDateTime, until: NaiveDateTime) -> Vec<SimRecord> {
+    sim.records()
+        .into_iter()
+        .filter(|r| from <= r.init_time && r.init_time < until)
+        .collect()
+}
+
+/// Every file under `dir`, by path relative to it.
+pub fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                files.insert(relative, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// Every entry of the catalog, oldest first.
+pub fn entries(catalog: &Catalog) -> Vec<CatalogEntry> {
+    catalog.search(&SearchQuery::default()).unwrap()
+}
+
+/// The runtime of a test.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
