@@ -159,6 +159,11 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         &self.catalog
     }
 
+    /// The client of the API.
+    pub fn client(&self) -> &Client<T> {
+        &self.client
+    }
+
     /// The target.
     pub fn target(&self) -> &Target {
         &self.target

@@ -1,0 +1,217 @@
+//! Backup into a real S3-compatible server on loopback (moto's server mode, started here),
+//! a multipart upload among the files; verify finds objects deleted or altered behind the
+//! catalog's back, and purge then keeps their records on the PBX.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStoreExt as _, PutPayload};
+use record_backup::{ArchiveOptions, Outcome, PART_SIZE, Progress, PurgeOptions, Target};
+use record_sim::{Fault, SimConfig};
+use support::*;
+use telphin_records::Period;
+use telphin_records::chrono::{TimeZone as _, Utc};
+
+/// moto's S3 server on a free loopback port; stopped when dropped.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 with moto[server] (`.ci/run` installs it)");
+        let mut moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        // Readiness, not timing: wait until it accepts connections (or has exited).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = moto.child.try_wait().unwrap() {
+                panic!("moto's server exited ({status}); is moto[server] installed?");
+            }
+            assert!(Instant::now() < deadline, "moto's server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        moto
+    }
+
+    /// A new bucket, by S3's `CreateBucket` (moto takes unsigned requests).
+    async fn bucket(&self, name: &str) {
+        let answer = reqwest::Client::new()
+            .put(format!("{}/{name}", self.endpoint))
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{}", answer.status());
+    }
+
+    /// The multipart uploads of `bucket` begun and neither completed nor aborted.
+    async fn unfinished_uploads(&self, bucket: &str) -> usize {
+        let text = reqwest::Client::new()
+            .get(format!("{}/{bucket}?uploads", self.endpoint))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("ListMultipartUploadsResult"), "{text}");
+        text.matches("<UploadId>").count()
+    }
+
+    fn target(&self, bucket: &str) -> Target {
+        Target::from_url(
+            &format!("s3://{bucket}/pbx-main"),
+            [
+                ("aws_endpoint", self.endpoint.as_str()),
+                ("aws_allow_http", "true"),
+                ("aws_region", "us-east-1"),
+                ("aws_access_key_id", "testing"),
+                ("aws_secret_access_key", "testing"),
+            ],
+        )
+        .unwrap()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_month_into_s3_with_a_multipart_file_verified_and_purged_safely() {
+    let huge = 2 * PART_SIZE as u64 + 123_457;
+    let sim = start(SimConfig {
+        seed: 909,
+        record_count: 800,
+        max_file_size: Some(64 << 10),
+        huge_file_size: Some(huge),
+        ..SimConfig::default()
+    });
+    let huge_uuid = sim.huge_record_uuid().unwrap().to_owned();
+    // The huge file's first download breaks after 1½ parts: that upload is aborted.
+    sim.inject(
+        Some("storage_file"),
+        Fault::DropAfter(PART_SIZE as u64 * 3 / 2),
+        1,
+    );
+    let moto = Moto::start();
+    let runtime = runtime();
+    runtime.block_on(moto.bucket("recordings"));
+    let target = moto.target("recordings");
+    let dir = tempfile::tempdir().unwrap();
+    // One file at a time from the huge one (at noon on June 15th), so that it gets the
+    // injected fault.
+    let restarts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&restarts);
+    let options = ArchiveOptions::default().concurrency(1).on_progress(move |event| {
+        if let Progress::Restarted { record_uuid, discarded_bytes } = event {
+            seen.lock().unwrap().push((record_uuid, discarded_bytes));
+        }
+    });
+    let archive = archive(&sim, target.clone(), &dir.path().join("c.sqlite"), options);
+    let june = Period::parse("2024-06-15 12:00:00", "2024-07-01 00:00:00").unwrap();
+    let noon = at(2024, 6, 15) + telphin_records::chrono::Duration::hours(12);
+    let want = expected(&sim, noon, at(2024, 7, 1));
+    assert_eq!(want[0].uuid, huge_uuid);
+
+    let report = runtime.block_on(archive.backup(pbx(), june)).unwrap();
+    assert_eq!(report.outcome, Outcome::Complete);
+    assert_eq!((report.stored, report.failed), (want.len() as u64, 0), "{report:?}");
+    assert_eq!(
+        *restarts.lock().unwrap(),
+        [(huge_uuid.clone(), PART_SIZE as u64 * 3 / 2)],
+        "the huge file's first try broke midway"
+    );
+    // Its first multipart upload was aborted, the second completed: none is left over.
+    assert_eq!(runtime.block_on(moto.unfinished_uploads("recordings")), 0);
+
+    // Every object byte for byte; the huge one went up in parts (its ETag says how many).
+    let store = target.store();
+    let mut keys = BTreeSet::new();
+    for record in &want {
+        let key = archive
+            .catalog()
+            .entry(&record.uuid)
+            .unwrap()
+            .unwrap()
+            .state
+            .object_key
+            .unwrap();
+        let path = ObjectPath::parse(&key).unwrap();
+        let bytes = runtime
+            .block_on(async { store.get(&path).await.unwrap().bytes().await.unwrap() });
+        assert!(bytes.as_ref() == sim.file_bytes(&record.uuid).unwrap().as_slice(), "{key}");
+        if record.uuid == huge_uuid {
+            let meta = runtime.block_on(store.head(&path)).unwrap();
+            assert_eq!(meta.size, huge);
+            assert!(meta.e_tag.unwrap().ends_with("-3\""), "a multipart ETag");
+        }
+        keys.insert(key);
+    }
+    assert_eq!(keys.len(), want.len());
+
+    let verified = runtime.block_on(archive.verify(pbx(), None)).unwrap();
+    assert!(verified.all_whole());
+    assert_eq!(verified.checked, want.len() as u64);
+
+    // Behind the catalog's back: one object deleted, one rewritten with other bytes of the
+    // same size.
+    let entry = |uuid: &str| archive.catalog().entry(uuid).unwrap().unwrap();
+    let (deleted, altered) = (&want[1], &want[2]);
+    let deleted_key = ObjectPath::parse(entry(&deleted.uuid).state.object_key.unwrap()).unwrap();
+    let altered_key = ObjectPath::parse(entry(&altered.uuid).state.object_key.unwrap()).unwrap();
+    runtime.block_on(store.delete(&deleted_key)).unwrap();
+    let same_size = vec![0x55u8; altered.size as usize];
+    runtime
+        .block_on(store.put(&altered_key, PutPayload::from(same_size)))
+        .unwrap();
+    let found = runtime.block_on(archive.verify(pbx(), None)).unwrap();
+    assert_eq!((found.missing, found.altered), (1, 1), "{found:?}");
+    assert!(!entry(&deleted.uuid).state.is_kept());
+    assert!(!entry(&altered.uuid).state.is_kept());
+
+    // Purge everything older than July: all of the period but those two.
+    let cutoff = Utc.with_ymd_and_hms(2024, 7, 1, 0, 0, 0).unwrap();
+    let purged = runtime
+        .block_on(archive.purge(cutoff, pbx(), PurgeOptions::default()))
+        .unwrap();
+    assert_eq!(purged.deleted, want.len() as u64 - 2);
+    let left: BTreeSet<String> = expected(&sim, noon, at(2024, 7, 1))
+        .into_iter()
+        .map(|r| r.uuid)
+        .collect();
+    assert_eq!(
+        left,
+        BTreeSet::from([deleted.uuid.clone(), altered.uuid.clone()])
+    );
+
+    // The next backup keeps the two again from the PBX, which still has them.
+    let again = runtime.block_on(archive.backup(pbx(), june)).unwrap();
+    assert_eq!(again.stored, 2, "{again:?}");
+    let bytes = runtime.block_on(async {
+        store.get(&altered_key).await.unwrap().bytes().await.unwrap()
+    });
+    assert!(bytes.as_ref() == sim.file_bytes(&altered.uuid).unwrap().as_slice());
+}
