@@ -2,6 +2,7 @@
 //! starts the simulator in its own process, runs these, interleaves the variants, and writes
 //! the summary; see `xtask/src/bench.rs`.
 
+mod backup;
 mod decode;
 mod measure;
 mod net;
@@ -13,7 +14,8 @@ const USAGE: &str = "usage: telphin-bench <measure> [options]
   list-stream --sim FILE [--order asc|desc]
   list-window --sim FILE --rounds R --calls N
   download --sim FILE --variant sdk-blocking|raw-ureq|sdk-async|raw-reqwest|sdk-async-file|raw-reqwest-file
-  tokens --calls N";
+  tokens --calls N
+  backup --sim FILE --dir DIR [--concurrency 8] [--latency-ms 20]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
         Some("list-window") => net::list_window(&args[1..]),
         Some("download") => net::download(&args[1..]),
         Some("tokens") => net::tokens(&args[1..]),
+        Some("backup") => backup::run(&args[1..]),
         _ => Err(USAGE.to_owned()),
     };
     match result {

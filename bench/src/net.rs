@@ -13,14 +13,14 @@ use telphin_records::{
 use crate::measure::{flag, number, peak_rss_kib, process_cpu, spread, thread_cpu};
 
 /// What the simulator announced: its base URL and the client app's credentials.
-struct Sim {
+pub(crate) struct Sim {
     base_url: String,
     client_id: String,
     client_secret: String,
     huge_record: Option<String>,
 }
 
-fn sim(args: &[String]) -> Result<Sim, String> {
+pub(crate) fn sim(args: &[String]) -> Result<Sim, String> {
     let path = flag(args, "--sim").ok_or("--sim FILE is needed")?;
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let line: Value = serde_json::from_str(text.lines().next().unwrap_or_default())
@@ -35,7 +35,7 @@ fn sim(args: &[String]) -> Result<Sim, String> {
 }
 
 impl Sim {
-    fn builder(&self) -> ClientBuilder {
+    pub(crate) fn builder(&self) -> ClientBuilder {
         ClientBuilder::new(Credentials::client_credentials(
             &self.client_id,
             &self.client_secret,
@@ -63,7 +63,7 @@ impl Sim {
     }
 }
 
-fn pbx() -> Scope {
+pub(crate) fn pbx() -> Scope {
     Scope::client(ClientId::Me)
 }
 

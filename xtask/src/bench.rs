@@ -27,6 +27,11 @@ struct Plan {
     download_bytes: u64,
     download_rounds: usize,
     token_calls: usize,
+    /// Records of the simulator's year for the bulk backup: the wall-time case (run
+    /// `backup_rounds` times), then the memory comparison's larger case.
+    backup_records: [usize; 2],
+    backup_rounds: usize,
+    backup_latency_ms: u64,
 }
 
 impl Plan {
@@ -43,6 +48,9 @@ impl Plan {
                 download_bytes: 16 << 20,
                 download_rounds: 1,
                 token_calls: 100,
+                backup_records: [76, 276],
+                backup_rounds: 1,
+                backup_latency_ms: 5,
             }
         } else {
             Plan {
@@ -56,6 +64,10 @@ impl Plan {
                 download_bytes: 1 << 30,
                 download_rounds: 7,
                 token_calls: 1_000,
+                // With the simulator's 24 boundary records: 1,000 and 10,000 files.
+                backup_records: [976, 9_976],
+                backup_rounds: 3,
+                backup_latency_ms: 20,
             }
         }
     }
@@ -159,13 +171,14 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
     summary["machine"] = json!({
         "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
     });
-    let measures: [(&str, Measure); 6] = [
+    let measures: [(&str, Measure); 7] = [
         ("decode", decode),
         ("list_window", list_window),
         ("list_year_stream", list_year),
         ("download", download),
         ("tokens", tokens),
         ("weight", |_, plan| minimal::weight(plan.quick)),
+        ("bulk_backup", bulk_backup),
     ];
     for (name, measure) in measures {
         if only.is_some_and(|only| only != name) {
@@ -174,7 +187,6 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
         eprintln!("== xtask: bench: {name}");
         summary[name] = measure(&bins, &plan).map_err(|error| format!("{name}: {error}"))?;
     }
-    summary["bulk_backup"] = json!({"pending": "record-backup (issue 10) has not landed"});
     let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
     std::fs::write(out.join("summary.json"), &text)
         .map_err(|e| format!("cannot write summary.json: {e}"))?;
@@ -432,6 +444,66 @@ fn tokens(bins: &Bins, plan: &Plan) -> Result<Value, String> {
     ]))
 }
 
+/// `record-backup` keeping a year of small files from a simulator that adds a latency to every
+/// request, 8 files at a time: wall time against files × 2 round trips × latency / 8, and
+/// peak memory for a small and a ten times larger year.
+fn bulk_backup(bins: &Bins, plan: &Plan) -> Result<Value, String> {
+    const CONCURRENCY: &str = "8";
+    let latency = plan.backup_latency_ms.to_string();
+    let run = |records: usize| -> Result<Value, String> {
+        let flags = [
+            "--records",
+            &records.to_string(),
+            "--latency-ms",
+            &latency,
+            "--max-file-bytes",
+            "32768",
+        ];
+        let sim = bins.sim("backup", &strings(&flags))?;
+        let dir = bins.out.join("backup-run");
+        let _ = std::fs::remove_dir_all(&dir);
+        let result = bins.bench(&strings(&[
+            "backup",
+            "--sim",
+            &sim.announcement.to_string_lossy(),
+            "--dir",
+            &dir.to_string_lossy(),
+            "--concurrency",
+            CONCURRENCY,
+            "--latency-ms",
+            &latency,
+        ]));
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    };
+    let mut small = Vec::new();
+    for _ in 0..plan.backup_rounds {
+        small.push(run(plan.backup_records[0])?);
+    }
+    let large = run(plan.backup_records[1])?;
+    let field = |run: &Value, name: &str| run[name].as_f64().unwrap_or(f64::NAN);
+    let ratios: Vec<f64> = small.iter().map(|r| field(r, "wall_over_ideal")).collect();
+    let rss_small = small
+        .iter()
+        .map(|r| field(r, "peak_rss_kib"))
+        .fold(0.0, f64::max);
+    let rss_large = field(&large, "peak_rss_kib");
+    Ok(json!({
+        "small": small,
+        "large": large,
+        "files_small": small.first().map(|r| r["files"].clone()),
+        "files_large": large["files"],
+        "latency_ms": plan.backup_latency_ms,
+        "concurrency": 8,
+        "wall_over_ideal": spread(&ratios),
+        "wall_over_ideal_large": field(&large, "wall_over_ideal"),
+        "peak_rss_mib_small": rss_small / 1024.0,
+        "peak_rss_mib_large": rss_large / 1024.0,
+        "rss_large_over_small": rss_large / rss_small,
+        "goal_wall_over_ideal": 1.2,
+    }))
+}
+
 /// Min, median and max of `values`.
 pub(crate) fn spread(values: &[f64]) -> Value {
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
@@ -576,9 +648,29 @@ fn table(summary: &Value) -> String {
             "",
         ),
         (
-            "bulk backup: wall / ideal",
-            &summary["bulk_backup"],
-            "pending",
+            "bulk backup: wall / ideal (1,000 files)",
+            &summary["bulk_backup"]["wall_over_ideal"],
+            "goal <= 1.2",
+        ),
+        (
+            "bulk backup: wall / ideal (10,000 files)",
+            &summary["bulk_backup"]["wall_over_ideal_large"],
+            "",
+        ),
+        (
+            "bulk backup: peak RSS MiB, 1,000 files",
+            &summary["bulk_backup"]["peak_rss_mib_small"],
+            "",
+        ),
+        (
+            "bulk backup: peak RSS MiB, 10,000 files",
+            &summary["bulk_backup"]["peak_rss_mib_large"],
+            "",
+        ),
+        (
+            "bulk backup: RSS 10,000 / 1,000 files",
+            &summary["bulk_backup"]["rss_large_over_small"],
+            "goal ~ 1",
         ),
     ];
     let mut text = String::new();

@@ -1,27 +1,23 @@
 //! `backup`: list with the completeness guard, upsert the metadata, keep every file not kept
 //! yet — verified, atomic, with bounded concurrency — and record every outcome.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use futures_util::{StreamExt as _, stream};
+use futures_util::StreamExt as _;
 use telphin_records::layers::record_api::AsyncTransport;
-use telphin_records::{
-    DownloadOptions, DownloadSource, Error as ApiError, ListOptions, Order, Period, Record, Scope,
-    StorageLink,
-};
+use telphin_records::{Error as ApiError, ListOptions, Order, Period, Record, Scope};
+use tokio::sync::watch;
 
 use crate::archive::{Archive, Outcome};
 use crate::budget::Gate;
-use crate::catalog::{Pending, ScopeFilter};
+use crate::catalog::ScopeFilter;
 use crate::error::BackupError;
+use crate::keep::{Frontier, Totals};
 use crate::progress::Progress;
 
 /// Listed records are written to the catalog in transactions of this many.
 const LIST_BATCH: usize = 256;
-
-/// Records still to be kept are read from the catalog in pages of this many.
-const PAGE: usize = 256;
 
 /// What a backup run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,46 +54,13 @@ impl Default for BackupReport {
     }
 }
 
-/// What happened to one file.
-enum Kept {
-    Stored(u64),
-    Failed,
-    /// Not tried: the budget stopped the run.
-    Skipped,
-}
-
-/// Why one attempt at a file failed.
-struct AttemptFailed {
-    message: String,
-    /// The record is gone from the PBX: trying again cannot help.
-    gone: bool,
-}
-
-impl From<ApiError> for AttemptFailed {
-    fn from(error: ApiError) -> Self {
-        AttemptFailed {
-            gone: matches!(error, ApiError::NotFound(_)),
-            message: error.to_string(),
-        }
-    }
-}
-
-impl From<BackupError> for AttemptFailed {
-    fn from(error: BackupError) -> Self {
-        AttemptFailed {
-            gone: false,
-            message: error.to_string(),
-        }
-    }
-}
-
 impl<T: AsyncTransport + 'static> Archive<T> {
     /// Backs up the recordings of `scope` in `period` (any length).
     ///
     /// 1. Lists the period with the completeness guard (a window whose answer disagrees with
     ///    its statistics is listed again in halves) and writes every record's metadata to the
     ///    catalog.
-    /// 2. Downloads every record of the period not kept yet — [`ArchiveOptions::concurrency`]
+    /// 2. Meanwhile, downloads every record of the period not kept yet — [`ArchiveOptions::concurrency`]
     ///    at a time, from the storage link first (kept in the catalog, so later downloads of
     ///    it cost no request) — streaming it into the target while its SHA-256 is computed; the
     ///    object appears under its name only once complete, and its size, SHA-256 and time
@@ -119,280 +82,144 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         let period = period.into();
         let gate = Gate::new(self.options.budget);
         let mut report = BackupReport::default();
-        if let Err(resume_after) = self.list(scope, period, &gate, &mut report).await? {
-            self.write_manifests().await?;
-            report.outcome = Outcome::Paused { resume_after };
-            return Ok(report);
-        }
-        let filter = ScopeFilter::of(scope);
-        (report.already_kept, _) = self.catalog.kept_count(filter, &period)?;
-        self.plan(filter, &period, report.already_kept)?;
-
-        let stored = AtomicU64::new(0);
-        let bytes = AtomicU64::new(0);
-        let failed = AtomicU64::new(0);
-        let resume_after = std::sync::Mutex::new(None::<Duration>);
-        let pages = self.pending(filter, period);
-        let work = pages
-            .map(|pending| async {
-                let pending = pending?;
-                let kept = self.keep(scope, pending, &gate, &resume_after).await?;
-                match kept {
-                    Kept::Stored(size) => {
-                        stored.fetch_add(1, Ordering::Relaxed);
-                        bytes.fetch_add(size, Ordering::Relaxed);
-                    }
-                    Kept::Failed => {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Kept::Skipped => {}
-                }
-                Ok::<(), BackupError>(())
-            })
-            .buffer_unordered(self.options.concurrency);
-        let mut work = std::pin::pin!(work);
-        let mut first_error = None;
-        while let Some(done) = work.next().await {
-            if let Err(error) = done {
-                // A catalog failure: stop starting files, let those under way finish.
-                first_error.get_or_insert(error);
-                break;
-            }
-        }
+        (report.already_kept, _) = self.catalog.kept_count(ScopeFilter::of(scope), &period)?;
+        let totals = Totals::default();
+        let (frontier, follower) = watch::channel(Frontier {
+            through: i64::MIN,
+            done: false,
+        });
+        // The files listed so far are downloaded while the listing goes on.
+        let listing = self.list(scope, period, &gate, &frontier, &totals);
+        let keeping = self.keep_all(scope, period, follower, &gate, &totals);
+        let result = futures_util::future::try_join(listing, keeping).await;
         self.write_manifests().await?;
-        if let Some(error) = first_error {
-            return Err(error);
-        }
-        report.stored = stored.load(Ordering::Relaxed);
-        report.bytes = bytes.load(Ordering::Relaxed);
-        report.failed = failed.load(Ordering::Relaxed);
-        let paused = *resume_after
+        let (listed, ()) = result?;
+        report.listed = listed.records;
+        report.undecodable = listed.undecodable;
+        report.stored = totals.stored.load(Ordering::Relaxed);
+        report.bytes = totals.bytes.load(Ordering::Relaxed);
+        report.failed = totals.failed.load(Ordering::Relaxed);
+        let paused = *totals
+            .paused
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(resume_after) = paused {
+        if let Some(resume_after) = listed.paused.or(paused) {
             report.outcome = Outcome::Paused { resume_after };
         }
         Ok(report)
     }
 
-    /// Lists the period into the catalog; the inner `Err` is the budget's stop.
+    /// Lists the period into the catalog, moving the frontier on after each batch.
     async fn list(
         &self,
         scope: Scope,
         period: Period,
         gate: &Gate,
-        report: &mut BackupReport,
-    ) -> Result<Result<(), Duration>, BackupError> {
+        frontier: &watch::Sender<Frontier>,
+        totals: &Totals,
+    ) -> Result<Listed, BackupError> {
+        let mut listed = Listed::default();
         // The listing's own requests are made by the client; the budget is checked before it
         // starts and between batches, with one window read ahead at most.
         let options = ListOptions::new(Order::Asc)
             .completeness_guard(true)
             .read_ahead(1);
-        if let Err(resume_after) = self.admit(gate).await {
-            return Ok(Err(resume_after));
-        }
         let mut records = self.client.records(scope, period, options);
         let mut batch: Vec<Record> = Vec::with_capacity(LIST_BATCH);
-        while let Some(item) = records.next().await {
+        let mut admitted = self.admit(gate).await.map(drop);
+        while admitted.is_ok() {
+            let Some(item) = records.next().await else {
+                break;
+            };
             match item {
                 Ok(record) => batch.push(record),
-                Err(ApiError::UndecodableRecord { record_uuid, source }) => {
-                    report.undecodable += 1;
+                Err(ApiError::UndecodableRecord {
+                    record_uuid,
+                    source,
+                }) => {
+                    listed.undecodable += 1;
                     tracing::warn!(?record_uuid, error = %source, "an undecodable record is not backed up");
                 }
                 Err(error) => return Err(error.into()),
             }
             if batch.len() == LIST_BATCH {
-                self.listed(&mut batch, report)?;
-                if let Err(resume_after) = self.admit(gate).await {
-                    return Ok(Err(resume_after));
-                }
+                self.listed(&mut batch, &mut listed, frontier)?;
+                admitted = self.admit(gate).await.map(drop);
             }
         }
-        self.listed(&mut batch, report)?;
-        Ok(Ok(()))
+        self.listed(&mut batch, &mut listed, frontier)?;
+        listed.paused = admitted.err();
+        frontier.send_replace(Frontier {
+            through: i64::MAX,
+            done: true,
+        });
+        if listed.paused.is_none() {
+            self.plan(scope, &period, totals)?;
+        }
+        Ok(listed)
     }
 
-    fn listed(&self, batch: &mut Vec<Record>, report: &mut BackupReport) -> Result<(), BackupError> {
-        if batch.is_empty() {
+    fn listed(
+        &self,
+        batch: &mut Vec<Record>,
+        listed: &mut Listed,
+        frontier: &watch::Sender<Frontier>,
+    ) -> Result<(), BackupError> {
+        let Some(last) = batch.last() else {
             return Ok(());
-        }
+        };
+        let through = last.init_time_gmt.instant().timestamp_micros();
         self.catalog.upsert_listed(batch)?;
-        report.listed += batch.len() as u64;
+        listed.records += batch.len() as u64;
         batch.clear();
+        // Records at the batch's last instant may continue in the next batch: only those
+        // before it are complete.
+        frontier.send_replace(Frontier {
+            through,
+            done: false,
+        });
         self.report(Progress::Listed {
-            records: report.listed,
+            records: listed.records,
         });
         Ok(())
     }
 
-    /// Reports the work ahead: how many files and bytes are not kept yet.
-    fn plan(&self, filter: ScopeFilter, period: &Period, already_kept: u64) -> Result<(), BackupError> {
+    /// Once the listing is over, reports the whole run's work: the files stored so far and
+    /// those still to be kept.
+    fn plan(&self, scope: Scope, period: &Period, totals: &Totals) -> Result<(), BackupError> {
         if self.options.progress.is_none() {
             return Ok(());
         }
-        let (mut files, mut bytes, mut after) = (0, 0, None);
+        let filter = ScopeFilter::of(scope);
+        let (mut files, mut bytes, mut after) = (
+            totals.stored.load(Ordering::Relaxed),
+            totals.bytes.load(Ordering::Relaxed),
+            None,
+        );
         loop {
-            let page = self.catalog.pending_page(filter, period, &after, 4 * PAGE)?;
+            let page = self
+                .catalog
+                .pending_page(filter, period, &after, None, 1024)?;
             let Some(last) = page.last() else { break };
             after = Some((last.init_time_us, last.record.record_uuid.to_string()));
             files += page.len() as u64;
             bytes += page.iter().map(|p| p.record.record_file_size).sum::<u64>();
         }
+        let (already_kept, _) = self.catalog.kept_count(filter, period)?;
         self.report(Progress::Planned {
             files,
             bytes,
-            already_kept,
+            already_kept: already_kept.saturating_sub(totals.stored.load(Ordering::Relaxed)),
         });
         Ok(())
     }
+}
 
-    /// The records of the period still to be kept, page by page from the catalog, so memory
-    /// does not grow with the period.
-    fn pending(
-        &self,
-        filter: ScopeFilter,
-        period: Period,
-    ) -> impl futures_util::Stream<Item = Result<Pending, BackupError>> + '_ {
-        stream::unfold(Some(None), move |cursor: Option<Option<(i64, String)>>| async move {
-            let after = cursor?;
-            match self.catalog.pending_page(filter, &period, &after, PAGE) {
-                Ok(page) => {
-                    let next = page
-                        .last()
-                        .map(|last| (last.init_time_us, last.record.record_uuid.to_string()));
-                    let cursor = next.map(Some);
-                    let items: Vec<Result<Pending, BackupError>> =
-                        page.into_iter().map(Ok).collect();
-                    Some((stream::iter(items), cursor))
-                }
-                Err(error) => Some((stream::iter(vec![Err(error)]), None)),
-            }
-        })
-        .flatten()
-    }
-
-    /// Keeps one record's file: up to `attempts` tries, then its failure is recorded.
-    async fn keep(
-        &self,
-        scope: Scope,
-        pending: Pending,
-        gate: &Gate,
-        paused: &std::sync::Mutex<Option<Duration>>,
-    ) -> Result<Kept, BackupError> {
-        let record = pending.record;
-        let uuid = record.record_uuid.to_string();
-        let key = self.options.naming.object_key(&record);
-        let mut link = pending.storage_link.map(StorageLink::new);
-        let mut failure = AttemptFailed {
-            message: String::new(),
-            gone: false,
-        };
-        for _ in 0..self.options.attempts {
-            // Every request to the API passes the budget; a known storage link costs none.
-            let uses_link = self.options.source != DownloadSource::Api;
-            let permit = if link.is_none() || !uses_link {
-                match self.admit(gate).await {
-                    Ok(permit) => Some(permit),
-                    Err(resume_after) => {
-                        let mut paused = paused.lock().unwrap_or_else(|p| p.into_inner());
-                        paused.get_or_insert(resume_after);
-                        return Ok(Kept::Skipped);
-                    }
-                }
-            } else {
-                None
-            };
-            if uses_link && link.is_none() {
-                match self.client.storage_link(scope, &record.record_uuid).await {
-                    Ok(found) => {
-                        self.catalog.set_storage_link(&uuid, found.expose_url())?;
-                        link = Some(found);
-                    }
-                    Err(error) => {
-                        failure = error.into();
-                        if failure.gone {
-                            break;
-                        }
-                        continue;
-                    }
-                }
-            }
-            drop(permit);
-            let mut options = DownloadOptions::for_record(&record, self.options.source);
-            if let Some(link) = &link {
-                options = options.with_storage_link(link.clone());
-            }
-            match self.transfer(scope, &record, &key, options).await {
-                Ok((size, sha256)) => {
-                    self.catalog.mark_stored(&uuid, &key, size, &sha256)?;
-                    self.report(Progress::Stored {
-                        record_uuid: uuid,
-                        bytes: size,
-                    });
-                    return Ok(Kept::Stored(size));
-                }
-                Err(failed) => {
-                    failure = failed;
-                    if failure.gone {
-                        break;
-                    }
-                }
-            }
-        }
-        if failure.gone {
-            failure.message = format!("gone from the PBX: {}", failure.message);
-        }
-        tracing::warn!(record_uuid = %uuid, error = %failure.message, "a file could not be kept");
-        self.catalog.mark_failed(&uuid, &failure.message)?;
-        self.report(Progress::Failed {
-            record_uuid: uuid,
-            error: failure.message,
-        });
-        Ok(Kept::Failed)
-    }
-
-    /// One attempt: streams the file from the API into the target, hashing it on the way.
-    async fn transfer(
-        &self,
-        scope: Scope,
-        record: &Record,
-        key: &str,
-        options: DownloadOptions,
-    ) -> Result<(u64, String), AttemptFailed> {
-        let mut download = self
-            .client
-            .open_download(scope, &record.record_uuid, options)
-            .await?;
-        let mut upload = self.target.upload(key)?;
-        loop {
-            match download.next_chunk().await {
-                Ok(Some(chunk)) => {
-                    let size = chunk.len() as u64;
-                    if let Err(error) = upload.push(chunk).await {
-                        self.restarted(record, upload.size());
-                        upload.abort().await;
-                        return Err(error.into());
-                    }
-                    self.report(Progress::Transferred { bytes: size });
-                }
-                Ok(None) => break,
-                Err(error) => {
-                    self.restarted(record, upload.size());
-                    upload.abort().await;
-                    return Err(error.into());
-                }
-            }
-        }
-        Ok(upload.finish().await?)
-    }
-
-    fn restarted(&self, record: &Record, discarded_bytes: u64) {
-        if discarded_bytes > 0 {
-            self.report(Progress::Restarted {
-                record_uuid: record.record_uuid.to_string(),
-                discarded_bytes,
-            });
-        }
-    }
+/// What the listing came to.
+#[derive(Default)]
+struct Listed {
+    records: u64,
+    undecodable: u64,
+    /// The budget stopped the listing: when the limit resets.
+    paused: Option<Duration>,
 }

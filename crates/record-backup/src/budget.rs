@@ -156,7 +156,10 @@ mod tests {
 
     #[test]
     fn the_reserve_is_never_spent() {
-        let gate = Gate::new(RateBudget::new(Reserve::Requests(10), WhenReserveReached::Stop));
+        let gate = Gate::new(RateBudget::new(
+            Reserve::Requests(10),
+            WhenReserveReached::Stop,
+        ));
         assert!(matches!(gate.admit(None), Admission::Go(_)));
         // 12 left and a reserve of 10: two requests may be under way at once, not three.
         let first = gate.admit(rate(100, 12));
@@ -171,7 +174,10 @@ mod tests {
 
     #[test]
     fn a_percentage_of_the_limit_is_kept_and_waiting_is_offered() {
-        let gate = Gate::new(RateBudget::new(Reserve::Percent(20), WhenReserveReached::Wait));
+        let gate = Gate::new(RateBudget::new(
+            Reserve::Percent(20),
+            WhenReserveReached::Wait,
+        ));
         assert!(matches!(gate.admit(rate(1000, 201)), Admission::Go(_)));
         match gate.admit(rate(1000, 200)) {
             Admission::Wait(pause) => assert_eq!(pause, Duration::from_secs(120)),

@@ -60,6 +60,9 @@ pub enum BackupError {
     /// The API failed in a way that stops the whole run (listing, authorization).
     #[error(transparent)]
     Api(#[from] telphin_records::Error),
+    /// A period, id or other input is invalid (caught before any request).
+    #[error(transparent)]
+    InvalidInput(#[from] telphin_records::ValidationError),
     /// An option is out of range.
     #[error("invalid option: {0}")]
     InvalidOption(String),

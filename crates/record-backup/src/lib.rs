@@ -56,6 +56,7 @@ mod budget;
 mod catalog;
 mod digest;
 mod error;
+mod keep;
 mod manifest;
 mod naming;
 mod progress;

@@ -115,7 +115,9 @@ impl NameTemplate {
         while !rest.is_empty() {
             match rest.find('{') {
                 Some(0) => {
-                    let close = rest.find('}').ok_or_else(|| invalid("a `{` is never closed"))?;
+                    let close = rest
+                        .find('}')
+                        .ok_or_else(|| invalid("a `{` is never closed"))?;
                     let name = &rest[1..close];
                     let placeholder = Placeholder::named(name)
                         .ok_or_else(|| invalid(&format!("unknown placeholder {{{name}}}")))?;
@@ -140,7 +142,9 @@ impl NameTemplate {
         }
         for part in &parts {
             if let Part::Literal(text) = part
-                && text.chars().any(|c| c.is_control() || c == '\\' || c == '#')
+                && text
+                    .chars()
+                    .any(|c| c.is_control() || c == '\\' || c == '#')
             {
                 return Err(invalid("control characters, `\\` and `#` are not allowed"));
             }
@@ -156,11 +160,16 @@ impl NameTemplate {
         if shape.starts_with('/') || shape.ends_with('/') {
             return Err(invalid("a name cannot start or end with `/`"));
         }
-        if shape.split('/').any(|folder| folder.is_empty() || folder == "." || folder == "..") {
+        if shape
+            .split('/')
+            .any(|folder| folder.is_empty() || folder == "." || folder == "..")
+        {
             return Err(invalid("empty, `.` and `..` folders are not allowed"));
         }
         if shape.split('/').next() == Some(MANIFEST_PREFIX) {
-            return Err(invalid(&format!("`{MANIFEST_PREFIX}/` holds the manifests")));
+            return Err(invalid(&format!(
+                "`{MANIFEST_PREFIX}/` holds the manifests"
+            )));
         }
         Ok(NameTemplate { parts })
     }
@@ -345,7 +354,11 @@ mod tests {
             moscow.object_key(&record),
             "2024/02/01/025959_in_74957654321_74951234567_30-624835FEEE0E11E6A19D331E4D6A0606.mp3"
         );
-        assert!(Naming::default().object_key(&record).starts_with("2024/01/31/235959_in_"));
+        assert!(
+            Naming::default()
+                .object_key(&record)
+                .starts_with("2024/01/31/235959_in_")
+        );
     }
 
     #[test]
@@ -353,7 +366,10 @@ mod tests {
         let record = record();
         let naming = Naming::default().hash_numbers(b"operator key".to_vec());
         let key = naming.object_key(&record);
-        assert!(!key.contains("74957654321") && !key.contains("74951234567"), "{key}");
+        assert!(
+            !key.contains("74957654321") && !key.contains("74951234567"),
+            "{key}"
+        );
         assert_eq!(key, naming.object_key(&record));
         let other = Naming::default().hash_numbers(b"another key".to_vec());
         assert_ne!(key, other.object_key(&record));

@@ -82,7 +82,9 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         };
         let mut after = None;
         let result = 'pages: loop {
-            let page = self.catalog.kept_page(filter, None, Some(cutoff), &after, PAGE)?;
+            let page = self
+                .catalog
+                .kept_page(filter, None, Some(cutoff), &after, PAGE)?;
             let Some(last) = page.last() else {
                 break Ok(());
             };
@@ -130,7 +132,8 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                     }
                     Ok(_) => report.deleted += 1,
                     Err(error) => {
-                        self.catalog.mark_failed(&kept.record_uuid, &error.to_string())?;
+                        self.catalog
+                            .mark_failed(&kept.record_uuid, &error.to_string())?;
                         break 'pages Err(error);
                     }
                 }

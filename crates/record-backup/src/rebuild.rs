@@ -4,9 +4,14 @@ use std::path::Path;
 
 use crate::catalog::Catalog;
 use crate::error::BackupError;
-use crate::manifest::decode;
+use futures_util::StreamExt as _;
+
+use crate::manifest::ManifestReader;
 use crate::naming::MANIFEST_PREFIX;
 use crate::target::Target;
+
+/// Manifest lines are written to the catalog in transactions of this many.
+const RESTORE_BATCH: usize = 256;
 
 /// Rebuilds the catalog at `catalog` from the manifests in `target` (after the catalog's disk
 /// was lost, say): every kept record comes back with its metadata, object key, size, SHA-256,
@@ -20,11 +25,22 @@ pub async fn rebuild_catalog(
     let catalog = Catalog::open(catalog)?;
     let mut restored = 0;
     for path in target.list(MANIFEST_PREFIX).await? {
-        let text = target.read(&path).await?;
-        let lines = decode(&text).map_err(|(line, error)| BackupError::Corrupt {
+        let corrupt = |(line, error): (usize, serde_json::Error)| BackupError::Corrupt {
             what: format!("line {line} of the manifest {path}"),
             reason: error.to_string(),
-        })?;
+        };
+        let mut chunks = target.read(&path).await?;
+        let mut reader = ManifestReader::default();
+        let mut lines = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            reader.push(&chunk?, &mut lines).map_err(corrupt)?;
+            if lines.len() >= RESTORE_BATCH {
+                catalog.restore(&lines)?;
+                restored += lines.len() as u64;
+                lines.clear();
+            }
+        }
+        reader.finish(&mut lines).map_err(corrupt)?;
         catalog.restore(&lines)?;
         restored += lines.len() as u64;
     }

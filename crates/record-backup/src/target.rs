@@ -94,9 +94,9 @@ impl Target {
         let store: Box<dyn ObjectStore> = if parsed.scheme() == "s3" {
             let mut builder = AmazonS3Builder::from_env().with_url(url);
             for (key, value) in options {
-                let key: AmazonS3ConfigKey = key.parse().map_err(|_| {
-                    BackupError::TargetConfig(format!("unknown S3 option {key:?}"))
-                })?;
+                let key: AmazonS3ConfigKey = key
+                    .parse()
+                    .map_err(|_| BackupError::TargetConfig(format!("unknown S3 option {key:?}")))?;
                 builder = builder.with_config(key, value);
             }
             let store = builder.build()?;
@@ -143,7 +143,10 @@ impl Target {
     }
 
     /// The size and SHA-256 of the object `key`, read back whole; `None` if there is none.
-    pub(crate) async fn fingerprint(&self, key: &str) -> Result<Option<(u64, String)>, BackupError> {
+    pub(crate) async fn fingerprint(
+        &self,
+        key: &str,
+    ) -> Result<Option<(u64, String)>, BackupError> {
         let found = match self.store.get(&Target::path(key)?).await {
             Ok(found) => found,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
@@ -166,17 +169,13 @@ impl Target {
         }
     }
 
-    /// Writes a small object whole (a manifest).
-    pub(crate) async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BackupError> {
-        self.store
-            .put(&Target::path(key)?, PutPayload::from(bytes))
-            .await?;
-        Ok(())
-    }
-
-    /// Reads a small object whole (a manifest).
-    pub(crate) async fn read(&self, key: &Path) -> Result<Bytes, BackupError> {
-        Ok(self.store.get(key).await?.bytes().await?)
+    /// The bytes of the object `key`, chunk by chunk.
+    pub(crate) async fn read(
+        &self,
+        key: &Path,
+    ) -> Result<futures_util::stream::BoxStream<'static, object_store::Result<Bytes>>, BackupError>
+    {
+        Ok(self.store.get(key).await?.into_stream())
     }
 
     /// The objects under `prefix`.

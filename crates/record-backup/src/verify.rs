@@ -63,9 +63,14 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         );
         let pages = stream::unfold(Some(None), |cursor: Option<Option<(i64, String)>>| async {
             let after = cursor?;
-            match self.catalog.kept_page(filter, period.as_ref(), None, &after, PAGE) {
+            match self
+                .catalog
+                .kept_page(filter, period.as_ref(), None, &after, PAGE)
+            {
                 Ok(page) => {
-                    let next = page.last().map(|k| Some((k.init_time_us, k.record_uuid.clone())));
+                    let next = page
+                        .last()
+                        .map(|k| Some((k.init_time_us, k.record_uuid.clone())));
                     let items: Vec<Result<Kept, BackupError>> = page.into_iter().map(Ok).collect();
                     Some((stream::iter(items), next))
                 }
@@ -104,7 +109,11 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         if let Some(error) = first_error {
             return Err(error);
         }
-        let (whole, missing, altered) = (whole.load(Ordering::Relaxed), missing.load(Ordering::Relaxed), altered.load(Ordering::Relaxed));
+        let (whole, missing, altered) = (
+            whole.load(Ordering::Relaxed),
+            missing.load(Ordering::Relaxed),
+            altered.load(Ordering::Relaxed),
+        );
         Ok(VerifyReport {
             checked: whole + missing + altered,
             whole,

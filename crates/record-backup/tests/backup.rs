@@ -42,11 +42,21 @@ fn assert_kept(sim: &record_sim::BlockingSim, dir: &std::path::Path, catalog: &C
             .entry(&record.uuid)
             .unwrap()
             .unwrap_or_else(|| panic!("{} is not in the catalog", record.uuid));
-        assert!(entry.state.is_kept(), "{} is not kept: {:?}", record.uuid, entry.state);
+        assert!(
+            entry.state.is_kept(),
+            "{} is not kept: {:?}",
+            record.uuid,
+            entry.state
+        );
         let key = entry.state.object_key.clone().unwrap();
-        let bytes = files.get(&key).unwrap_or_else(|| panic!("{key} is missing"));
+        let bytes = files
+            .get(&key)
+            .unwrap_or_else(|| panic!("{key} is missing"));
         assert_eq!(bytes.len() as u64, record.size, "{key}");
-        assert!(*bytes == sim.file_bytes(&record.uuid).unwrap(), "{key} differs");
+        assert!(
+            *bytes == sim.file_bytes(&record.uuid).unwrap(),
+            "{key} differs"
+        );
         assert_eq!(entry.state.size, Some(record.size));
         keys.insert(key);
     }
@@ -54,16 +64,35 @@ fn assert_kept(sim: &record_sim::BlockingSim, dir: &std::path::Path, catalog: &C
         .keys()
         .filter(|name| !keys.contains(*name) && !name.starts_with("_manifest/"))
         .collect();
-    assert!(others.is_empty(), "unexpected files in the target: {others:?}");
-    assert_eq!(entries(catalog).len(), want.len(), "the catalog has every record once");
-    let manifests: Vec<&String> = files.keys().filter(|n| n.starts_with("_manifest/")).collect();
+    assert!(
+        others.is_empty(),
+        "unexpected files in the target: {others:?}"
+    );
+    assert_eq!(
+        entries(catalog).len(),
+        want.len(),
+        "the catalog has every record once"
+    );
+    let manifests: Vec<&String> = files
+        .keys()
+        .filter(|n| n.starts_with("_manifest/"))
+        .collect();
     assert_eq!(
         manifests,
-        ["_manifest/2024-01.jsonl", "_manifest/2024-02.jsonl", "_manifest/2024-03.jsonl"]
+        [
+            "_manifest/2024-01.jsonl",
+            "_manifest/2024-02.jsonl",
+            "_manifest/2024-03.jsonl"
+        ]
     );
     let lines: usize = manifests
         .iter()
-        .map(|m| files[*m].split(|&b| b == b'\n').filter(|l| !l.is_empty()).count())
+        .map(|m| {
+            files[*m]
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .count()
+        })
         .sum();
     assert_eq!(lines, want.len(), "every kept record is in a manifest");
 }
@@ -80,13 +109,22 @@ fn a_quarter_survives_faults_and_a_rerun_transfers_nothing() {
     let seen = Arc::clone(&transferred);
     // One download in ten breaks: eight tries make a file that fails every time unlikely
     // (0.14⁸ per file).
-    let options = ArchiveOptions::default().attempts(8).on_progress(move |event| {
-        if let Progress::Transferred { bytes } = event {
-            seen.fetch_add(bytes, Ordering::Relaxed);
-        }
-    });
-    let archive = archive(&sim, Target::local(&target_dir).unwrap(), &catalog_path, options);
-    let report = runtime().block_on(archive.backup(pbx(), quarter())).unwrap();
+    let options = ArchiveOptions::default()
+        .attempts(8)
+        .on_progress(move |event| {
+            if let Progress::Transferred { bytes } = event {
+                seen.fetch_add(bytes, Ordering::Relaxed);
+            }
+        });
+    let archive = archive(
+        &sim,
+        Target::local(&target_dir).unwrap(),
+        &catalog_path,
+        options,
+    );
+    let report = runtime()
+        .block_on(archive.backup(pbx(), quarter()))
+        .unwrap();
     assert_eq!(report.outcome, Outcome::Complete);
     let errors: Vec<String> = entries(archive.catalog())
         .into_iter()
@@ -102,21 +140,29 @@ fn a_quarter_survives_faults_and_a_rerun_transfers_nothing() {
     let counters = sim.counters();
     assert!(counters.status(500) + counters.status(502) + counters.status(503) > 10);
     assert!(counters.status(429) > 3, "{counters:?}");
-    assert!(counters.by_grant.values().sum::<u64>() > 2, "tokens were renewed");
+    assert!(
+        counters.by_grant.values().sum::<u64>() > 2,
+        "tokens were renewed"
+    );
     assert_kept(&sim, &target_dir, archive.catalog());
 
     // The catalog file is its owner's only.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&catalog_path).unwrap().permissions().mode();
+        let mode = std::fs::metadata(&catalog_path)
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     }
 
     // A second run lists again but transfers nothing.
     let files = sim.counters().route("storage_file") + sim.counters().route("download_record");
     let links = sim.counters().route("storage_url");
-    let again = runtime().block_on(archive.backup(pbx(), quarter())).unwrap();
+    let again = runtime()
+        .block_on(archive.backup(pbx(), quarter()))
+        .unwrap();
     assert_eq!((again.stored, again.failed), (0, 0), "{again:?}");
     assert_eq!(again.already_kept, want.len() as u64);
     assert_eq!(
@@ -162,7 +208,12 @@ fn a_run_aborted_midway_and_restarted_ends_identical_to_an_uninterrupted_one() {
             wake.notify_one();
         }
     });
-    let cut = archive(&sim, Target::local(&cut_dir).unwrap(), &cut_catalog, options);
+    let cut = archive(
+        &sim,
+        Target::local(&cut_dir).unwrap(),
+        &cut_catalog,
+        options,
+    );
     runtime.block_on(async {
         tokio::select! {
             done = cut.backup(pbx(), quarter()) => panic!("the run ended before the cut: {done:?}"),
@@ -172,9 +223,15 @@ fn a_run_aborted_midway_and_restarted_ends_identical_to_an_uninterrupted_one() {
     drop(cut);
     let kept_before = {
         let catalog = Catalog::open(&cut_catalog).unwrap();
-        entries(&catalog).iter().filter(|e| e.state.is_kept()).count() as u64
+        entries(&catalog)
+            .iter()
+            .filter(|e| e.state.is_kept())
+            .count() as u64
     };
-    assert!((40..100).contains(&kept_before), "{kept_before} kept at the cut");
+    assert!(
+        (40..100).contains(&kept_before),
+        "{kept_before} kept at the cut"
+    );
 
     let files_before = sim.counters().route("storage_file");
     let restarted = archive(
@@ -183,12 +240,17 @@ fn a_run_aborted_midway_and_restarted_ends_identical_to_an_uninterrupted_one() {
         &cut_catalog,
         ArchiveOptions::default(),
     );
-    let report = runtime.block_on(restarted.backup(pbx(), quarter())).unwrap();
+    let report = runtime
+        .block_on(restarted.backup(pbx(), quarter()))
+        .unwrap();
     let want = expected(&sim, at(2024, 1, 1), at(2024, 4, 1)).len() as u64;
     assert_eq!(report.already_kept, kept_before);
     assert_eq!(report.stored, want - kept_before);
     // Nothing kept before the cut was transferred again; at most the files under way then.
-    assert_eq!(sim.counters().route("storage_file") - files_before, report.stored);
+    assert_eq!(
+        sim.counters().route("storage_file") - files_before,
+        report.stored
+    );
     assert_kept(&sim, &cut_dir, restarted.catalog());
 
     // The same objects, byte for byte, and the same manifests but for the times of storing.

@@ -77,7 +77,10 @@ fn purge_deletes_exactly_the_verified_records_older_than_the_cutoff() {
     assert_eq!(sim.counters().route("delete_record"), 0);
     let would: BTreeSet<String> = dry.records.iter().map(|u| u.to_string()).collect();
     let want: BTreeSet<String> = jan_feb_records.iter().map(|r| r.uuid.clone()).collect();
-    assert_eq!(would, want, "a dry run lists the verified records before the cutoff");
+    assert_eq!(
+        would, want,
+        "a dry run lists the verified records before the cutoff"
+    );
 
     // A cap stops after that many deletions.
     let capped = runtime
@@ -93,7 +96,10 @@ fn purge_deletes_exactly_the_verified_records_older_than_the_cutoff() {
     let gone: BTreeSet<String> = before.difference(&uuids_on_pbx(&sim)).cloned().collect();
     let mut want_gone = want.clone();
     want_gone.remove(&altered.uuid);
-    assert_eq!(gone, want_gone, "exactly the verified, whole records before the cutoff");
+    assert_eq!(
+        gone, want_gone,
+        "exactly the verified, whole records before the cutoff"
+    );
     assert_eq!(capped.deleted + purged.deleted, want_gone.len() as u64);
     assert_eq!(
         sim.counters().route("delete_record"),
@@ -111,9 +117,7 @@ fn purge_deletes_exactly_the_verified_records_older_than_the_cutoff() {
 
     // A record someone else deleted already counts as gone, and nothing breaks.
     let march = expected(&sim, at(2024, 3, 1), at(2024, 3, 20));
-    runtime
-        .block_on(archive.verify(pbx(), None))
-        .unwrap();
+    runtime.block_on(archive.verify(pbx(), None)).unwrap();
     assert!(sim.remove_record(&march[0].uuid));
     let late = runtime
         .block_on(archive.purge(cutoff, pbx(), PurgeOptions::default()))
@@ -123,7 +127,10 @@ fn purge_deletes_exactly_the_verified_records_older_than_the_cutoff() {
 
     // The catalog rebuilt from the target's manifests alone equals the original's kept part.
     let (rebuilt, restored) = runtime
-        .block_on(rebuild_catalog(archive.target(), dir.path().join("rebuilt.sqlite")))
+        .block_on(rebuild_catalog(
+            archive.target(),
+            dir.path().join("rebuilt.sqlite"),
+        ))
         .unwrap();
     let kept = |catalog: &record_backup::Catalog| {
         entries(catalog)
@@ -155,12 +162,23 @@ fn search_finds_calls_by_number_extension_flow_result_and_duration() {
     // By number, written any way: the digits count.
     let with_number = all
         .iter()
-        .find(|e| e.record.from_username.as_deref().is_some_and(|n| n.len() >= 10))
+        .find(|e| {
+            e.record
+                .from_username
+                .as_deref()
+                .is_some_and(|n| n.len() >= 10)
+        })
         .unwrap();
     let number = with_number.record.from_username.clone().unwrap();
     let spaced = format!("+{} ({}) {}", &number[..1], &number[1..4], &number[4..]);
-    let found = catalog.search(&SearchQuery::default().number(&spaced)).unwrap();
-    assert!(found.iter().any(|e| e.record.record_uuid == with_number.record.record_uuid));
+    let found = catalog
+        .search(&SearchQuery::default().number(&spaced))
+        .unwrap();
+    assert!(
+        found
+            .iter()
+            .any(|e| e.record.record_uuid == with_number.record.record_uuid)
+    );
     for entry in &found {
         let r = &entry.record;
         let fields = [
@@ -173,7 +191,13 @@ fn search_finds_calls_by_number_extension_flow_result_and_duration() {
             r.ext_number_reg.as_deref(),
         ];
         let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
-        assert!(fields.iter().flatten().any(|f| digits(f).ends_with(&number)), "{r:?}");
+        assert!(
+            fields
+                .iter()
+                .flatten()
+                .any(|f| digits(f).ends_with(&number)),
+            "{r:?}"
+        );
     }
 
     // By extension, flow, result and duration: the same as filtering every entry by hand.
@@ -215,9 +239,15 @@ fn search_finds_calls_by_number_extension_flow_result_and_duration() {
         .collect();
     assert!(!by_hand.is_empty());
     assert_eq!(found, by_hand);
-    let one = SearchQuery::default().scope(Scope::Extension(ExtensionId::new(1))).limit(3);
+    let one = SearchQuery::default()
+        .scope(Scope::Extension(ExtensionId::new(1)))
+        .limit(3);
     assert!(catalog.search(&one).unwrap().is_empty());
-    assert!(catalog.search(&SearchQuery::default().number("no digits")).is_err());
+    assert!(
+        catalog
+            .search(&SearchQuery::default().number("no digits"))
+            .is_err()
+    );
 }
 
 #[test]
@@ -244,7 +274,11 @@ fn the_budget_stops_the_backup_with_a_resume_time_and_a_later_run_finishes() {
     // The reserve was left to the others: the API never refused a request, and what is left
     // of the limit is at least the reserve less the requests that were under way.
     assert_eq!(sim.counters().status(429), 0);
-    let left = archive.client().last_rate_limit().and_then(|r| r.remaining).unwrap();
+    let left = archive
+        .client()
+        .last_rate_limit()
+        .and_then(|r| r.remaining)
+        .unwrap();
     assert!(left + 8 >= 20, "{left} requests left");
 
     // The hour passes; the next run finishes the job without transferring a file twice.

@@ -32,7 +32,14 @@ impl Moto {
             .unwrap()
             .port();
         let child = Command::new("python3")
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -125,11 +132,17 @@ fn a_month_into_s3_with_a_multipart_file_verified_and_purged_safely() {
     // injected fault.
     let restarts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = std::sync::Arc::clone(&restarts);
-    let options = ArchiveOptions::default().concurrency(1).on_progress(move |event| {
-        if let Progress::Restarted { record_uuid, discarded_bytes } = event {
-            seen.lock().unwrap().push((record_uuid, discarded_bytes));
-        }
-    });
+    let options = ArchiveOptions::default()
+        .concurrency(1)
+        .on_progress(move |event| {
+            if let Progress::Restarted {
+                record_uuid,
+                discarded_bytes,
+            } = event
+            {
+                seen.lock().unwrap().push((record_uuid, discarded_bytes));
+            }
+        });
     let archive = archive(&sim, target.clone(), &dir.path().join("c.sqlite"), options);
     let june = Period::parse("2024-06-15 12:00:00", "2024-07-01 00:00:00").unwrap();
     let noon = at(2024, 6, 15) + telphin_records::chrono::Duration::hours(12);
@@ -138,7 +151,11 @@ fn a_month_into_s3_with_a_multipart_file_verified_and_purged_safely() {
 
     let report = runtime.block_on(archive.backup(pbx(), june)).unwrap();
     assert_eq!(report.outcome, Outcome::Complete);
-    assert_eq!((report.stored, report.failed), (want.len() as u64, 0), "{report:?}");
+    assert_eq!(
+        (report.stored, report.failed),
+        (want.len() as u64, 0),
+        "{report:?}"
+    );
     assert_eq!(
         *restarts.lock().unwrap(),
         [(huge_uuid.clone(), PART_SIZE as u64 * 3 / 2)],
@@ -160,9 +177,12 @@ fn a_month_into_s3_with_a_multipart_file_verified_and_purged_safely() {
             .object_key
             .unwrap();
         let path = ObjectPath::parse(&key).unwrap();
-        let bytes = runtime
-            .block_on(async { store.get(&path).await.unwrap().bytes().await.unwrap() });
-        assert!(bytes.as_ref() == sim.file_bytes(&record.uuid).unwrap().as_slice(), "{key}");
+        let bytes =
+            runtime.block_on(async { store.get(&path).await.unwrap().bytes().await.unwrap() });
+        assert!(
+            bytes.as_ref() == sim.file_bytes(&record.uuid).unwrap().as_slice(),
+            "{key}"
+        );
         if record.uuid == huge_uuid {
             let meta = runtime.block_on(store.head(&path)).unwrap();
             assert_eq!(meta.size, huge);
@@ -211,7 +231,13 @@ fn a_month_into_s3_with_a_multipart_file_verified_and_purged_safely() {
     let again = runtime.block_on(archive.backup(pbx(), june)).unwrap();
     assert_eq!(again.stored, 2, "{again:?}");
     let bytes = runtime.block_on(async {
-        store.get(&altered_key).await.unwrap().bytes().await.unwrap()
+        store
+            .get(&altered_key)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
     });
     assert!(bytes.as_ref() == sim.file_bytes(&altered.uuid).unwrap().as_slice());
 }

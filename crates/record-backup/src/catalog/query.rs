@@ -185,6 +185,17 @@ impl SearchQuery {
     }
 }
 
+/// `[start, end)` of a `YYYY-MM` month, in microseconds since 1970 (UTC).
+fn month_range(month: &str) -> Option<(i64, i64)> {
+    let first = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    let micros = |day: chrono::NaiveDate| {
+        day.and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_micros())
+    };
+    Some((micros(first)?, micros(next)?))
+}
+
 /// The digits of a phone number.
 fn digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
@@ -302,12 +313,13 @@ impl Catalog {
     }
 
     /// Up to `limit` records of `scope` in `period` not kept and not deleted from the PBX,
-    /// after `after`, oldest first.
+    /// after `after` (and before `before`, microseconds), oldest first.
     pub(crate) fn pending_page(
         &self,
         scope: ScopeFilter,
         period: &Period,
         after: &Option<(i64, String)>,
+        before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Pending>, BackupError> {
         let mut conditions = Conditions::default();
@@ -315,6 +327,9 @@ impl Catalog {
         conditions.scope(scope);
         conditions.period(period);
         conditions.after(after);
+        if let Some(before) = before {
+            conditions.push("init_time_us < ?", [Sql::Integer(before)]);
+        }
         let sql = format!(
             "SELECT record_json, storage_link, init_time_us FROM record WHERE {} \
              ORDER BY init_time_us, record_uuid LIMIT {limit}",
@@ -322,14 +337,15 @@ impl Catalog {
         );
         self.with(|connection| {
             let mut statement = connection.prepare_cached(&sql)?;
-            let rows = statement.query_map(rusqlite::params_from_iter(&conditions.params), |row| {
-                let json: String = row.get(0)?;
-                Ok(Pending {
-                    record: record_of(&json)?,
-                    storage_link: row.get(1)?,
-                    init_time_us: row.get(2)?,
-                })
-            })?;
+            let rows =
+                statement.query_map(rusqlite::params_from_iter(&conditions.params), |row| {
+                    let json: String = row.get(0)?;
+                    Ok(Pending {
+                        record: record_of(&json)?,
+                        storage_link: row.get(1)?,
+                        init_time_us: row.get(2)?,
+                    })
+                })?;
             rows.collect()
         })
     }
@@ -349,14 +365,18 @@ impl Catalog {
             conditions.clause()
         );
         self.with(|connection| {
-            connection.query_row(&sql, rusqlite::params_from_iter(&conditions.params), |row| {
-                let count: i64 = row.get(0)?;
-                let bytes: i64 = row.get(1)?;
-                Ok((
-                    u64::try_from(count).unwrap_or(0),
-                    u64::try_from(bytes).unwrap_or(0),
-                ))
-            })
+            connection.query_row(
+                &sql,
+                rusqlite::params_from_iter(&conditions.params),
+                |row| {
+                    let count: i64 = row.get(0)?;
+                    let bytes: i64 = row.get(1)?;
+                    Ok((
+                        u64::try_from(count).unwrap_or(0),
+                        u64::try_from(bytes).unwrap_or(0),
+                    ))
+                },
+            )
         })
     }
 
@@ -503,18 +523,38 @@ impl Catalog {
         })
     }
 
-    /// The manifest lines of `month` (`YYYY-MM`, UTC): every kept record of it.
-    pub(crate) fn manifest_lines(&self, month: &str) -> Result<Vec<ManifestLine>, BackupError> {
+    /// Up to `limit` manifest lines of `month` (`YYYY-MM`, UTC) after `after`: its kept
+    /// records, oldest first.
+    pub(crate) fn manifest_page(
+        &self,
+        month: &str,
+        after: &Option<(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<(i64, ManifestLine)>, BackupError> {
+        let (start, end) = month_range(month).ok_or_else(|| BackupError::Corrupt {
+            what: "the catalog's list of manifests to write".to_owned(),
+            reason: format!("{month:?} is not a month"),
+        })?;
+        let mut conditions = Conditions::default();
+        conditions.push(
+            "stored_at IS NOT NULL AND init_time_us >= ? AND init_time_us < ?",
+            [Sql::Integer(start), Sql::Integer(end)],
+        );
+        conditions.after(after);
+        let sql = format!(
+            "SELECT init_time_us, {STATE_COLUMNS} FROM record WHERE {} \
+             ORDER BY init_time_us, record_uuid LIMIT {limit}",
+            conditions.clause()
+        );
         self.with(|connection| {
-            let mut statement = connection.prepare_cached(&format!(
-                "SELECT {STATE_COLUMNS} FROM record WHERE stored_at IS NOT NULL \
-                 AND strftime('%Y-%m', init_time_us / 1000000, 'unixepoch') = ?1 \
-                 ORDER BY init_time_us, record_uuid"
-            ))?;
-            let lines = statement.query_map([month], |row| {
-                let entry = entry_of(row)?;
-                ManifestLine::of(&entry).ok_or_else(|| corrupt("a kept row", "no object key"))
-            })?;
+            let mut statement = connection.prepare_cached(&sql)?;
+            let lines =
+                statement.query_map(rusqlite::params_from_iter(&conditions.params), |row| {
+                    let entry = entry_of(row)?;
+                    let line = ManifestLine::of(&entry)
+                        .ok_or_else(|| corrupt("a kept row", "no object key"))?;
+                    Ok((row.get(0)?, line))
+                })?;
             lines.collect()
         })
     }
@@ -625,7 +665,8 @@ impl Catalog {
         );
         self.with(|connection| {
             let mut statement = connection.prepare(&sql)?;
-            let rows = statement.query_map(rusqlite::params_from_iter(&conditions.params), entry_of)?;
+            let rows =
+                statement.query_map(rusqlite::params_from_iter(&conditions.params), entry_of)?;
             rows.collect()
         })
     }

@@ -34,16 +34,19 @@ pub fn start(config: SimConfig) -> BlockingSim {
 /// A client of the simulator's client-level app, with quick retries and short 429 waits.
 pub fn client(sim: &BlockingSim) -> Client<ReqwestTransport> {
     let app = &sim.credentials().client;
-    ClientBuilder::new(Credentials::client_credentials(&app.client_id, &app.client_secret))
-        .base_url(sim.base_url())
-        .retry_policy(
-            RetryPolicy::default()
-                .with_max_attempts(5)
-                .with_backoff(Duration::from_millis(1), Duration::from_millis(20)),
-        )
-        .rate_limit_wait_cap(Duration::from_millis(20))
-        .build_async()
-        .unwrap()
+    ClientBuilder::new(Credentials::client_credentials(
+        &app.client_id,
+        &app.client_secret,
+    ))
+    .base_url(sim.base_url())
+    .retry_policy(
+        RetryPolicy::default()
+            .with_max_attempts(5)
+            .with_backoff(Duration::from_millis(1), Duration::from_millis(20)),
+    )
+    .rate_limit_wait_cap(Duration::from_millis(20))
+    .build_async()
+    .unwrap()
 }
 
 pub fn archive(
@@ -52,7 +55,12 @@ pub fn archive(
     catalog: &Path,
     options: ArchiveOptions,
 ) -> Archive<ReqwestTransport> {
-    Archive::new(client(sim), target, Catalog::open(catalog).unwrap(), options)
+    Archive::new(
+        client(sim),
+        target,
+        Catalog::open(catalog).unwrap(),
+        options,
+    )
 }
 
 /// The simulator's records in `[from, until)`.
@@ -73,7 +81,11 @@ pub fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let relative = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                let relative = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 files.insert(relative, std::fs::read(&path).unwrap());
             }
         }
