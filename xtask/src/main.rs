@@ -153,6 +153,7 @@ const PUBLISHED: &[&str] = &[
     "transport-blocking",
     "transport-async",
     "telphin-records",
+    "record-backup",
 ];
 
 /// Removes the copies of this workspace's crates that an earlier `cargo publish --dry-run`

@@ -134,3 +134,53 @@ fn protect(path: &Path) -> Result<(), BackupError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_a_newer_catalog_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        let catalog = Catalog::open(&path).unwrap();
+        assert_eq!(catalog.with(schema::version).unwrap(), schema::LATEST);
+        let mode: String = catalog
+            .with(|c| c.pragma_query_value(None, "journal_mode", |row| row.get(0)))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        drop(catalog);
+        // Reopening changes nothing.
+        let catalog = Catalog::open(&path).unwrap();
+        assert_eq!(catalog.with(schema::version).unwrap(), schema::LATEST);
+        catalog
+            .with(|c| c.pragma_update(None, "user_version", schema::LATEST + 1))
+            .unwrap();
+        drop(catalog);
+        let error = Catalog::open(&path).unwrap_err();
+        assert!(
+            matches!(error, BackupError::CatalogTooNew { found, .. } if found == schema::LATEST + 1),
+            "{error}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_catalog_is_its_owners_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let catalog = Catalog::open(&path).unwrap();
+        catalog.upsert_listed(&[]).unwrap();
+        for file in ["c.sqlite", "c.sqlite-wal", "c.sqlite-shm"] {
+            let mode = std::fs::metadata(dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}: {mode:o}");
+        }
+    }
+}

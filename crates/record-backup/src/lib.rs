@@ -79,3 +79,8 @@ pub use verify::VerifyReport;
 
 pub use chrono_tz;
 pub use object_store;
+
+// The README's example is compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

@@ -264,3 +264,44 @@ impl Upload {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_target_never_shows_its_secrets() {
+        let target = Target::from_url(
+            "s3://call-archive/pbx?versionId=x#frag",
+            [
+                ("aws_access_key_id", "AKIDEXAMPLE"),
+                ("aws_secret_access_key", "wJalrXUtnFEMI-secret"),
+                ("aws_region", "eu-central-1"),
+            ],
+        )
+        .unwrap();
+        for shown in [format!("{target:?}"), target.to_string()] {
+            assert!(
+                !shown.contains("secret") && !shown.contains("AKID"),
+                "{shown}"
+            );
+            assert!(shown.contains("s3://call-archive/pbx"), "{shown}");
+        }
+        let error = Target::from_url("s3://b/p", [("aws_no_such_option", "hunter2")]).unwrap_err();
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        assert!(error.to_string().contains("aws_no_such_option"), "{error}");
+    }
+
+    #[test]
+    fn a_plain_path_is_a_local_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let inside = dir.path().join("a/b");
+        let target =
+            Target::from_url(inside.to_str().unwrap(), std::iter::empty::<(&str, &str)>()).unwrap();
+        assert!(inside.is_dir());
+        assert_eq!(target.to_string(), inside.display().to_string());
+        let url = format!("file://{}", inside.display());
+        assert!(Target::from_url(&url, std::iter::empty::<(&str, &str)>()).is_ok());
+    }
+}

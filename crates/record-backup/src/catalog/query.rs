@@ -89,8 +89,7 @@ impl Conditions {
     }
 }
 
-/// A record still to be kept.
-#[derive(Debug)]
+/// A record still to be kept. No `Debug`: it holds a storage link, a bearer secret.
 pub(crate) struct Pending {
     pub(crate) record: Record,
     pub(crate) storage_link: Option<String>,
