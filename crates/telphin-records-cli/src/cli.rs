@@ -1,0 +1,327 @@
+//! The command line: global options, scope, periods and the subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  done
+  1  failed (the message says why)
+  2  usage or configuration error
+  3  authentication failed (credentials, token, access type)
+  4  rate-limit budget spent: run the same command again later to resume
+  5  finished, but some files failed or were found missing (see the catalog's last_error)
+
+Credentials come from the environment or from --config FILE (KEY=VALUE lines, the same names):
+  TELPHIN_CLIENT_ID, TELPHIN_CLIENT_SECRET   an API application (access type \"All\")
+  TELPHIN_USERNAME, TELPHIN_PASSWORD         with the above: the password grant
+  TELPHIN_TOKEN                              an access token instead
+  TELPHIN_BASE_URL                           another API address (default: Telphin's)
+Secrets are never taken as arguments and never printed. --sandbox needs none of them.";
+
+/// Call recordings of a Telphin PBX: list, download, back up, verify, search and purge.
+#[derive(Debug, Parser)]
+#[command(name = "telphin-records", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Run against a simulated PBX started inside this process: no account needed.
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub sandbox: bool,
+    /// A file of TELPHIN_* settings (KEY=VALUE lines); the environment wins over it.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE",
+        env = "TELPHIN_CONFIG",
+        hide_env_values = true
+    )]
+    pub config: Option<PathBuf>,
+    /// How records and figures are printed: a table sized to the terminal (human sizes and
+    /// durations), or exact values as JSON, JSON Lines or CSV.
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// The time zone of the dates you give and of the times printed (an IANA name).
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "ZONE",
+        default_value = "UTC"
+    )]
+    pub tz: chrono_tz::Tz,
+    /// Log lines on stderr as text or as JSON (for log collectors).
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Whose recordings: the client (the whole PBX; "@me" is yours).
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "ID",
+        default_value = "@me"
+    )]
+    pub client: String,
+    /// Whose recordings: one extension group.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "ID",
+        conflicts_with = "extension"
+    )]
+    pub group: Option<u64>,
+    /// Whose recordings: one extension.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "ID"
+    )]
+    pub extension: Option<u64>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Columns that fit the terminal.
+    Table,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header.
+    Csv,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A period, in the words people use; dates are read in `--tz`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PeriodArgs {
+    /// One day, e.g. 2024-03-05.
+    #[arg(long, value_name = "DATE", group = "period")]
+    pub day: Option<String>,
+    /// One month, e.g. 2024-03.
+    #[arg(long, value_name = "YYYY-MM", group = "period")]
+    pub month: Option<String>,
+    /// One year, e.g. 2024.
+    #[arg(long, value_name = "YYYY", group = "period")]
+    pub year: Option<i32>,
+    /// From this date or time (included), e.g. 2024-03-05 or "2024-03-05 08:00:00".
+    #[arg(long, value_name = "WHEN", requires = "until", conflicts_with_all = ["day", "month", "year"])]
+    pub from: Option<String>,
+    /// Until this date or time (excluded).
+    #[arg(long, value_name = "WHEN", requires = "from")]
+    pub until: Option<String>,
+}
+
+/// Where a backup is kept, and its catalog.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// The backup target: a directory, or a URL such as s3://bucket/prefix (S3 credentials and
+    /// region from AWS_* variables; an S3-compatible store with AWS_ENDPOINT).
+    #[arg(
+        long,
+        value_name = "DIR|URL",
+        env = "TELPHIN_BACKUP_TARGET",
+        hide_env_values = true
+    )]
+    pub to: String,
+    /// The catalog (a SQLite file, created owner-only).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "TELPHIN_CATALOG",
+        hide_env_values = true,
+        default_value = "telphin-records.sqlite"
+    )]
+    pub catalog: PathBuf,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the recordings of a period.
+    #[command(
+        after_help = "Example:\n  telphin-records list --month 2024-03 --tz Europe/Moscow --format csv > march.csv"
+    )]
+    List {
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// Newest first.
+        #[arg(long)]
+        desc: bool,
+    },
+    /// Count the recordings of a period and their total size.
+    #[command(after_help = "Example:\n  telphin-records stats --year 2024")]
+    Stats {
+        #[command(flatten)]
+        period: PeriodArgs,
+    },
+    /// Storage used per month (client level).
+    #[command(after_help = "Example:\n  telphin-records monthly --until 2024-12")]
+    Monthly {
+        /// Only months up to this one (YYYY-MM).
+        #[arg(long, value_name = "YYYY-MM")]
+        until: Option<String>,
+    },
+    /// Download recordings by their uuid into a directory (verified, never partial).
+    #[command(
+        after_help = "Example:\n  telphin-records download 30-624835FEEE0E11E6A19D331E4D6A0606 --to ./calls"
+    )]
+    Download {
+        /// The records' uuids.
+        #[arg(required = true, value_name = "RECORD_UUID")]
+        uuids: Vec<String>,
+        /// The directory (created if missing); files are named <uuid>.mp3.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        to: PathBuf,
+    },
+    /// Print a recording's permanent storage link (a secret: anyone with it can download).
+    #[command(after_help = "Example:\n  telphin-records link 30-624835FEEE0E11E6A19D331E4D6A0606")]
+    Link {
+        /// The record's uuid.
+        #[arg(value_name = "RECORD_UUID")]
+        uuid: String,
+    },
+    /// Delete one recording from the PBX (asks for --yes).
+    #[command(
+        after_help = "Example:\n  telphin-records delete 30-624835FEEE0E11E6A19D331E4D6A0606 --yes"
+    )]
+    Delete {
+        /// The record's uuid.
+        #[arg(value_name = "RECORD_UUID")]
+        uuid: String,
+        /// Really delete.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Have the PBX e-mail an archive of a period's files (client level).
+    #[command(
+        after_help = "Example:\n  telphin-records archive --day 2024-03-05 --email ops@example.com"
+    )]
+    Archive {
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// Where to send it (repeat for several addresses).
+        #[arg(long, required = true, value_name = "ADDRESS")]
+        email: Vec<String>,
+    },
+    /// Back up a period's recordings to a directory or bucket, with a catalog; resumable.
+    #[command(
+        after_help = "Examples:\n  telphin-records backup --month 2024-03 --to ./backup\n  \
+        telphin-records backup --year 2024 --to s3://call-archive/pbx --tz Europe/Moscow --reserve 20%\n\n\
+        A rerun transfers nothing already kept. Exit code 4: the rate-limit budget is spent;\n\
+        run the same command again after the time it prints."
+    )]
+    Backup {
+        #[command(flatten)]
+        period: PeriodArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Files transferred at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// The object-name template (placeholders: {yyyy} {mm} {dd} {HH} {MM} {SS} {HHMMSS}
+        /// {flow} {from} {to} {record_uuid} {call_uuid} {extension_id} {extension} {result}
+        /// {duration} {client_id}); times in --tz.
+        #[arg(long, value_name = "TEMPLATE", default_value = record_backup::DEFAULT_TEMPLATE)]
+        names: String,
+        /// Replace phone numbers in names by a keyed hash; the key is read from
+        /// TELPHIN_NAME_KEY.
+        #[arg(long)]
+        hash_numbers: bool,
+        /// Leave this much of the hourly rate limit to other integrations: a number of
+        /// requests, or a percentage such as 20%.
+        #[arg(long, value_name = "N|P%", default_value = "10%")]
+        reserve: String,
+        /// When only the reserve is left, wait for the limit to reset (without it: stop, exit
+        /// code 4).
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Read kept files back and compare them with the catalog (no API request).
+    #[command(after_help = "Example:\n  telphin-records verify --to ./backup")]
+    Verify {
+        #[command(flatten)]
+        period: PeriodArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Delete from the PBX the verified recordings older than a cutoff; a dry run without --yes.
+    #[command(
+        after_help = "Examples:\n  telphin-records purge --older-than 180d --to ./backup\n  \
+        telphin-records purge --older-than 2024-04-01 --to ./backup --yes --max 500\n\n\
+        Only records kept in the target and verified since (telphin-records verify) are deleted,\n\
+        one at a time; without --yes it lists what would go and deletes nothing."
+    )]
+    Purge {
+        /// The cutoff: an age (180d, 12w, 36h) or a date in --tz.
+        #[arg(long, value_name = "AGE|DATE")]
+        older_than: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Really delete.
+        #[arg(long)]
+        yes: bool,
+        /// Delete at most this many.
+        #[arg(long, value_name = "N")]
+        max: Option<u64>,
+    },
+    /// Search the catalog: by period, phone number, extension, flow, result, duration.
+    #[command(
+        after_help = "Example:\n  telphin-records search --number \"+7 495 123-45-67\" --min-duration 60 --month 2024-03"
+    )]
+    Search {
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// The catalog.
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "TELPHIN_CATALOG",
+            hide_env_values = true,
+            default_value = "telphin-records.sqlite"
+        )]
+        catalog: PathBuf,
+        /// A phone number in any number field, compared by digits (4+ digits: also a suffix).
+        #[arg(long)]
+        number: Option<String>,
+        /// in, out, transfer, ...
+        #[arg(long)]
+        flow: Option<String>,
+        /// answered, busy, "not answered", ...
+        #[arg(long)]
+        result: Option<String>,
+        /// At least this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        min_duration: Option<u64>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Serve a simulated PBX over HTTP and print its address and credentials as JSON.
+    #[command(after_help = "Example:\n  telphin-records sim --addr 127.0.0.1:18080")]
+    Sim {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:18080")]
+        addr: std::net::SocketAddr,
+        /// Everything generated derives from it.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// About how many recordings over 2024.
+        #[arg(long, default_value_t = 1200)]
+        records: usize,
+    },
+}

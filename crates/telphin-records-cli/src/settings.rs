@@ -1,0 +1,186 @@
+//! Where the credentials and the API come from: the environment, a config file, or the
+//! sandbox (a simulator in this process).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use record_sim::{Sim, SimConfig, SimHandle};
+use telphin_records::layers::transport_async::ReqwestTransport;
+use telphin_records::{
+    Client, ClientBuilder, ClientId, Credentials, ExtensionGroupId, ExtensionId, Scope,
+};
+
+use crate::cli::Cli;
+use crate::exit::{Exit, Failure};
+
+/// The sandbox's PBX: the same recordings on every run (a fixed seed), small files.
+pub fn sandbox_config() -> SimConfig {
+    SimConfig {
+        seed: 1,
+        record_count: 1200,
+        max_file_size: Some(256 << 10),
+        ..SimConfig::default()
+    }
+}
+
+/// The settings: the config file's, overridden by the environment's.
+pub struct Settings {
+    values: BTreeMap<String, String>,
+}
+
+impl Settings {
+    pub fn load(config: Option<&Path>) -> Result<Settings, Failure> {
+        let mut values = BTreeMap::new();
+        if let Some(path) = config {
+            let text = std::fs::read_to_string(path).map_err(|error| {
+                Failure::usage(format!(
+                    "cannot read the config file {}: {error}",
+                    path.display()
+                ))
+            })?;
+            warn_if_readable_by_others(path);
+            for (number, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let Some((key, value)) = line.split_once('=') else {
+                    return Err(Failure::usage(format!(
+                        "{} line {}: write KEY=VALUE",
+                        path.display(),
+                        number + 1
+                    )));
+                };
+                let value = value.trim().trim_matches('"');
+                values.insert(key.trim().to_owned(), value.to_owned());
+            }
+        }
+        for (key, value) in std::env::vars() {
+            if key.starts_with("TELPHIN_") {
+                values.insert(key, value);
+            }
+        }
+        Ok(Settings { values })
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.values
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The credentials the settings give.
+    fn credentials(&self) -> Result<Credentials, Failure> {
+        if let Some(token) = self.get("TELPHIN_TOKEN") {
+            return Ok(Credentials::access_token(token));
+        }
+        let (Some(id), Some(secret)) = (
+            self.get("TELPHIN_CLIENT_ID"),
+            self.get("TELPHIN_CLIENT_SECRET"),
+        ) else {
+            return Err(Failure {
+                exit: Exit::Usage,
+                message: "no credentials: set TELPHIN_CLIENT_ID and TELPHIN_CLIENT_SECRET (or \
+                          TELPHIN_TOKEN) in the environment or a --config file, or try --sandbox"
+                    .to_owned(),
+            });
+        };
+        Ok(
+            match (self.get("TELPHIN_USERNAME"), self.get("TELPHIN_PASSWORD")) {
+                (Some(user), Some(password)) => Credentials::password(id, secret, user, password),
+                _ => Credentials::client_credentials(id, secret),
+            },
+        )
+    }
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            path = %path.display(),
+            "the config file is readable by others; it holds secrets (chmod 600 it)"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_: &Path) {}
+
+/// The API the command talks to, and the simulator behind it in the sandbox.
+pub struct Api {
+    pub client: Client<ReqwestTransport>,
+    /// Kept alive while the command runs.
+    _sandbox: Option<SimHandle>,
+}
+
+/// Connects to the API (or starts the sandbox). `needs_credentials` is false for commands
+/// that make no API request (verify).
+pub async fn connect(
+    cli: &Cli,
+    settings: &Settings,
+    needs_credentials: bool,
+) -> Result<Api, Failure> {
+    if cli.sandbox {
+        let sim = Sim::start(sandbox_config())
+            .await
+            .map_err(|error| Failure::failed(format!("the sandbox did not start: {error}")))?;
+        let app = &sim.credentials().client;
+        let client = ClientBuilder::new(Credentials::client_credentials(
+            &app.client_id,
+            &app.client_secret,
+        ))
+        .base_url(sim.base_url())
+        .build_async()?;
+        tracing::info!("sandbox: a simulated PBX in this process; nothing reaches Telphin");
+        return Ok(Api {
+            client,
+            _sandbox: Some(sim),
+        });
+    }
+    let credentials = match settings.credentials() {
+        Ok(credentials) => credentials,
+        // A placeholder that is never sent: the command makes no request.
+        Err(_) if !needs_credentials => Credentials::access_token("unused"),
+        Err(failure) => return Err(failure),
+    };
+    let mut builder = ClientBuilder::new(credentials);
+    if let Some(base) = settings.get("TELPHIN_BASE_URL") {
+        builder = builder.base_url(base);
+    }
+    Ok(Api {
+        client: builder.build_async()?,
+        _sandbox: None,
+    })
+}
+
+/// The scope of the `--client`, `--group` and `--extension` flags.
+pub fn scope(cli: &Cli) -> Result<Scope, Failure> {
+    if let Some(extension) = cli.extension {
+        return Ok(Scope::Extension(ExtensionId::new(extension)));
+    }
+    if let Some(group) = cli.group {
+        return Ok(Scope::ExtensionGroup(ExtensionGroupId::new(group)));
+    }
+    let client: ClientId = cli
+        .client
+        .parse()
+        .map_err(|_| Failure::usage(format!("--client {}: a number or @me", cli.client)))?;
+    Ok(Scope::client(client))
+}
+
+/// The `ClientId` for client-level commands.
+pub fn client_id(cli: &Cli) -> Result<ClientId, Failure> {
+    if cli.group.is_some() || cli.extension.is_some() {
+        return Err(Failure::usage(
+            "this command works at the client level only",
+        ));
+    }
+    cli.client
+        .parse()
+        .map_err(|_| Failure::usage(format!("--client {}: a number or @me", cli.client)))
+}

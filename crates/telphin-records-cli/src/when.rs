@@ -1,0 +1,165 @@
+//! Periods and instants as people write them, read in the `--tz` time zone.
+
+use chrono::{DateTime, Datelike as _, Duration, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
+use chrono_tz::Tz;
+use telphin_records::{Period, chrono};
+
+use crate::cli::PeriodArgs;
+use crate::exit::Failure;
+
+/// The period of the flags, if one was given.
+pub fn period(args: &PeriodArgs, tz: Tz) -> Result<Option<Period>, Failure> {
+    let (from, until) = if let Some(day) = &args.day {
+        let day = date(day)?;
+        (day, day.succ_opt().ok_or_else(|| bad(day))?)
+    } else if let Some(month) = &args.month {
+        let first = date(&format!("{month}-01"))
+            .map_err(|_| Failure::usage(format!("--month {month}: write it as YYYY-MM")))?;
+        (
+            first,
+            first
+                .checked_add_months(chrono::Months::new(1))
+                .ok_or_else(|| bad(first))?,
+        )
+    } else if let Some(year) = args.year {
+        let first = NaiveDate::from_ymd_opt(year, 1, 1)
+            .ok_or_else(|| Failure::usage(format!("--year {year} is not a year")))?;
+        (first, first.with_year(year + 1).ok_or_else(|| bad(first))?)
+    } else if let (Some(from), Some(until)) = (&args.from, &args.until) {
+        let period = Period::between(instant(from, tz)?, instant(until, tz)?)?;
+        return Ok(Some(period));
+    } else {
+        return Ok(None);
+    };
+    let start = local(midnight(from), tz)?;
+    let end = local(midnight(until), tz)?;
+    Ok(Some(Period::between(start, end)?))
+}
+
+/// The period of the flags; one is required.
+pub fn required(args: &PeriodArgs, tz: Tz) -> Result<Period, Failure> {
+    period(args, tz)?.ok_or_else(|| {
+        Failure::usage(
+            "give a period: --day DATE, --month YYYY-MM, --year YYYY, or --from and --until",
+        )
+    })
+}
+
+/// `--older-than`: an age (`180d`, `12w`, `36h`) before now, or a date in `tz`.
+pub fn cutoff(text: &str, tz: Tz, now: DateTime<Utc>) -> Result<DateTime<Utc>, Failure> {
+    let unit = text.chars().last().unwrap_or(' ');
+    if let Some(number) = text.strip_suffix(['d', 'w', 'h'])
+        && let Ok(n) = number.parse::<i64>()
+    {
+        let age = match unit {
+            'd' => Duration::try_days(n),
+            'w' => Duration::try_weeks(n),
+            _ => Duration::try_hours(n),
+        };
+        return age
+            .filter(|age| *age > Duration::zero())
+            .and_then(|age| now.checked_sub_signed(age))
+            .ok_or_else(|| {
+                Failure::usage(format!("--older-than {text}: an age must be positive"))
+            });
+    }
+    instant(text, tz).map_err(|_| {
+        Failure::usage(format!(
+            "--older-than {text}: write an age (180d, 12w, 36h) or a date (2024-04-01)"
+        ))
+    })
+}
+
+fn date(text: &str) -> Result<NaiveDate, Failure> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| Failure::usage(format!("{text:?} is not a date (YYYY-MM-DD)")))
+}
+
+/// A date (its midnight) or a date and time, in `tz`.
+fn instant(text: &str, tz: Tz) -> Result<DateTime<Utc>, Failure> {
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| date(text).map(midnight))
+        .map_err(|_| {
+            Failure::usage(format!(
+                "{text:?} is not a date or time (2024-03-05 or \"2024-03-05 08:00:00\")"
+            ))
+        })?;
+    local(naive, tz)
+}
+
+fn midnight(day: NaiveDate) -> NaiveDateTime {
+    day.and_time(chrono::NaiveTime::MIN)
+}
+
+/// `naive` in `tz`; in a clock change's repeated hour, the earlier reading.
+fn local(naive: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, Failure> {
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|at| at.with_timezone(&Utc))
+        .ok_or_else(|| Failure::usage(format!("{naive} does not exist in {tz}")))
+}
+
+fn bad(day: NaiveDate) -> Failure {
+    Failure::usage(format!("{day} is out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn args(f: impl FnOnce(&mut PeriodArgs)) -> PeriodArgs {
+        let mut args = PeriodArgs::default();
+        f(&mut args);
+        args
+    }
+
+    #[test]
+    fn periods_are_read_in_the_time_zone() {
+        let moscow: Tz = "Europe/Moscow".parse().unwrap();
+        let march = period(&args(|a| a.month = Some("2024-03".into())), moscow)
+            .unwrap()
+            .unwrap();
+        assert_eq!(march.start().to_rfc3339(), "2024-02-29T21:00:00+00:00");
+        assert_eq!(march.end().to_rfc3339(), "2024-03-31T21:00:00+00:00");
+        let day = period(&args(|a| a.day = Some("2024-03-05".into())), Tz::UTC)
+            .unwrap()
+            .unwrap();
+        assert_eq!(day.start().to_rfc3339(), "2024-03-05T00:00:00+00:00");
+        let year = required(&args(|a| a.year = Some(2024)), Tz::UTC).unwrap();
+        assert_eq!(year.end().to_rfc3339(), "2025-01-01T00:00:00+00:00");
+        let span = args(|a| {
+            a.from = Some("2024-03-05 08:00:00".into());
+            a.until = Some("2024-03-06".into());
+        });
+        let span = required(&span, Tz::UTC).unwrap();
+        assert_eq!(span.start().to_rfc3339(), "2024-03-05T08:00:00+00:00");
+        assert!(required(&PeriodArgs::default(), Tz::UTC).is_err());
+        assert!(period(&args(|a| a.month = Some("2024-13".into())), Tz::UTC).is_err());
+    }
+
+    #[test]
+    fn cutoffs_are_ages_or_dates() {
+        let now = Utc.with_ymd_and_hms(2024, 12, 31, 12, 0, 0).unwrap();
+        assert_eq!(
+            cutoff("180d", Tz::UTC, now).unwrap(),
+            now - Duration::days(180)
+        );
+        assert_eq!(
+            cutoff("2w", Tz::UTC, now).unwrap(),
+            now - Duration::weeks(2)
+        );
+        assert_eq!(
+            cutoff("36h", Tz::UTC, now).unwrap(),
+            now - Duration::hours(36)
+        );
+        assert_eq!(
+            cutoff("2024-04-01", Tz::UTC, now).unwrap(),
+            Utc.with_ymd_and_hms(2024, 4, 1, 0, 0, 0).unwrap()
+        );
+        for wrong in ["0d", "-3d", "soon", "180", "99999999999999d"] {
+            assert!(cutoff(wrong, Tz::UTC, now).is_err(), "{wrong}");
+        }
+    }
+}

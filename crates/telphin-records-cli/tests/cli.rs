@@ -1,0 +1,564 @@
+//! The `telphin-records` binary against the simulator: every subcommand, the output formats,
+//! the exit codes, secrets, and the `--help` texts (snapshotted).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
+
+use std::collections::BTreeSet;
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt as _;
+use record_sim::{BlockingSim, Fault, Sim, SimConfig};
+use serde_json::Value;
+
+fn sim(config: SimConfig) -> BlockingSim {
+    Sim::start_blocking(config).unwrap()
+}
+
+fn small() -> SimConfig {
+    SimConfig {
+        seed: 77,
+        record_count: 600,
+        max_file_size: Some(32 << 10),
+        ..SimConfig::default()
+    }
+}
+
+/// The binary, configured for `sim` through the environment only, in `dir`.
+fn cmd(sim: &BlockingSim, dir: &Path) -> Command {
+    let mut command = Command::cargo_bin("telphin-records").unwrap();
+    let app = &sim.credentials().client;
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TELPHIN_BASE_URL", sim.base_url())
+        .env("TELPHIN_CLIENT_ID", &app.client_id)
+        .env("TELPHIN_CLIENT_SECRET", &app.client_secret);
+    command
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(command: &mut Command, args: &[&str]) -> Run {
+    let output = command.args(args).output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+fn json(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+/// The simulator's uuids in March 2024.
+fn march(sim: &BlockingSim) -> Vec<String> {
+    let start = telphin_records::chrono::NaiveDate::from_ymd_opt(2024, 3, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let end = telphin_records::chrono::NaiveDate::from_ymd_opt(2024, 4, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    sim.records_between(start, end)
+        .into_iter()
+        .filter(|r| r.init_time < end)
+        .map(|r| r.uuid)
+        .collect()
+}
+
+#[test]
+fn list_prints_every_format() {
+    let sim = sim(small());
+    let dir = tempfile::tempdir().unwrap();
+    let want = march(&sim);
+
+    let json_run = run(
+        &mut cmd(&sim, dir.path()),
+        &["list", "--month", "2024-03", "--format", "json"],
+    );
+    assert_eq!(json_run.code, 0, "{}", json_run.stderr);
+    let listed: Vec<String> = json(&json_run)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["record_uuid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, want);
+
+    let lines = run(
+        &mut cmd(&sim, dir.path()),
+        &["list", "--month", "2024-03", "--format", "jsonl", "--desc"],
+    );
+    let mut reversed: Vec<String> = lines
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["record_uuid"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    reversed.reverse();
+    assert_eq!(reversed, want);
+
+    let csv = run(
+        &mut cmd(&sim, dir.path()),
+        &[
+            "list",
+            "--month",
+            "2024-03",
+            "--format",
+            "csv",
+            "--tz",
+            "Europe/Moscow",
+        ],
+    );
+    let mut rows = csv.stdout.lines();
+    let header = rows.next().unwrap();
+    assert_eq!(
+        header,
+        "init_time,init_time_utc,flow,from,to,duration_s,size_bytes,result,extension_id,record_uuid"
+    );
+    let first: Vec<&str> = rows.next().unwrap().split(',').collect();
+    assert!(
+        first[0].ends_with("+03:00") && first[1].ends_with("+00:00"),
+        "{first:?}"
+    );
+    assert!(first[6].parse::<u64>().is_ok(), "exact sizes in CSV");
+    assert_eq!(csv.stdout.lines().count(), want.len() + 1);
+
+    let table = run(&mut cmd(&sim, dir.path()), &["list", "--month", "2024-03"]);
+    assert!(table.stdout.starts_with("time "), "{}", table.stdout);
+    assert!(table.stdout.contains("KiB"), "human sizes in tables");
+    assert_eq!(table.stdout.lines().count(), want.len() + 1);
+}
+
+#[test]
+fn stats_monthly_link_download_delete_and_archive() {
+    let sim = sim(small());
+    let dir = tempfile::tempdir().unwrap();
+    let want = march(&sim);
+    let size: u64 = sim
+        .records()
+        .iter()
+        .filter(|r| want.contains(&r.uuid))
+        .map(|r| r.size)
+        .sum();
+
+    let stats = json(&run(
+        &mut cmd(&sim, dir.path()),
+        &["stats", "--month", "2024-03", "--format", "json"],
+    ));
+    assert_eq!(stats[0]["recordings"], want.len() as u64);
+    assert_eq!(stats[0]["size"], size);
+
+    let monthly = json(&run(
+        &mut cmd(&sim, dir.path()),
+        &["monthly", "--format", "json"],
+    ));
+    let march_row = monthly
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["month"] == "2024-03")
+        .unwrap()
+        .clone();
+    assert_eq!(march_row["recordings"], want.len() as u64);
+
+    let link = run(&mut cmd(&sim, dir.path()), &["link", &want[0]]);
+    assert_eq!(link.code, 0, "{}", link.stderr);
+    assert!(
+        link.stdout
+            .trim()
+            .starts_with(&format!("{}/storage/", sim.base_url()))
+    );
+
+    let files = dir.path().join("calls");
+    let download = run(
+        &mut cmd(&sim, dir.path()),
+        &[
+            "download",
+            &want[0],
+            &want[1],
+            "--to",
+            files.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(download.code, 0, "{}", download.stderr);
+    for uuid in &want[..2] {
+        let bytes = std::fs::read(files.join(format!("{uuid}.mp3"))).unwrap();
+        assert!(bytes == sim.file_bytes(uuid).unwrap());
+    }
+    // A uuid the PBX does not have: the others still arrive, and the exit code says 5.
+    let missing = "1-00000000000000000000000000000000";
+    let partly = run(
+        &mut cmd(&sim, dir.path()),
+        &[
+            "download",
+            missing,
+            &want[2],
+            "--to",
+            files.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(partly.code, 5, "{}", partly.stderr);
+    assert!(files.join(format!("{}.mp3", want[2])).exists());
+
+    // Delete asks for --yes first.
+    let refused = run(&mut cmd(&sim, dir.path()), &["delete", &want[3]]);
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    assert!(sim.records().iter().any(|r| r.uuid == want[3]));
+    let deleted = run(&mut cmd(&sim, dir.path()), &["delete", &want[3], "--yes"]);
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    assert!(!sim.records().iter().any(|r| r.uuid == want[3]));
+
+    let archive = run(
+        &mut cmd(&sim, dir.path()),
+        &[
+            "archive",
+            "--day",
+            "2024-03-05",
+            "--email",
+            "ops@example.com",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(archive.code, 0, "{}", archive.stderr);
+    let outbox = sim.outbox();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].to, ["ops@example.com"]);
+}
+
+#[test]
+fn backup_verify_search_and_purge_with_their_exit_codes() {
+    let sim = sim(small());
+    let dir = tempfile::tempdir().unwrap();
+    let want = march(&sim);
+    let backup_dir = dir.path().join("backup");
+    let to = backup_dir.to_str().unwrap();
+
+    // Five files fail every try (one file at a time): the run finishes with exit code 5.
+    sim.inject(Some("storage_file"), Fault::DropAfter(10), 20);
+    let first = run(
+        &mut cmd(&sim, dir.path()),
+        &[
+            "backup",
+            "--month",
+            "2024-03",
+            "--to",
+            to,
+            "--concurrency",
+            "1",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(first.code, 5, "{}", first.stderr);
+    let report = json(&first);
+    assert_eq!(report[0]["failed"], 5);
+    assert_eq!(report[0]["stored"], want.len() as u64 - 5);
+
+    let second = run(
+        &mut cmd(&sim, dir.path()),
+        &[
+            "backup", "--month", "2024-03", "--to", to, "--format", "json",
+        ],
+    );
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(json(&second)[0]["stored"], 5);
+    let third = run(
+        &mut cmd(&sim, dir.path()),
+        &["backup", "--month", "2024-03", "--to", to],
+    );
+    assert!(third.stderr.contains("0 to transfer"), "{}", third.stderr);
+
+    let verify = run(
+        &mut cmd(&sim, dir.path()),
+        &["verify", "--to", to, "--format", "json"],
+    );
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+    assert_eq!(json(&verify)[0]["whole"], want.len() as u64);
+
+    // Search the catalog, in CSV, by extension.
+    let first_record = sim
+        .records()
+        .into_iter()
+        .find(|r| r.uuid == want[0])
+        .unwrap();
+    let search = run(
+        &mut cmd(&sim, dir.path()),
+        &[
+            "search",
+            "--extension",
+            &first_record.extension_id.to_string(),
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(search.code, 0, "{}", search.stderr);
+    assert!(
+        search
+            .stdout
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(",state,object_key")
+    );
+    assert!(search.stdout.contains(&want[0]));
+    assert!(
+        search
+            .stdout
+            .lines()
+            .skip(1)
+            .all(|l| l.contains(",verified,")),
+        "{}",
+        search.stdout
+    );
+
+    // Purge: a dry run lists and deletes nothing; --yes deletes exactly those.
+    let dry = run(
+        &mut cmd(&sim, dir.path()),
+        &[
+            "purge",
+            "--older-than",
+            "2024-03-15",
+            "--to",
+            to,
+            "--format",
+            "jsonl",
+        ],
+    );
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stderr.contains("dry run"), "{}", dry.stderr);
+    let listed: BTreeSet<String> = dry
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["record_uuid"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(!listed.is_empty());
+    assert_eq!(sim.counters().route("delete_record"), 0);
+    let purged = run(
+        &mut cmd(&sim, dir.path()),
+        &["purge", "--older-than", "2024-03-15", "--to", to, "--yes"],
+    );
+    assert_eq!(purged.code, 0, "{}", purged.stderr);
+    let left: BTreeSet<String> = sim.records().into_iter().map(|r| r.uuid).collect();
+    assert!(listed.iter().all(|uuid| !left.contains(uuid)));
+    assert_eq!(sim.counters().route("delete_record"), listed.len() as u64);
+
+    // A file removed from the target: verify says 5 and names what is missing.
+    let entry = std::fs::read_dir(backup_dir.join("2024/03/31"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    std::fs::remove_file(entry.path()).unwrap();
+    let broken = run(&mut cmd(&sim, dir.path()), &["verify", "--to", to]);
+    assert_eq!(broken.code, 5, "{}", broken.stderr);
+
+    // A second run on the same catalog at once is refused.
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(dir.path().join("telphin-records.sqlite.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let busy = run(
+        &mut cmd(&sim, dir.path()),
+        &["backup", "--month", "2024-03", "--to", to],
+    );
+    assert_eq!(busy.code, 1);
+    assert!(busy.stderr.contains("another run holds"), "{}", busy.stderr);
+}
+
+#[test]
+fn a_spent_budget_exits_4_and_the_next_run_resumes() {
+    let sim = sim(SimConfig {
+        rate_limit: 40,
+        ..small()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("backup");
+    let to = to.to_str().unwrap();
+    let first = run(
+        &mut cmd(&sim, dir.path()),
+        &[
+            "backup",
+            "--month",
+            "2024-03",
+            "--to",
+            to,
+            "--reserve",
+            "10",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(first.code, 4, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("run the same command again"),
+        "{}",
+        first.stderr
+    );
+    sim.reset_rate_limits();
+    let second = run(
+        &mut cmd(&sim, dir.path()),
+        &[
+            "backup",
+            "--month",
+            "2024-03",
+            "--to",
+            to,
+            "--reserve",
+            "10",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let (a, b) = (json(&first), json(&second));
+    assert_eq!(
+        a[0]["stored"].as_u64().unwrap() + b[0]["stored"].as_u64().unwrap(),
+        march(&sim).len() as u64
+    );
+}
+
+#[test]
+fn usage_configuration_and_authentication_have_their_exit_codes() {
+    let sim = sim(small());
+    let dir = tempfile::tempdir().unwrap();
+    // Usage: unknown flag, missing period, a bad date; secrets are never arguments.
+    for args in [
+        &["list", "--month", "2024-03", "--client-secret", "x"][..],
+        &["list"],
+        &["list", "--day", "2024-02-30"],
+        &["purge", "--older-than", "soon", "--to", "b"],
+    ] {
+        let r = run(&mut cmd(&sim, dir.path()), args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+    }
+    // Configuration: no credentials at all.
+    let mut bare = Command::cargo_bin("telphin-records").unwrap();
+    bare.current_dir(dir.path()).env_clear();
+    let r = run(&mut bare, &["stats", "--month", "2024-03"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("TELPHIN_CLIENT_ID"), "{}", r.stderr);
+    // Authentication: a wrong secret, which never appears in any output, even at trace level.
+    let secret = "wrong-secret-0123456789";
+    let r = run(
+        cmd(&sim, dir.path())
+            .env("TELPHIN_CLIENT_SECRET", secret)
+            .env("RUST_LOG", "trace"),
+        &["stats", "--month", "2024-03"],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(!r.stderr.contains(secret) && !r.stdout.contains(secret));
+    // A config file works as the environment does.
+    let app = &sim.credentials().client;
+    let config = dir.path().join("telphin.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "# comment\nTELPHIN_BASE_URL={}\nTELPHIN_CLIENT_ID={}\nTELPHIN_CLIENT_SECRET=\"{}\"\n",
+            sim.base_url(),
+            app.client_id,
+            app.client_secret
+        ),
+    )
+    .unwrap();
+    let mut configured = Command::cargo_bin("telphin-records").unwrap();
+    configured.current_dir(dir.path()).env_clear();
+    let r = run(
+        &mut configured,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "stats",
+            "--month",
+            "2024-03",
+            "--log-format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for line in r.stderr.lines() {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+}
+
+#[test]
+fn sim_serves_a_pbx_and_prints_its_credentials() {
+    let mut child = Command::cargo_bin("telphin-records")
+        .unwrap()
+        .args(["sim", "--addr", "127.0.0.1:0", "--records", "100"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let announced: Value = serde_json::from_str(&line).unwrap();
+    let base = announced["base_url"].as_str().unwrap().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    // It answers: a client of the announced app lists its records.
+    let dir = tempfile::tempdir().unwrap();
+    let mut list = Command::cargo_bin("telphin-records").unwrap();
+    list.current_dir(dir.path())
+        .env_clear()
+        .env("TELPHIN_BASE_URL", &base)
+        .env(
+            "TELPHIN_CLIENT_ID",
+            announced["apps"]["client"]["client_id"].as_str().unwrap(),
+        )
+        .env(
+            "TELPHIN_CLIENT_SECRET",
+            announced["apps"]["client"]["client_secret"]
+                .as_str()
+                .unwrap(),
+        );
+    let r = run(&mut list, &["stats", "--year", "2024", "--format", "json"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(json(&r)[0]["recordings"].as_u64().unwrap() > 100);
+}
+
+#[test]
+fn help_texts() {
+    let subcommands = [
+        "list", "stats", "monthly", "download", "link", "delete", "archive", "backup", "verify",
+        "purge", "search", "sim",
+    ];
+    let help = |args: &[&str]| {
+        let output = Command::cargo_bin("telphin-records")
+            .unwrap()
+            .args(args)
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap()
+    };
+    insta::assert_snapshot!("help", help(&["--help"]));
+    for name in subcommands {
+        let text = help(&[name, "--help"]);
+        assert!(text.contains("Example"), "{name} --help has an example");
+        insta::assert_snapshot!(format!("help_{name}"), text);
+    }
+}
