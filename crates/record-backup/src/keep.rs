@@ -196,7 +196,8 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                     }
                 }
             }
-            drop(permit);
+            // The permit stays while the file is read: with the API as source it is a request.
+            let _permit = permit;
             let mut options = DownloadOptions::for_record(&record, self.options.source);
             if let Some(link) = &link {
                 options = options.with_storage_link(link.clone());

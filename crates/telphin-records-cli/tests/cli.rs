@@ -395,20 +395,18 @@ fn a_spent_budget_exits_4_and_the_next_run_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let to = dir.path().join("backup");
     let to = to.to_str().unwrap();
-    let first = run(
-        &mut cmd(&sim, dir.path()),
-        &[
-            "backup",
-            "--month",
-            "2024-03",
-            "--to",
-            to,
-            "--reserve",
-            "10",
-            "--format",
-            "json",
-        ],
-    );
+    let args = [
+        "backup",
+        "--month",
+        "2024-03",
+        "--to",
+        to,
+        "--reserve",
+        "10",
+        "--format",
+        "json",
+    ];
+    let first = run(&mut cmd(&sim, dir.path()), &args);
     assert_eq!(first.code, 4, "{}", first.stderr);
     assert!(
         first.stderr.contains("run the same command again"),
@@ -416,20 +414,7 @@ fn a_spent_budget_exits_4_and_the_next_run_resumes() {
         first.stderr
     );
     sim.reset_rate_limits();
-    let second = run(
-        &mut cmd(&sim, dir.path()),
-        &[
-            "backup",
-            "--month",
-            "2024-03",
-            "--to",
-            to,
-            "--reserve",
-            "10",
-            "--format",
-            "json",
-        ],
-    );
+    let second = run(&mut cmd(&sim, dir.path()), &args);
     assert_eq!(second.code, 0, "{}", second.stderr);
     let (a, b) = (json(&first), json(&second));
     assert_eq!(

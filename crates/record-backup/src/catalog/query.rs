@@ -417,6 +417,22 @@ impl Catalog {
         })
     }
 
+    /// Changes what the manifests say of `uuid` (`sql` with `params`), and marks its month's
+    /// manifest out of date in the same transaction.
+    fn change_kept(
+        &self,
+        uuid: &str,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<(), BackupError> {
+        self.with(|connection| {
+            let transaction = connection.transaction()?;
+            transaction.prepare_cached(sql)?.execute(params)?;
+            transaction.prepare_cached(DIRTY)?.execute([uuid])?;
+            transaction.commit()
+        })
+    }
+
     /// Keeps a record's storage link (a bearer secret) for later downloads.
     pub(crate) fn set_storage_link(&self, uuid: &str, link: &str) -> Result<(), BackupError> {
         self.with(|connection| {
@@ -437,18 +453,12 @@ impl Catalog {
     ) -> Result<(), BackupError> {
         let now = time_text(Utc::now());
         let size = i64::try_from(size).unwrap_or(i64::MAX);
-        self.with(|connection| {
-            let transaction = connection.transaction()?;
-            transaction
-                .prepare_cached(
-                    "UPDATE record SET object_key = ?2, stored_size = ?3, sha256 = ?4, \
-                     stored_at = ?5, verified_at = NULL, last_error = NULL, failed_attempts = 0 \
-                     WHERE record_uuid = ?1",
-                )?
-                .execute(params![uuid, key, size, sha256, now])?;
-            transaction.prepare_cached(DIRTY)?.execute([uuid])?;
-            transaction.commit()
-        })
+        self.change_kept(
+            uuid,
+            "UPDATE record SET object_key = ?2, stored_size = ?3, sha256 = ?4, stored_at = ?5, \
+             verified_at = NULL, last_error = NULL, failed_attempts = 0 WHERE record_uuid = ?1",
+            params![uuid, key, size, sha256, now],
+        )
     }
 
     /// Records a failure to keep `uuid`.
@@ -467,49 +477,32 @@ impl Catalog {
     /// Records that `verify` read `uuid`'s object back whole.
     pub(crate) fn mark_verified(&self, uuid: &str) -> Result<(), BackupError> {
         let now = time_text(Utc::now());
-        self.with(|connection| {
-            let transaction = connection.transaction()?;
-            transaction
-                .prepare_cached(
-                    "UPDATE record SET verified_at = ?2, last_error = NULL WHERE record_uuid = ?1",
-                )?
-                .execute(params![uuid, now])?;
-            transaction.prepare_cached(DIRTY)?.execute([uuid])?;
-            transaction.commit()
-        })
+        self.change_kept(
+            uuid,
+            "UPDATE record SET verified_at = ?2, last_error = NULL WHERE record_uuid = ?1",
+            params![uuid, now],
+        )
     }
 
     /// Records that `uuid`'s object is missing or altered: the record is not kept any more, so
     /// it is downloaded again (while still on the PBX) and never purged.
     pub(crate) fn mark_not_kept(&self, uuid: &str, reason: &str) -> Result<(), BackupError> {
-        self.with(|connection| {
-            let transaction = connection.transaction()?;
-            transaction
-                .prepare_cached(
-                    "UPDATE record SET stored_at = NULL, verified_at = NULL, last_error = ?2 \
-                     WHERE record_uuid = ?1",
-                )?
-                .execute(params![uuid, reason])?;
-            transaction.prepare_cached(DIRTY)?.execute([uuid])?;
-            transaction.commit()
-        })
+        self.change_kept(
+            uuid,
+            "UPDATE record SET stored_at = NULL, verified_at = NULL, last_error = ?2 \
+             WHERE record_uuid = ?1",
+            params![uuid, reason],
+        )
     }
 
     /// Records that `uuid` is deleted from the PBX (written before the next deletion starts).
     pub(crate) fn mark_deleted(&self, uuid: &str) -> Result<(), BackupError> {
         let now = time_text(Utc::now());
-        self.with(|connection| {
-            let transaction = connection.transaction()?;
-            transaction
-                .prepare_cached(
-                    "UPDATE record SET deleted_from_pbx_at = ?2, last_error = NULL \
-                     WHERE record_uuid = ?1",
-                )?
-                .execute(params![uuid, now])?;
-            transaction.prepare_cached(DIRTY)?.execute([uuid])?;
-            transaction.commit()?;
-            Ok(())
-        })
+        self.change_kept(
+            uuid,
+            "UPDATE record SET deleted_from_pbx_at = ?2, last_error = NULL WHERE record_uuid = ?1",
+            params![uuid, now],
+        )
     }
 
     /// The months whose manifest is out of date.
