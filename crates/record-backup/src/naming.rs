@@ -379,6 +379,38 @@ mod tests {
         assert!(!format!("{naming:?}").contains("operator key"));
     }
 
+    proptest::proptest! {
+        /// Whatever the server sends, a value is one safe piece of one folder name.
+        #[test]
+        fn any_value_is_one_safe_name_piece(value in "\\PC{0,200}") {
+            let mut name = String::new();
+            push_sanitised(&mut name, &value);
+            proptest::prop_assert!(!name.is_empty() && name.len() <= VALUE_LIMIT);
+            proptest::prop_assert!(!name.starts_with('.'));
+            proptest::prop_assert!(name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-_.@".contains(c)));
+        }
+
+        /// Every name a valid template gives is a relative path without `.` or `..` folders,
+        /// whatever the record holds.
+        #[test]
+        fn names_stay_inside_the_target(flow in "\\PC{0,40}", from in "\\PC{0,40}") {
+            let mut record = record();
+            record.from_username = Some(from);
+            record.flow = serde_json::from_value(serde_json::Value::String(flow)).unwrap();
+            let naming = Naming::new(
+                NameTemplate::parse("{flow}/{from}/{to}/{record_uuid}.mp3").unwrap(),
+                chrono_tz::Tz::UTC,
+            );
+            let key = naming.object_key(&record);
+            proptest::prop_assert!(!key.starts_with('/'));
+            proptest::prop_assert_eq!(key.split('/').count(), 4);
+            proptest::prop_assert!(key.split('/').all(|part| !part.is_empty() && part != "." && part != ".."));
+            proptest::prop_assert!(object_store::path::Path::parse(&key).is_ok());
+        }
+    }
+
     #[test]
     fn unsafe_templates_are_refused() {
         for template in [
