@@ -184,7 +184,7 @@ pub enum Command {
         /// The records' uuids.
         #[arg(required = true, value_name = "RECORD_UUID")]
         uuids: Vec<String>,
-        /// The directory (created if missing); files are named <uuid>.mp3.
+        /// The directory (created if missing); files are named RECORD_UUID.mp3.
         #[arg(long, value_name = "DIR", default_value = ".")]
         to: PathBuf,
     },
