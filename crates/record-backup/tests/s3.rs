@@ -26,6 +26,10 @@ struct Moto {
 
 impl Moto {
     fn start() -> Moto {
+        // One start at a time: a free port is found by binding and releasing it, so two
+        // servers starting at once could be given the same one.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|p| p.into_inner());
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -117,10 +121,11 @@ fn a_month_into_s3_with_a_multipart_file_verified_and_purged_safely() {
         ..SimConfig::default()
     });
     let huge_uuid = sim.huge_record_uuid().unwrap().to_owned();
-    // The huge file's first download breaks after 1½ parts: that upload is aborted.
+    // The huge file's first download breaks after 2 parts' worth of bytes (the client sees
+    // fewer: a connection reset drops what is still in its socket): that upload is aborted.
     sim.inject(
         Some("storage_file"),
-        Fault::DropAfter(PART_SIZE as u64 * 3 / 2),
+        Fault::DropAfter(PART_SIZE as u64 * 2),
         1,
     );
     let moto = Moto::start();
@@ -156,10 +161,14 @@ fn a_month_into_s3_with_a_multipart_file_verified_and_purged_safely() {
         (want.len() as u64, 0),
         "{report:?}"
     );
-    assert_eq!(
-        *restarts.lock().unwrap(),
-        [(huge_uuid.clone(), PART_SIZE as u64 * 3 / 2)],
-        "the huge file's first try broke midway"
+    // The huge file's first try broke midway, after its first part had gone up (how much of
+    // the rest arrived before the break depends on buffering).
+    let restarts = restarts.lock().unwrap().clone();
+    assert_eq!(restarts.len(), 1, "{restarts:?}");
+    assert_eq!(restarts[0].0, huge_uuid);
+    assert!(
+        (PART_SIZE as u64..=PART_SIZE as u64 * 2).contains(&restarts[0].1),
+        "{restarts:?}"
     );
     // Its first multipart upload was aborted, the second completed: none is left over.
     assert_eq!(runtime.block_on(moto.unfinished_uploads("recordings")), 0);
@@ -240,4 +249,37 @@ fn a_month_into_s3_with_a_multipart_file_verified_and_purged_safely() {
             .unwrap()
     });
     assert!(bytes.as_ref() == sim.file_bytes(&altered.uuid).unwrap().as_slice());
+}
+
+#[test]
+fn the_faulty_quarter_goes_into_s3_byte_for_byte_and_a_rerun_transfers_nothing() {
+    let sim = start(faulty());
+    let moto = Moto::start();
+    let runtime = runtime();
+    runtime.block_on(moto.bucket("quarter"));
+    let target = moto.target("quarter");
+    let dir = tempfile::tempdir().unwrap();
+    // One download in ten breaks: eight tries per file.
+    let options = ArchiveOptions::default().attempts(8);
+    let archive = archive(&sim, target.clone(), &dir.path().join("c.sqlite"), options);
+    let want = expected(&sim, at(2024, 1, 1), at(2024, 4, 1)).len() as u64;
+
+    let report = runtime.block_on(archive.backup(pbx(), quarter())).unwrap();
+    assert_eq!(report.outcome, Outcome::Complete);
+    assert_eq!((report.stored, report.failed), (want, 0), "{report:?}");
+    assert_quarter_kept(&sim, &target, archive.catalog(), &runtime);
+    assert_eq!(runtime.block_on(moto.unfinished_uploads("quarter")), 0);
+    let verified = runtime.block_on(archive.verify(pbx(), None)).unwrap();
+    assert!(
+        verified.all_whole() && verified.checked == want,
+        "{verified:?}"
+    );
+
+    let files = sim.counters().route("storage_file") + sim.counters().route("download_record");
+    let again = runtime.block_on(archive.backup(pbx(), quarter())).unwrap();
+    assert_eq!((again.stored, again.already_kept), (0, want), "{again:?}");
+    assert_eq!(
+        sim.counters().route("storage_file") + sim.counters().route("download_record"),
+        files
+    );
 }

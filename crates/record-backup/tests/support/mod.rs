@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
+use object_store::ObjectStoreExt as _;
 use record_backup::{Archive, ArchiveOptions, Catalog, CatalogEntry, SearchQuery, Target};
-use record_sim::{BlockingSim, Sim, SimConfig, SimRecord};
+use record_sim::{BlockingSim, Faults, Sim, SimConfig, SimRecord};
 use telphin_records::chrono::{NaiveDate, NaiveDateTime};
 use telphin_records::layers::transport_async::ReqwestTransport;
 use telphin_records::{Client, ClientBuilder, ClientId, Credentials, Period, RetryPolicy, Scope};
@@ -105,4 +107,107 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// A PBX whose API fails often: 10 % 5xx, 5 % dropped and 5 % truncated file bodies (API and
+/// storage links), 429 bursts, every token expiring every 40 requests.
+pub fn faulty() -> SimConfig {
+    SimConfig {
+        seed: 4242,
+        record_count: 1200,
+        max_file_size: Some(160 << 10),
+        faults: Faults {
+            server_error_percent: 10,
+            drop_percent: 5,
+            truncate_percent: 5,
+            burst_429_every: Some(89),
+            burst_429_length: 3,
+            expire_tokens_every: Some(40),
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    }
+}
+
+/// Checks that `target` holds exactly the first quarter's files, byte for byte, under the
+/// catalog's keys, plus one manifest per month listing them — nothing partial, nothing else.
+pub fn assert_quarter_kept(
+    sim: &BlockingSim,
+    target: &Target,
+    catalog: &Catalog,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let want = expected(sim, at(2024, 1, 1), at(2024, 4, 1));
+    let store = target.store();
+    let read = |key: &str| {
+        let path = object_store::path::Path::parse(key).unwrap();
+        runtime
+            .block_on(async { store.get(&path).await.unwrap().bytes().await.unwrap() })
+            .to_vec()
+    };
+    let mut keys = std::collections::BTreeSet::new();
+    for record in &want {
+        let entry = catalog
+            .entry(&record.uuid)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{} is not in the catalog", record.uuid));
+        assert!(
+            entry.state.is_kept(),
+            "{} is not kept: {:?}",
+            record.uuid,
+            entry.state
+        );
+        let key = entry.state.object_key.clone().unwrap();
+        let bytes = read(&key);
+        assert_eq!(bytes.len() as u64, record.size, "{key}");
+        assert!(
+            bytes == sim.file_bytes(&record.uuid).unwrap(),
+            "{key} differs"
+        );
+        assert_eq!(entry.state.size, Some(record.size));
+        keys.insert(key);
+    }
+    let listed: Vec<String> = runtime.block_on(async {
+        store
+            .list(None)
+            .map(|meta| meta.unwrap().location.to_string())
+            .collect()
+            .await
+    });
+    let others: Vec<&String> = listed
+        .iter()
+        .filter(|name| !keys.contains(*name) && !name.starts_with("_manifest/"))
+        .collect();
+    assert!(
+        others.is_empty(),
+        "unexpected objects in the target: {others:?}"
+    );
+    assert_eq!(
+        entries(catalog).len(),
+        want.len(),
+        "the catalog has every record once"
+    );
+    let mut manifests: Vec<&String> = listed
+        .iter()
+        .filter(|n| n.starts_with("_manifest/"))
+        .collect();
+    manifests.sort();
+    assert_eq!(
+        manifests,
+        [
+            "_manifest/2024-01.jsonl",
+            "_manifest/2024-02.jsonl",
+            "_manifest/2024-03.jsonl"
+        ]
+    );
+    let lines: usize = manifests
+        .iter()
+        .map(|m| {
+            read(m)
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .count()
+        })
+        .sum();
+    assert_eq!(lines, want.len(), "every kept record is in a manifest");
 }
