@@ -70,7 +70,9 @@ impl<T: AsyncTransport + 'static> Archive<T> {
     /// 4. Updates the target's manifests.
     ///
     /// A rerun transfers nothing already kept. A run killed at any point leaves no partial
-    /// object under a record's name and no duplicate: the next run stores what is missing.
+    /// object under a record's name and no duplicate: the next run stores what is missing (and,
+    /// in a local directory, first removes the unfinished files a killed run left). Run one
+    /// backup per target at a time.
     ///
     /// [`ArchiveOptions::concurrency`]: crate::ArchiveOptions::concurrency
     /// [`ArchiveOptions::attempts`]: crate::ArchiveOptions::attempts
@@ -80,6 +82,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         period: impl Into<Period>,
     ) -> Result<BackupReport, BackupError> {
         let period = period.into();
+        self.target.remove_stale_uploads()?;
         let gate = Gate::new(self.options.budget);
         let mut report = BackupReport::default();
         (report.already_kept, _) = self.catalog.kept_count(ScopeFilter::of(scope), &period)?;

@@ -35,6 +35,8 @@ const PARTS_IN_FLIGHT: usize = 2;
 pub struct Target {
     store: Arc<dyn ObjectStore>,
     shown: String,
+    /// The directory of a local target.
+    local: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Target {
@@ -56,10 +58,13 @@ impl Target {
         std::fs::create_dir_all(dir).map_err(|error| {
             BackupError::TargetConfig(format!("cannot create {}: {error}", dir.display()))
         })?;
-        let store = LocalFileSystem::new_with_prefix(dir)?;
+        // Files and folders are synced before an object counts as stored, as S3 does: a
+        // power loss must not turn a kept record into an empty file.
+        let store = LocalFileSystem::new_with_prefix(dir)?.with_fsync(true);
         Ok(Target {
             store: Arc::new(store),
             shown: dir.display().to_string(),
+            local: Some(dir.to_path_buf()),
         })
     }
 
@@ -109,6 +114,7 @@ impl Target {
         Ok(Target {
             store: Arc::from(store),
             shown,
+            local: None,
         })
     }
 
@@ -118,12 +124,46 @@ impl Target {
         Target {
             store,
             shown: description.into(),
+            local: None,
         }
     }
 
     /// The store.
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
+    }
+
+    /// Removes what killed runs left in a local target: `object_store` writes each file as
+    /// `name#N` and renames it when complete, so a process killed meanwhile leaves that file
+    /// (never listed, never an object). Object names never contain `#`. Gives how many were
+    /// removed.
+    pub(crate) fn remove_stale_uploads(&self) -> Result<u64, BackupError> {
+        let Some(root) = &self.local else {
+            return Ok(0);
+        };
+        let failed = |error: std::io::Error| {
+            BackupError::TargetConfig(format!("cannot clean {}: {error}", root.display()))
+        };
+        let mut removed = 0;
+        let mut folders = vec![root.clone()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).map_err(failed)? {
+                let entry = entry.map_err(failed)?;
+                let kind = entry.file_type().map_err(failed)?;
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if kind.is_dir() {
+                    folders.push(entry.path());
+                } else if kind.is_file() && is_staged(&name) {
+                    std::fs::remove_file(entry.path()).map_err(failed)?;
+                    removed += 1;
+                }
+            }
+        }
+        if removed > 0 {
+            tracing::warn!(removed, target = %self.shown, "removed unfinished files of an interrupted run");
+        }
+        Ok(removed)
     }
 
     pub(crate) fn path(key: &str) -> Result<Path, BackupError> {
@@ -189,6 +229,12 @@ impl Target {
         paths.sort();
         Ok(paths)
     }
+}
+
+/// Whether a file name is one of `object_store`'s staged uploads: `name#N`.
+fn is_staged(name: &str) -> bool {
+    name.rsplit_once('#')
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The URL without user, password, query or fragment: what messages may show.
@@ -291,6 +337,34 @@ mod tests {
         let error = Target::from_url("s3://b/p", [("aws_no_such_option", "hunter2")]).unwrap_err();
         assert!(!error.to_string().contains("hunter2"), "{error}");
         assert!(error.to_string().contains("aws_no_such_option"), "{error}");
+    }
+
+    #[test]
+    fn only_staged_uploads_are_cleaned() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = Target::local(dir.path()).unwrap();
+        std::fs::create_dir_all(dir.path().join("2024/03")).unwrap();
+        for name in [
+            "2024/03/a.mp3",
+            "2024/03/a.mp3#1",
+            "2024/03/b.mp3#12",
+            "x#y",
+            "notes#",
+        ] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        assert_eq!(target.remove_stale_uploads().unwrap(), 2);
+        let left: Vec<bool> = [
+            "2024/03/a.mp3",
+            "2024/03/a.mp3#1",
+            "2024/03/b.mp3#12",
+            "x#y",
+            "notes#",
+        ]
+        .iter()
+        .map(|name| dir.path().join(name).exists())
+        .collect();
+        assert_eq!(left, [true, false, false, true, true]);
     }
 
     #[test]
