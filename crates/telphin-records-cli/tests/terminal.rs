@@ -7,27 +7,20 @@ use std::io::Read as _;
 use assert_cmd::cargo::cargo_bin;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
-#[test]
-fn backup_draws_a_progress_bar_on_a_terminal() {
-    let dir = tempfile::tempdir().unwrap();
+/// Runs the binary with `args` in `dir`, in a pseudo-terminal `cols` wide; gives its success
+/// and everything it wrote to the terminal.
+fn in_terminal(dir: &std::path::Path, args: &[&str], cols: u16) -> (bool, String) {
     let pty = native_pty_system()
         .openpty(PtySize {
             rows: 24,
-            cols: 120,
+            cols,
             pixel_width: 0,
             pixel_height: 0,
         })
         .unwrap();
     let mut command = CommandBuilder::new(cargo_bin("telphin-records"));
-    command.args([
-        "--sandbox",
-        "backup",
-        "--month",
-        "2024-03",
-        "--to",
-        "backup",
-    ]);
-    command.cwd(dir.path());
+    command.args(args);
+    command.cwd(dir);
     command.env("TERM", "xterm-256color");
     let mut child = pty.slave.spawn_command(command).unwrap();
     drop(pty.slave);
@@ -42,8 +35,25 @@ fn backup_draws_a_progress_bar_on_a_terminal() {
         }
     }
     let status = child.wait().unwrap();
-    let screen = String::from_utf8_lossy(&screen);
-    assert!(status.success(), "{screen}");
+    (
+        status.success(),
+        String::from_utf8_lossy(&screen).into_owned(),
+    )
+}
+
+#[test]
+fn backup_draws_a_progress_bar_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--sandbox",
+        "backup",
+        "--month",
+        "2024-03",
+        "--to",
+        "backup",
+    ];
+    let (success, screen) = in_terminal(dir.path(), &args, 120);
+    assert!(success, "{screen}");
     assert!(
         screen.contains("\u{1b}["),
         "escape sequences of a drawn bar: {screen}"
@@ -54,6 +64,39 @@ fn backup_draws_a_progress_bar_on_a_terminal() {
     );
     assert!(screen.contains("files 95/95"), "the files count: {screen}");
     assert!(screen.contains("MiB"), "bytes: {screen}");
+}
+
+#[test]
+fn tables_fit_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--sandbox", "list", "--month", "2024-03"];
+    let (success, wide) = in_terminal(dir.path(), &args, 200);
+    assert!(success, "{wide}");
+    let (success, narrow) = in_terminal(dir.path(), &args, 80);
+    assert!(success, "{narrow}");
+    let table = |screen: &str| -> Vec<String> {
+        screen
+            .lines()
+            .map(|l| l.trim_end_matches('\r').to_owned())
+            .filter(|l| !l.contains(" INFO "))
+            .collect()
+    };
+    let (wide, narrow) = (table(&wide), table(&narrow));
+    assert!(
+        wide.iter().any(|l| l.chars().count() > 80),
+        "the whole table is wider"
+    );
+    assert!(wide[0].contains("record_uuid") && wide[0].contains("extension"));
+    assert!(
+        narrow.iter().all(|l| l.chars().count() <= 80),
+        "{narrow:#?}"
+    );
+    assert!(
+        narrow[0].starts_with("time") && narrow[0].contains("from"),
+        "{}",
+        narrow[0]
+    );
+    assert_eq!(narrow.len(), wide.len(), "every record is still there");
 }
 
 #[test]
