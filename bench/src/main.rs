@@ -2,10 +2,7 @@
 //! starts the simulator in its own process, runs these, interleaves the variants, and writes
 //! the summary; see `xtask/src/bench.rs`.
 
-mod backup;
-mod decode;
-mod measure;
-mod net;
+use telphin_bench::{decode, net};
 
 use std::process::ExitCode;
 
@@ -15,7 +12,7 @@ const USAGE: &str = "usage: telphin-bench <measure> [options]
   list-window --sim FILE --rounds R --calls N
   download --sim FILE --variant sdk-blocking|raw-ureq|sdk-async|raw-reqwest|sdk-async-file|raw-reqwest-file
   tokens --calls N
-  backup --sim FILE --dir DIR [--concurrency 8] [--latency-ms 20]";
+(the bulk backup is telphin-bench-backup --sim FILE --dir DIR [--concurrency 8] [--latency-ms 20])";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,7 +22,6 @@ fn main() -> ExitCode {
         Some("list-window") => net::list_window(&args[1..]),
         Some("download") => net::download(&args[1..]),
         Some("tokens") => net::tokens(&args[1..]),
-        Some("backup") => backup::run(&args[1..]),
         _ => Err(USAGE.to_owned()),
     };
     match result {

@@ -13,14 +13,15 @@ use telphin_records::{
 use crate::measure::{flag, number, peak_rss_kib, process_cpu, spread, thread_cpu};
 
 /// What the simulator announced: its base URL and the client app's credentials.
-pub(crate) struct Sim {
+pub struct Sim {
     base_url: String,
     client_id: String,
     client_secret: String,
     huge_record: Option<String>,
 }
 
-pub(crate) fn sim(args: &[String]) -> Result<Sim, String> {
+/// The simulator announced in the file of `--sim FILE`.
+pub fn sim(args: &[String]) -> Result<Sim, String> {
     let path = flag(args, "--sim").ok_or("--sim FILE is needed")?;
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let line: Value = serde_json::from_str(text.lines().next().unwrap_or_default())
@@ -35,7 +36,8 @@ pub(crate) fn sim(args: &[String]) -> Result<Sim, String> {
 }
 
 impl Sim {
-    pub(crate) fn builder(&self) -> ClientBuilder {
+    /// A client configuration for the simulator's client-level app.
+    pub fn builder(&self) -> ClientBuilder {
         ClientBuilder::new(Credentials::client_credentials(
             &self.client_id,
             &self.client_secret,
@@ -63,7 +65,8 @@ impl Sim {
     }
 }
 
-pub(crate) fn pbx() -> Scope {
+/// The whole PBX.
+pub fn pbx() -> Scope {
     Scope::client(ClientId::Me)
 }
 

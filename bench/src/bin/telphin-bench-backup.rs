@@ -1,5 +1,7 @@
-//! Bulk backup: a year of the simulator's records into a local directory, with the simulator
-//! adding a latency to every request; wall time against the ideal of the round trips alone.
+//! `telphin-bench-backup`: a year of the simulator's records backed up into a local directory
+//! with `record-backup`, the simulator adding a latency to every request; wall time against the
+//! ideal of the round trips alone, and peak memory. A program of its own, so that its code
+//! (SQLite, object_store) does not weigh on `telphin-bench`'s memory figures of the SDK.
 
 use std::time::Instant;
 
@@ -7,13 +9,13 @@ use record_backup::{Archive, ArchiveOptions, Catalog, Target};
 use serde_json::json;
 use telphin_records::Period;
 
-use crate::measure::{flag, number, peak_rss_kib, process_cpu};
-use crate::net::{pbx, sim};
+use telphin_bench::measure::{flag, number, peak_rss_kib, process_cpu};
+use telphin_bench::net::{pbx, sim};
 
 /// Requests per file: the storage link, then the file from it.
 const ROUND_TRIPS_PER_FILE: f64 = 2.0;
 
-pub fn run(args: &[String]) -> Result<String, String> {
+fn run(args: &[String]) -> Result<String, String> {
     let sim = sim(args)?;
     let concurrency = number(args, "--concurrency", 8)?;
     let latency_ms = number(args, "--latency-ms", 20)? as f64;
@@ -69,4 +71,18 @@ pub fn run(args: &[String]) -> Result<String, String> {
         })
         .to_string())
     })
+}
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(line) => {
+            println!("{line}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("telphin-bench-backup: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
