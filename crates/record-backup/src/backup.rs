@@ -194,20 +194,9 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             return Ok(());
         }
         let filter = ScopeFilter::of(scope);
-        let (mut files, mut bytes, mut after) = (
-            totals.stored.load(Ordering::Relaxed),
-            totals.bytes.load(Ordering::Relaxed),
-            None,
-        );
-        loop {
-            let page = self
-                .catalog
-                .pending_page(filter, period, &after, None, 1024)?;
-            let Some(last) = page.last() else { break };
-            after = Some((last.init_time_us, last.record.record_uuid.to_string()));
-            files += page.len() as u64;
-            bytes += page.iter().map(|p| p.record.record_file_size).sum::<u64>();
-        }
+        let (pending, pending_bytes) = self.catalog.pending_count(filter, period)?;
+        let files = totals.stored.load(Ordering::Relaxed) + pending;
+        let bytes = totals.bytes.load(Ordering::Relaxed) + pending_bytes;
         let (already_kept, _) = self.catalog.kept_count(filter, period)?;
         self.report(Progress::Planned {
             files,

@@ -57,6 +57,19 @@ fn json(run: &Run) -> Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
 }
 
+/// The `record_uuid` of each line of JSON Lines output.
+fn jsonl_uuids(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["record_uuid"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
 /// The simulator's uuids in March 2024.
 fn march(sim: &BlockingSim) -> Vec<String> {
     let start = telphin_records::chrono::NaiveDate::from_ymd_opt(2024, 3, 1)
@@ -97,16 +110,7 @@ fn list_prints_every_format() {
         &mut cmd(&sim, dir.path()),
         &["list", "--month", "2024-03", "--format", "jsonl", "--desc"],
     );
-    let mut reversed: Vec<String> = lines
-        .stdout
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["record_uuid"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let mut reversed = jsonl_uuids(&lines.stdout);
     reversed.reverse();
     assert_eq!(reversed, want);
 
@@ -341,16 +345,7 @@ fn backup_verify_search_and_purge_with_their_exit_codes() {
     );
     assert_eq!(dry.code, 0, "{}", dry.stderr);
     assert!(dry.stderr.contains("dry run"), "{}", dry.stderr);
-    let listed: BTreeSet<String> = dry
-        .stdout
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["record_uuid"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let listed: BTreeSet<String> = jsonl_uuids(&dry.stdout).into_iter().collect();
     assert!(!listed.is_empty());
     assert_eq!(sim.counters().route("delete_record"), 0);
     let purged = run(

@@ -7,6 +7,16 @@ use std::io::Read as _;
 use assert_cmd::cargo::cargo_bin;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
+/// March 2024 of the sandbox, backed up into `./backup`.
+const SANDBOX_BACKUP: [&str; 6] = [
+    "--sandbox",
+    "backup",
+    "--month",
+    "2024-03",
+    "--to",
+    "backup",
+];
+
 /// Runs the binary with `args` in `dir`, in a pseudo-terminal `cols` wide; gives its success
 /// and everything it wrote to the terminal.
 fn in_terminal(dir: &std::path::Path, args: &[&str], cols: u16) -> (bool, String) {
@@ -44,15 +54,7 @@ fn in_terminal(dir: &std::path::Path, args: &[&str], cols: u16) -> (bool, String
 #[test]
 fn backup_draws_a_progress_bar_on_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
-    let args = [
-        "--sandbox",
-        "backup",
-        "--month",
-        "2024-03",
-        "--to",
-        "backup",
-    ];
-    let (success, screen) = in_terminal(dir.path(), &args, 120);
+    let (success, screen) = in_terminal(dir.path(), &SANDBOX_BACKUP, 120);
     assert!(success, "{screen}");
     assert!(
         screen.contains("\u{1b}["),
@@ -103,14 +105,7 @@ fn tables_fit_the_terminal() {
 fn without_a_terminal_there_are_plain_lines_only() {
     let dir = tempfile::tempdir().unwrap();
     let output = std::process::Command::new(cargo_bin("telphin-records"))
-        .args([
-            "--sandbox",
-            "backup",
-            "--month",
-            "2024-03",
-            "--to",
-            "backup",
-        ])
+        .args(SANDBOX_BACKUP)
         .current_dir(dir.path())
         .env("TERM", "xterm-256color")
         .output()

@@ -355,12 +355,34 @@ impl Catalog {
         scope: ScopeFilter,
         period: &Period,
     ) -> Result<(u64, u64), BackupError> {
+        self.count(scope, period, "stored_at IS NOT NULL", "stored_size")
+    }
+
+    /// How many records of `scope` in `period` are still to be kept, and their size.
+    pub(crate) fn pending_count(
+        &self,
+        scope: ScopeFilter,
+        period: &Period,
+    ) -> Result<(u64, u64), BackupError> {
+        let pending = "stored_at IS NULL AND deleted_from_pbx_at IS NULL";
+        self.count(scope, period, pending, "record_file_size")
+    }
+
+    /// The count of the records of `scope` in `period` where `which` holds, and the sum of
+    /// their `size` column.
+    fn count(
+        &self,
+        scope: ScopeFilter,
+        period: &Period,
+        which: &str,
+        size: &str,
+    ) -> Result<(u64, u64), BackupError> {
         let mut conditions = Conditions::default();
-        conditions.push("stored_at IS NOT NULL", []);
+        conditions.push(which, []);
         conditions.scope(scope);
         conditions.period(period);
         let sql = format!(
-            "SELECT count(*), coalesce(sum(stored_size), 0) FROM record WHERE {}",
+            "SELECT count(*), coalesce(sum({size}), 0) FROM record WHERE {}",
             conditions.clause()
         );
         self.with(|connection| {
