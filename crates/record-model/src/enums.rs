@@ -38,10 +38,17 @@ macro_rules! open_enum {
 
         impl From<&str> for $name {
             fn from(raw: &str) -> Self {
-                match raw {
-                    $( $wire => $name::$variant, )+
-                    other => $name::Other(other.to_owned()),
-                }
+                $name::known(raw.as_bytes()).unwrap_or_else(|| $name::Other(raw.to_owned()))
+            }
+        }
+
+        impl $name {
+            /// The known value written `raw`, if any.
+            fn known(raw: &[u8]) -> Option<Self> {
+                $( if raw == $wire.as_bytes() {
+                    return Some($name::$variant);
+                } )+
+                None
             }
         }
 
@@ -68,11 +75,13 @@ macro_rules! open_enum {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                // Known values are matched on the borrowed text, without allocating.
-                Ok(match crate::text::text(deserializer)? {
-                    std::borrow::Cow::Borrowed(raw) => $name::from(raw),
-                    std::borrow::Cow::Owned(raw) => $name::from(raw),
-                })
+                // Known values are matched on the bytes as read, without allocating; only an
+                // unknown value, kept as text, is checked to be UTF-8.
+                let raw = crate::text::bytes(deserializer)?;
+                match $name::known(&raw) {
+                    Some(known) => Ok(known),
+                    None => crate::text::utf8(raw).map($name::Other),
+                }
             }
         }
     };

@@ -58,11 +58,15 @@ impl WireTime {
 
     /// Parses `YYYY-MM-DD HH:MM:SS`, optionally followed by `.` or `,` and 1 to 9 digits.
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        WireTime::parse_bytes(text.as_bytes())
+    }
+
+    /// [`WireTime::parse`] on the bytes of a string, which need not be UTF-8 (they fail then).
+    fn parse_bytes(bytes: &[u8]) -> Result<Self, ValidationError> {
         let fail = |reason| ValidationError::WireTime {
-            value: crate::error::quote_prefix(text),
+            value: crate::error::quote_prefix(&String::from_utf8_lossy(bytes)),
             reason,
         };
-        let bytes = text.as_bytes();
         if bytes.len() < 19 {
             return Err(fail("too short"));
         }
@@ -174,8 +178,8 @@ impl Serialize for WireTime {
 
 impl<'de> Deserialize<'de> for WireTime {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = crate::text::text(deserializer)?;
-        WireTime::parse(&text).map_err(serde::de::Error::custom)
+        let raw = crate::text::bytes(deserializer)?;
+        WireTime::parse_bytes(&raw).map_err(serde::de::Error::custom)
     }
 }
 

@@ -260,3 +260,46 @@ fn seen_fields_of_an_unexpected_type_are_kept_in_extra() {
     assert_eq!(record.extra["record_transfer"], "yes");
     assert_eq!(record.file_name(), None);
 }
+
+#[test]
+fn keys_and_values_are_read_as_json_strings_whatever_their_escapes() {
+    let text = include_str!("fixtures/full_record.json")
+        .replace(r#""flow": "in""#, r#""\u0066low": "\u0069n""#)
+        .replace(r#""result": "answered""#, r#""result": "answ\u0065red""#)
+        .replace(
+            r#""init_time_gmt": "2024-01-31 23:59:59.40""#,
+            r#""init_time_gmt": "2024-01-31\u002023:59:59.40""#,
+        );
+    let escaped: Record = serde_json::from_str(&text).unwrap();
+    let plain: Record = serde_json::from_str(include_str!("fixtures/full_record.json")).unwrap();
+    assert_eq!(escaped, plain);
+    assert!(escaped.extra.is_empty(), "{:?}", escaped.extra);
+}
+
+#[test]
+fn text_that_is_not_utf8_is_an_error_where_it_is_kept() {
+    let fixture = include_str!("fixtures/full_record.json");
+    for (from, to) in [
+        (&b"\"ani_number\""[..], &b"\"ani_\xff\""[..]), // an unknown key
+        (b"\"queue\"", b"\"qu\xffue\""),                // an unknown enum value
+        (
+            b"\"2024-01-31 23:59:59.40\"",
+            b"\"2024-01-31 23:59:59.4\xff\"",
+        ), // a time
+    ] {
+        let at = fixture
+            .as_bytes()
+            .windows(from.len())
+            .position(|w| w == from)
+            .unwrap();
+        let mut bytes = fixture.as_bytes().to_vec();
+        bytes.splice(at..at + from.len(), to.iter().copied());
+        let error = serde_json::from_slice::<Record>(&bytes).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("UTF-8") || message.contains("invalid time"),
+            "{}: {message}",
+            String::from_utf8_lossy(to)
+        );
+    }
+}

@@ -140,6 +140,51 @@ proptest! {
         let _ = serde_json::from_value::<Vec<Record>>(serde_json::Value::Array(vec![value]));
     }
 
+    /// d) A record decodes to the same value whatever the order of its keys, with unknown keys
+    /// anywhere among them (the decoder guesses each key from the one before), and the
+    /// undocumented fields and unknown keys keep any JSON value: the round trip is lossless,
+    /// from text and from a `Value`.
+    #[test]
+    fn record_decoding_does_not_depend_on_key_order_and_keeps_any_value(
+        order in Just((0..32usize).collect::<Vec<_>>()).prop_shuffle(),
+        unknown in prop::collection::vec(("x_[a-z_]{1,12}", arbitrary_json(), any::<prop::sample::Index>()), 0..4),
+        file_name in arbitrary_json(),
+        record_transfer in arbitrary_json(),
+    ) {
+        let mut expected = serde_json::to_value(sample_record()).unwrap();
+        let object = expected.as_object_mut().unwrap();
+        object.insert("file_name".to_owned(), file_name);
+        object.insert("record_transfer".to_owned(), record_transfer);
+        let documented: Vec<(String, serde_json::Value)> =
+            object.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        prop_assert_eq!(documented.len(), 32);
+        let mut entries: Vec<(String, serde_json::Value)> =
+            order.iter().map(|i| documented[*i].clone()).collect();
+        for (name, value, at) in unknown {
+            let at = at.index(entries.len() + 1);
+            object.insert(name.clone(), value.clone());
+            entries.retain(|(key, _)| *key != name);
+            entries.insert(at.min(entries.len()), (name, value));
+        }
+        let text = format!(
+            "{{{}}}",
+            entries
+                .iter()
+                .map(|(key, value)| format!("{}:{}", serde_json::to_string(key).unwrap(), value))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        // Compared with decodings of the same text: serde_json may read a float one unit in
+        // the last place away from the `Value` it was written from.
+        let from_text: Record = serde_json::from_str(&text).unwrap();
+        let sorted: Record = serde_json::from_str(&expected.to_string()).unwrap();
+        prop_assert_eq!(&from_text, &sorted);
+        let text_value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        prop_assert_eq!(serde_json::to_value(&from_text).unwrap(), text_value);
+        let from_value: Record = serde_json::from_value(expected.clone()).unwrap();
+        prop_assert_eq!(serde_json::to_value(&from_value).unwrap(), expected);
+    }
+
     /// e) Merging is sorted, unique, complete and independent of the order of its inputs.
     #[test]
     fn merge_is_sorted_unique_and_order_independent(
