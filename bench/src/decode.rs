@@ -101,6 +101,24 @@ fn decode_list<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> serde_json::Resu
     serde_json::from_slice(payload)
 }
 
+/// Decodes each element as the SDK's list stream does: the payload pushed in chunks of 64 KiB
+/// into `ListDecoder`, each record taken and dropped.
+fn time_sdk(payload: &[u8]) -> Result<f64, String> {
+    let started = Instant::now();
+    let mut decoder = telphin_records::layers::record_api::ListDecoder::new();
+    let mut n = 0;
+    for chunk in payload.chunks(64 << 10) {
+        decoder.push(chunk);
+        while let Some(record) = decoder.next_record() {
+            black_box(record.map_err(|e| e.to_string())?);
+            n += 1;
+        }
+    }
+    decoder.finish().map_err(|e| e.to_string())?;
+    black_box(n);
+    Ok(started.elapsed().as_secs_f64())
+}
+
 /// Decodes the payload `--repeat` times with one `--variant` in
 /// this process, and reports the best and the median time: `record`, `plain` or `value` into a
 /// `Vec` (dropped after the clock stops), or `record-each` / `plain-each`, each element decoded
@@ -118,6 +136,7 @@ pub fn run(args: &[String]) -> Result<String, String> {
             "value" => time::<Value>(&payload),
             "record-each" => time_each::<Record>(&payload),
             "plain-each" => time_each::<Plain>(&payload),
+            "record-sdk" => time_sdk(&payload),
             other => Err(format!("unknown variant {other}")),
         }
     };

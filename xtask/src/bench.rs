@@ -59,7 +59,7 @@ impl Plan {
                 decode_rounds: 11,
                 window_records: 6_000,
                 window_rounds: 7,
-                window_calls: 20,
+                window_calls: 100,
                 year_records: [250_000, 2_500_000],
                 download_bytes: 1 << 30,
                 download_rounds: 7,
