@@ -60,7 +60,9 @@ pub struct ListDecoder {
 /// end first (as when decoding in place finds it incomplete). A record is under 2 KiB.
 const IN_PLACE_MIN: usize = 4096;
 
-/// The next element of the list.
+/// The next element of the list. Returned at once and taken apart by the caller: boxing the
+/// record to even out the variants would cost an allocation per record.
+#[allow(clippy::large_enum_variant)]
 enum Element {
     /// Decoded where it lies in the buffer.
     Record(Record),
