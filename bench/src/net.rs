@@ -77,6 +77,15 @@ fn current_thread() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A multi-threaded runtime of two workers, the same for every measure that needs one.
+pub fn two_workers() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 /// A year listed with the blocking stream: records, time and the peak memory of this process.
 pub fn list_stream(args: &[String]) -> Result<String, String> {
     let sim = sim(args)?;
@@ -340,11 +349,7 @@ pub fn download(args: &[String]) -> Result<String, String> {
 /// Token requests made by a fresh async client for `--calls` concurrent calls.
 pub fn tokens(args: &[String]) -> Result<String, String> {
     let calls = number(args, "--calls", 1000)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime = two_workers()?;
     runtime.block_on(async {
         let config = record_sim::SimConfig {
             record_count: 100,

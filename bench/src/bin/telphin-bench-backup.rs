@@ -10,7 +10,7 @@ use serde_json::json;
 use telphin_records::Period;
 
 use telphin_bench::measure::{flag, number, peak_rss_kib, process_cpu};
-use telphin_bench::net::{pbx, sim};
+use telphin_bench::net::{pbx, sim, two_workers};
 
 /// Requests per file: the storage link, then the file from it.
 const ROUND_TRIPS_PER_FILE: f64 = 2.0;
@@ -20,11 +20,7 @@ fn run(args: &[String]) -> Result<String, String> {
     let concurrency = number(args, "--concurrency", 8)?;
     let latency_ms = number(args, "--latency-ms", 20)? as f64;
     let dir = std::path::PathBuf::from(flag(args, "--dir").ok_or("--dir DIR is needed")?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime = two_workers()?;
     runtime.block_on(async {
         let client = sim
             .builder()
