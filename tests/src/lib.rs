@@ -6,6 +6,9 @@ use std::time::Duration;
 
 pub use async_trait::async_trait;
 
+mod both;
+pub use both::{AnyClient, Kind, app, both_clients};
+
 use record_sim::{BlockingSim, Sim, SimConfig, SimRecord};
 use telphin_records::chrono::NaiveDateTime;
 use telphin_records::layers::transport_async::ReqwestTransport;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use record_sim::Fault;
 use telphin_records::{ClientId, Error, QueryWindow, Scope};
-use telphin_records_tests::{App, Env, runtime};
+use telphin_records_tests::{App, Env, app, both_clients, runtime};
 
 fn window() -> QueryWindow {
     QueryWindow::parse("2024-03-01 00:00:00", "2024-03-10 23:59:59").unwrap()
@@ -51,46 +51,37 @@ fn sixty_four_concurrent_async_calls_share_one_token_request() {
 }
 
 #[test]
-fn a_forced_401_is_replayed_once_with_a_new_token() {
+fn a_401_is_replayed_with_a_new_token_and_once_more_on_a_newer_one() {
     let env = Env::start();
     let scope = Scope::client(ClientId::Me);
-    let blocking = env.blocking(App::Client);
-    blocking
-        .list_window(scope, window(), Default::default())
-        .unwrap();
-    assert_eq!(tokens(&env), 1);
+    let refused = |env: &Env| env.sim.counters().route_status("list_records", 401);
+    both_clients(&env, app(App::Client), |client| {
+        client.list_window(scope, window()).unwrap();
+        let (tokens_before, refused_before) = (tokens(&env), refused(&env));
 
-    env.sim.inject(Some("list_records"), Fault::Unauthorized, 1);
-    blocking
-        .list_window(scope, window(), Default::default())
-        .unwrap();
-    assert_eq!(tokens(&env), 2, "the 401 fetched a new token");
-    assert_eq!(env.sim.counters().route_status("list_records", 401), 1);
-    assert_eq!(env.sim.counters().route_status("list_records", 200), 2);
-
-    env.sim.inject(Some("list_records"), Fault::Unauthorized, 2);
-    let err = blocking
-        .list_window(scope, window(), Default::default())
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::Unauthorized(_)),
-        "replayed only once: {err}"
-    );
-    assert_eq!(env.sim.counters().route_status("list_records", 401), 3);
-
-    runtime().block_on(async {
-        let client = env.asynchronous(App::Client);
-        client
-            .list_window(scope, window(), Default::default())
-            .await
-            .unwrap();
         env.sim.inject(Some("list_records"), Fault::Unauthorized, 1);
-        let before = tokens(&env);
-        client
-            .list_window(scope, window(), Default::default())
-            .await
-            .unwrap();
-        assert_eq!(tokens(&env), before + 1);
+        client.list_window(scope, window()).unwrap();
+        assert_eq!(
+            tokens(&env),
+            tokens_before + 1,
+            "the 401 fetched a new token"
+        );
+
+        // Refused again on the new token: one more token, one more replay.
+        env.sim.inject(Some("list_records"), Fault::Unauthorized, 2);
+        client.list_window(scope, window()).unwrap();
+        assert_eq!(tokens(&env), tokens_before + 3);
+
+        // A third refusal in a row is returned.
+        env.sim.inject(Some("list_records"), Fault::Unauthorized, 3);
+        let err = client.list_window(scope, window()).unwrap_err();
+        assert!(
+            matches!(err, Error::Unauthorized(_)),
+            "{:?}: {err}",
+            client.kind
+        );
+        assert_eq!(refused(&env), refused_before + 6);
+        assert_eq!(tokens(&env), tokens_before + 5);
     });
 }
 

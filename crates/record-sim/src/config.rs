@@ -104,6 +104,9 @@ pub enum Fault {
     /// Carry the request out (delete, archive, ...), then break the connection before the
     /// answer's body: the client cannot tell whether it took effect.
     LoseAnswer,
+    /// Serve the request as usual: scheduled before another fault of the same route, it makes
+    /// that fault hit a later request (the second list request of a listing, say).
+    Pass,
 }
 
 /// A scheduled fault: applied to the next `times` requests of `route` (any route if `None`).

@@ -1,18 +1,24 @@
-//! The async client: carries out the engine's steps with `.await`, the injected timer, an async
-//! lock, and windows opened ahead for record streams. Every decision is the engine's.
+//! The async client: a shell over the [driver](crate::driver); each operation is one call of
+//! it, awaited with the transport and the injected timer (see [`io`]). Every decision is the
+//! engine's.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use futures_util::lock::{Mutex, MutexGuard};
-use futures_util::{StreamExt, TryStreamExt, stream};
-use record_api::{AsyncBody, AsyncTransport, Token, TokenRequest};
-use tracing::Instrument as _;
+use futures_util::StreamExt as _;
+use record_api::AsyncTransport;
 
+use crate::driver;
 use crate::executor_prelude::*;
 use crate::record_stream::RecordStream;
 use crate::sleep::{AsyncSleep, DefaultSleep};
+
+mod io;
+#[cfg(feature = "tokio")]
+mod sinks;
+
+pub(crate) use io::Chunks;
+use io::Tokens;
 
 /// A client for async code, generic over its transport; `Send + Sync`, every future it returns
 /// is `Send`, and cloning it is cheap (clones share the transport and the token cache).
@@ -30,16 +36,14 @@ use crate::sleep::{AsyncSleep, DefaultSleep};
 /// # Ok(()) }
 /// ```
 pub struct Client<T> {
-    handle: Handle<T, Mutex<TokenState>>,
+    handle: Handle<T, Tokens>,
     sleep: Arc<dyn AsyncSleep>,
 }
 
 impl<T> Clone for Client<T> {
     fn clone(&self) -> Self {
-        Client {
-            handle: self.handle.clone(),
-            sleep: Arc::clone(&self.sleep),
-        }
+        let (handle, sleep) = (self.handle.clone(), Arc::clone(&self.sleep));
+        Client { handle, sleep }
     }
 }
 
@@ -49,25 +53,7 @@ impl<T> std::fmt::Debug for Client<T> {
     }
 }
 
-/// How far [`Client::advance`] carried a download.
-enum Advance {
-    Stream(Box<dyn AsyncBody>),
-    ResetSink,
-    // Read by the downloads into sinks, which need the `tokio` feature.
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    Done(DownloadReport),
-}
-
-type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<Token, Error>> + Send + 'a>>;
-
-impl<T: AsyncTransport> Client<T> {
-    pub(crate) fn from_parts(core: Core, transport: T) -> Self {
-        Client {
-            handle: Handle::new(core, transport, Mutex::new),
-            sleep: Arc::new(DefaultSleep),
-        }
-    }
-
+impl<T: AsyncTransport + 'static> Client<T> {
     /// Uses `sleep` to wait between retries (e.g. your runtime's timer).
     pub fn with_sleep(mut self, sleep: impl AsyncSleep) -> Self {
         self.sleep = Arc::new(sleep);
@@ -77,8 +63,7 @@ impl<T: AsyncTransport> Client<T> {
     /// This client with another retry policy for the calls made through the returned handle,
     /// sharing the transport and the tokens; e.g. [`RetryPolicy::never`] for one call.
     pub fn with_retry_policy(&self, policy: RetryPolicy) -> Self {
-        let handle = self.handle.with_policy(policy);
-        let sleep = Arc::clone(&self.sleep);
+        let (handle, sleep) = (self.handle.with_policy(policy), Arc::clone(&self.sleep));
         Client { handle, sleep }
     }
 
@@ -100,36 +85,16 @@ impl<T: AsyncTransport> Client<T> {
         E: Endpoint + Sync,
         E::Output: Send,
     {
-        let mut exchange = self.handle.exchange(endpoint);
-        let span = exchange.span();
-        async move {
-            let mut step = exchange.start(Instant::now());
-            loop {
-                step = match step {
-                    Step::Authorize(need) => exchange.authorized(self.authorize(&need).await),
-                    Step::Send(request) => {
-                        let answer = self.handle.transport().send(request).await;
-                        exchange.received(answer, Instant::now())
-                    }
-                    Step::Sleep(pause) => {
-                        self.sleep.sleep(pause).await;
-                        exchange.start(Instant::now())
-                    }
-                    Step::Done(result) => return result,
-                };
-            }
-        }
-        .instrument(span)
-        .await
+        driver::execute(self, endpoint).await
     }
 
     /// Runs `endpoint`, owned by the returned future.
-    pub(crate) async fn call<E>(&self, endpoint: E) -> Result<E::Output, Error>
+    fn call<E>(&self, endpoint: E) -> impl Future<Output = Result<E::Output, Error>> + Send
     where
         E: Endpoint + Send + Sync,
         E::Output: Send,
     {
-        Ok(self.execute(&endpoint).await?.output)
+        async move { driver::call(self, &endpoint).await }
     }
 
     /// The records of `scope` in `period` (any length), in `order`, each once: the
@@ -143,10 +108,7 @@ impl<T: AsyncTransport> Client<T> {
         scope: Scope,
         period: impl Into<Period>,
         order: Order,
-    ) -> impl Future<Output = Result<Vec<Record>, Error>> + Send + 'static
-    where
-        T: 'static,
-    {
+    ) -> impl Future<Output = Result<Vec<Record>, Error>> + Send + 'static {
         self.list_with(scope, period, ListOptions::new(order))
     }
 
@@ -157,27 +119,19 @@ impl<T: AsyncTransport> Client<T> {
         scope: Scope,
         period: impl Into<Period>,
         options: ListOptions,
-    ) -> impl Future<Output = Result<Vec<Record>, Error>> + Send + 'static
-    where
-        T: 'static,
-    {
+    ) -> impl Future<Output = Result<Vec<Record>, Error>> + Send + 'static {
         let skip = options.skip_undecodable;
-        let mut stream = self.records(scope, period, options);
-        async move {
-            // Every item, errors included: an undecodable record is skipped when asked.
-            let mut records = Vec::new();
-            while let Some(item) = stream.next().await {
-                records.extend(crate::list::kept(item, skip)?);
-            }
-            Ok(records)
-        }
+        let stream = self.records(scope, period, options);
+        let kept = stream
+            .filter_map(move |item| std::future::ready(crate::list::kept(item, skip).transpose()));
+        futures_util::TryStreamExt::try_collect(kept)
     }
 
     /// The records of `scope` in `period` (any length) as a [`Stream`](futures_util::Stream)
     /// that decodes each window's answer record by record while it arrives, so memory does not
     /// grow with the period or the window. Records come in `options`' order, each once, only
     /// those inside the period; the next windows are opened ahead (see
-    /// [`ListOptions::read_ahead`]) while one is read.
+    /// [`ListOptions::read_ahead`]) while one is read, and driven whenever the stream is.
     ///
     /// An undecodable record is yielded as [`Error::UndecodableRecord`] and the stream goes
     /// on; any other error ends it, and [`RecordStream::position`] tells where to resume.
@@ -200,54 +154,10 @@ impl<T: AsyncTransport> Client<T> {
         scope: Scope,
         period: impl Into<Period>,
         options: ListOptions,
-    ) -> RecordStream<T>
-    where
-        T: 'static,
-    {
+    ) -> RecordStream<T> {
         let read_ahead = options.read_ahead.unwrap_or(self.handle.core().concurrency);
         let listing = Listing::new(scope, period.into(), &options);
         RecordStream::new(self.clone(), listing, read_ahead)
-    }
-
-    /// Runs `endpoint` like [`execute`](Self::execute), with the streaming transport: the
-    /// body of its success answer, unread.
-    pub(crate) async fn open<E>(&self, endpoint: &E) -> Result<Box<dyn AsyncBody>, Error>
-    where
-        E: Endpoint + Sync,
-        E::Output: Send,
-    {
-        let mut exchange = self.handle.exchange(endpoint);
-        let span = exchange.span();
-        async move {
-            let mut step = exchange.start(Instant::now());
-            loop {
-                step = match step {
-                    Step::Authorize(need) => exchange.authorized(self.authorize(&need).await),
-                    Step::Send(request) => {
-                        let mut body = None;
-                        let answer = self.handle.transport().send_streaming(request).await;
-                        match exchange.opened(keep_body(answer, &mut body), Instant::now()) {
-                            Opened::Stream => return body.ok_or_else(not_opened),
-                            Opened::ReadErrorBody(parts) => {
-                                let prefix = match body {
-                                    Some(mut stream) => read_prefix(&mut stream).await,
-                                    None => Vec::new(),
-                                };
-                                exchange.error_body(parts, prefix, Instant::now())
-                            }
-                            Opened::Next(step) => step,
-                        }
-                    }
-                    Step::Sleep(pause) => {
-                        self.sleep.sleep(pause).await;
-                        exchange.start(Instant::now())
-                    }
-                    Step::Done(result) => return Err(result.err().unwrap_or_else(not_opened)),
-                };
-            }
-        }
-        .instrument(span)
-        .await
     }
 
     /// The records of `scope` in one window, as the API returns them.
@@ -268,13 +178,7 @@ impl<T: AsyncTransport> Client<T> {
         scope: Scope,
         period: impl Into<Period>,
     ) -> impl Future<Output = Result<WindowStats, Error>> + Send {
-        let parts = stream::iter(plan::stats_plan(&period.into()))
-            .then(move |(window, sign)| async move {
-                let stats = self.call(RecordStats::new(scope, window)).await?;
-                Ok::<_, Error>((sign, stats))
-            })
-            .try_collect::<Vec<_>>();
-        async move { Ok(plan::combine(parts.await?)) }
+        driver::stats(self, scope, period.into())
     }
 
     /// Deletes every record of `scope` in `period` (any length), window by window, and nothing
@@ -285,20 +189,7 @@ impl<T: AsyncTransport> Client<T> {
         scope: Scope,
         period: impl Into<Period>,
     ) -> impl Future<Output = Result<(), Error>> + Send {
-        let plan = plan::delete_plan(&period.into());
-        async move {
-            for window in plan.windows {
-                self.call(DeleteRecords::new(scope, window)).await?;
-            }
-            let Some(last) = plan.last_second else {
-                return Ok(());
-            };
-            let records = self.list_window(scope, last.window, Order::Asc).await?;
-            for record_uuid in last.records_to_delete(&records) {
-                plan::deleted(self.delete_record(scope, record_uuid).await)?;
-            }
-            Ok(())
-        }
+        driver::delete_range(self, scope, period.into())
     }
 
     /// Deletes one record and its file. [`Deletion::AlreadyGone`] tells that an earlier
@@ -348,276 +239,23 @@ impl<T: AsyncTransport> Client<T> {
         record_uuid: &RecordUuid,
         options: DownloadOptions,
     ) -> impl Future<Output = Result<Download, Error>> + Send {
-        let mut transfer = self.handle.transfer(scope, record_uuid, options, false);
-        let span = transfer.span();
+        let transfer = self.handle.transfer(scope, record_uuid, options, false);
         async move {
-            let first = transfer.start(Instant::now());
-            match self.advance(&mut transfer, first).await? {
-                Advance::Stream(body) => Ok(Download::new(transfer.into_opened(), body)),
-                Advance::ResetSink | Advance::Done(_) => Err(not_opened()),
-            }
-        }
-        .instrument(span)
-    }
-
-    /// Carries out a download's steps until its body is to be streamed, its sink emptied, or
-    /// it is over.
-    async fn advance(
-        &self,
-        transfer: &mut Transfer<'_>,
-        mut step: Fetch,
-    ) -> Result<Advance, Error> {
-        let mut body: Option<Box<dyn AsyncBody>> = None;
-        loop {
-            step = match step {
-                Fetch::StorageLink => {
-                    let link = self.call(transfer.storage_url()).await;
-                    transfer.link(link, Instant::now())
-                }
-                Fetch::Authorize(need) => transfer.authorized(self.authorize(&need).await),
-                Fetch::Open(request) => {
-                    let answer = self.handle.transport().send_streaming(request).await;
-                    transfer.opened(keep_body(answer, &mut body), Instant::now())
-                }
-                Fetch::ReadErrorBody => {
-                    let prefix = match body.take() {
-                        Some(mut stream) => read_prefix(&mut stream).await,
-                        None => Vec::new(),
-                    };
-                    transfer.error_body(&prefix, Instant::now())
-                }
-                Fetch::Sleep(pause) => {
-                    self.sleep.sleep(pause).await;
-                    transfer.start(Instant::now())
-                }
-                Fetch::Stream => {
-                    return body
-                        .take()
-                        .map(Advance::Stream)
-                        .ok_or_else(|| Error::Config("a download's body went missing".to_owned()));
-                }
-                Fetch::ResetSink => return Ok(Advance::ResetSink),
-                Fetch::Done(result) => return result.map(Advance::Done),
-            };
+            let opened = driver::open_download(self, transfer).await?;
+            Ok(opened.map_body(Chunks::into_body))
         }
     }
-
-    /// The authorization for a request, fetching a token if needed. The lock is held while
-    /// fetching, so concurrent callers wait for one token request.
-    async fn authorize(&self, need: &AuthNeed) -> Result<Authorized, Error> {
-        let mut tokens: MutexGuard<'_, TokenState> = self.handle.tokens().lock().await;
-        loop {
-            let credentials = &self.handle.core().credentials;
-            match tokens.next(credentials, need, Instant::now())? {
-                TokenStep::Ready(authorized) => break Ok(authorized),
-                TokenStep::Fetch(request) => {
-                    let token = self.fetch_token(&request).await;
-                    tokens.fetched(token, Instant::now())?;
-                }
-            }
-        }
-    }
-
-    /// Boxed: `execute` calls `authorize`, which calls this.
-    fn fetch_token<'a>(&'a self, request: &'a TokenRequest) -> TokenFuture<'a> {
-        Box::pin(self.call(request.clone()))
-    }
-}
-
-#[cfg(feature = "tokio")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-mod sinks {
-    //! Downloads into `AsyncWrite` sinks and files, with tokio's I/O traits.
-
-    use std::path::Path;
-
-    use tokio::io::{AsyncSeekExt as _, AsyncWrite, AsyncWriteExt as _};
-
-    use super::*;
-    use crate::part_file::PartFile;
-
-    /// How much of a file download is gathered before one write: each write of a
-    /// `tokio::fs::File` is a round trip through tokio's blocking pool, so writing every
-    /// transport chunk (16 to 64 KiB) on its own cost 1.45× the CPU of writing in large pieces.
-    const FILE_BUFFER: usize = 256 << 10;
-
-    /// Where a download goes: a caller's writer (cannot be emptied again) or a temporary file.
-    enum Target<'a, W> {
-        Writer(&'a mut W),
-        File(&'a mut tokio::io::BufWriter<tokio::fs::File>),
-    }
-
-    impl<W: AsyncWrite + Unpin + Send> Target<'_, W> {
-        async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-            match self {
-                Target::Writer(writer) => writer.write_all(bytes).await,
-                Target::File(file) => file.write_all(bytes).await,
-            }
-        }
-
-        async fn flush(&mut self) -> std::io::Result<()> {
-            match self {
-                Target::Writer(writer) => writer.flush().await,
-                Target::File(file) => file.flush().await,
-            }
-        }
-
-        async fn reset(&mut self) -> std::io::Result<()> {
-            match self {
-                Target::Writer(_) => Err(std::io::Error::other("a writer cannot be emptied")),
-                Target::File(file) => {
-                    // Whatever is still buffered goes out first, then the file is emptied.
-                    file.flush().await?;
-                    let file = file.get_mut();
-                    file.set_len(0).await?;
-                    file.rewind().await.map(drop)
-                }
-            }
-        }
-    }
-
-    impl<T: AsyncTransport> Client<T> {
-        /// Streams a record's file into `sink` in chunks of at most [`CHUNK_SIZE`](crate::CHUNK_SIZE) bytes,
-        /// verified against `Content-Length` and `options.expected_size`.
-        ///
-        /// A body that breaks before the first byte is retried (or, with
-        /// [`DownloadSource::StorageLinkThenApi`], fetched from the API); once `sink` holds part
-        /// of the file, an error is returned and `sink` may hold that part:
-        /// [`download_to_path`](Self::download_to_path) retries from zero and never leaves a
-        /// partial file.
-        pub fn download<W>(
-            &self,
-            scope: Scope,
-            record_uuid: &RecordUuid,
-            sink: &mut W,
-            options: DownloadOptions,
-        ) -> impl Future<Output = Result<DownloadReport, Error>> + Send
-        where
-            W: AsyncWrite + Unpin + Send,
-        {
-            let transfer = self.handle.transfer(scope, record_uuid, options, false);
-            self.transfer(transfer, Target::Writer(sink))
-        }
-
-        /// Streams `record`'s file into `sink`, verified against its `record_file_size`.
-        pub fn download_record<W>(
-            &self,
-            scope: Scope,
-            record: &Record,
-            sink: &mut W,
-            source: DownloadSource,
-        ) -> impl Future<Output = Result<DownloadReport, Error>> + Send
-        where
-            W: AsyncWrite + Unpin + Send,
-        {
-            let options = DownloadOptions::for_record(record, source);
-            self.download(scope, &record.record_uuid, sink, options)
-        }
-
-        /// Downloads a record's file to `path`: into a temporary file next to it, renamed to
-        /// `path` only once complete, verified and synced, so nothing partial ever stands at
-        /// `path` — not even when this future is dropped midway (the temporary file is removed
-        /// then). A body that breaks is downloaded again from zero under the retry policy;
-        /// with [`DownloadSource::StorageLinkThenApi`], any failure of the storage link — even
-        /// midway — starts over from the API. Stale temporary files of `path` left by killed
-        /// runs are removed first.
-        pub async fn download_to_path<P: AsRef<Path>>(
-            &self,
-            scope: Scope,
-            record_uuid: &RecordUuid,
-            path: P,
-            options: DownloadOptions,
-        ) -> Result<DownloadReport, Error> {
-            let path = path.as_ref();
-            let part = PartFile::create(path)?;
-            let file = part.as_file().try_clone().map_err(Error::Sink)?;
-            let mut file =
-                tokio::io::BufWriter::with_capacity(FILE_BUFFER, tokio::fs::File::from_std(file));
-            let transfer = self.handle.transfer(scope, record_uuid, options, true);
-            let target: Target<'_, tokio::fs::File> = Target::File(&mut file);
-            let report = self.transfer(transfer, target).await?;
-            file.flush().await.map_err(Error::Sink)?;
-            file.get_mut().sync_all().await.map_err(Error::Sink)?;
-            drop(file);
-            part.persist(path)?;
-            Ok(report)
-        }
-
-        /// Carries a download out into `target` (a temporary file when `transfer` was made
-        /// resettable).
-        async fn transfer<W>(
-            &self,
-            mut transfer: Transfer<'_>,
-            mut target: Target<'_, W>,
-        ) -> Result<DownloadReport, Error>
-        where
-            W: AsyncWrite + Unpin + Send,
-        {
-            let span = transfer.span();
-            async move {
-                let mut step = transfer.start(Instant::now());
-                loop {
-                    step = match self.advance(&mut transfer, step).await? {
-                        Advance::Stream(body) => copy(&mut transfer, body, &mut target).await,
-                        Advance::ResetSink => {
-                            let emptied = target.reset().await;
-                            transfer.sink_reset(emptied, Instant::now())
-                        }
-                        Advance::Done(report) => return Ok(report),
-                    };
-                }
-            }
-            .instrument(span)
-            .await
-        }
-    }
-
-    /// Copies an opened body into `target`, offering each chunk to the engine before writing.
-    async fn copy<W: AsyncWrite + Unpin + Send>(
-        transfer: &mut Transfer<'_>,
-        mut body: Box<dyn AsyncBody>,
-        target: &mut Target<'_, W>,
-    ) -> Fetch {
-        loop {
-            let chunk = match body.next_chunk().await {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => {
-                    return match target.flush().await {
-                        Ok(()) => transfer.body_ended(),
-                        Err(error) => transfer.sink_failed(error),
-                    };
-                }
-                Err(error) => return transfer.body_failed(Error::Transport(error)),
-            };
-            if let Some(next) = transfer.accept(chunk.len()) {
-                return next;
-            }
-            if let Err(error) = target.write_all(&chunk).await {
-                return transfer.sink_failed(error);
-            }
-        }
-    }
-}
-
-/// The first bytes of an error body, for the error message.
-async fn read_prefix(body: &mut Box<dyn AsyncBody>) -> Vec<u8> {
-    let mut prefix = Vec::new();
-    // An unreadable error body only costs the message its details.
-    while prefix.len() < ERROR_BODY_LIMIT {
-        match body.next_chunk().await {
-            Ok(Some(chunk)) => prefix.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
-    prefix.truncate(ERROR_BODY_LIMIT);
-    prefix
 }
 
 /// Builds async clients.
 impl crate::ClientBuilder {
     /// An async client over `transport`.
     pub fn build_async_with<T: AsyncTransport>(self, transport: T) -> Result<Client<T>, Error> {
-        Ok(Client::from_parts(self.core()?, transport))
+        let handle = Handle::new(self.core()?, transport, Tokens::new);
+        Ok(Client {
+            handle,
+            sleep: Arc::new(DefaultSleep),
+        })
     }
 
     /// An async client over reqwest, with this configuration's timeouts.

@@ -1,14 +1,14 @@
 //! What a client is made of, whatever its kind: the state its clones share (configuration,
-//! transport, token cache behind the executor's lock) and this handle's retry policy.
+//! transport, the token cache in the client's own cell) and this handle's retry policy.
 
 use std::sync::Arc;
 
-use record_api::{Endpoint, RetryPolicy, Scope};
+use record_api::{RetryPolicy, Scope};
 use record_model::RecordUuid;
 
 use crate::core::Core;
 use crate::download::DownloadOptions;
-use crate::engine::{Exchange, TokenState, Transfer};
+use crate::engine::{TokenState, Transfer};
 
 /// A client's parts; `L` is the executor's lock around the token cache.
 pub(crate) struct Handle<T, L> {
@@ -54,6 +54,10 @@ impl<T, L> Handle<T, L> {
         &self.shared.transport
     }
 
+    pub(crate) fn policy(&self) -> RetryPolicy {
+        self.policy
+    }
+
     pub(crate) fn tokens(&self) -> &L {
         &self.shared.tokens
     }
@@ -64,11 +68,6 @@ impl<T, L> Handle<T, L> {
             shared: Arc::clone(&self.shared),
             policy,
         }
-    }
-
-    /// The engine's state for one call of `endpoint`.
-    pub(crate) fn exchange<'a, E: Endpoint>(&'a self, endpoint: &'a E) -> Exchange<'a, E> {
-        Exchange::new(&self.shared.core, endpoint, self.policy)
     }
 
     /// The engine's state for one download into a sink that can be emptied (`resettable`) or

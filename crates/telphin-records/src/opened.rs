@@ -45,6 +45,18 @@ impl<B> Download<B> {
         }
     }
 
+    /// The same download over another form of its body.
+    pub(crate) fn map_body<C>(self, into: impl FnOnce(B) -> C) -> Download<C> {
+        Download {
+            info: self.info,
+            body: into(self.body),
+            check: self.check,
+            source: self.source,
+            pending: self.pending,
+            ended: self.ended,
+        }
+    }
+
     /// What the headers said: `Content-Length` and the server's file name.
     pub fn info(&self) -> &FileInfo {
         &self.info

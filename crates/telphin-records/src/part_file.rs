@@ -76,12 +76,6 @@ impl PartFile {
         self.file.as_file()
     }
 
-    /// Syncs the file to disk and renames it to `target`.
-    pub(crate) fn commit(self, target: &Path) -> Result<(), Error> {
-        self.file.as_file().sync_all().map_err(Error::Sink)?;
-        self.persist(target)
-    }
-
     /// Renames the (already synced) file to `target`.
     pub(crate) fn persist(self, target: &Path) -> Result<(), Error> {
         self.file
@@ -204,7 +198,7 @@ mod tests {
         assert!(path.exists());
         drop(part);
         assert!(!path.exists());
-        second.commit(&target).unwrap();
+        second.persist(&target).unwrap();
         assert!(target.exists());
     }
 }

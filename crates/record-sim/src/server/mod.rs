@@ -292,7 +292,7 @@ fn apply(fault: crate::config::Fault) -> Result<Ending, Reply> {
         Fault::RateLimited { reset_secs } => Err(rate_limited_burst(reset_secs)),
         Fault::DropAfter(at) => Ok(Ending::Drop(at)),
         Fault::TruncateAfter(at) => Ok(Ending::Truncate(at)),
-        Fault::TokenError => Ok(Ending::Complete),
+        Fault::TokenError | Fault::Pass => Ok(Ending::Complete),
         Fault::LoseAnswer => Ok(Ending::LoseAnswer),
     }
 }

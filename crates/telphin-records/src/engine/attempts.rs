@@ -1,10 +1,15 @@
-//! One call's progress through retries and re-authorization, decided without I/O.
+//! One call's progress through retries and re-authorization, decided without I/O: the piece
+//! that [`Exchange`](super::Exchange) and [`Transfer`](super::Transfer) share.
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use record_api::{Decision, Error, RetryPolicy, TransportError, TransportErrorKind};
+use record_api::{
+    AuthKind, Authorization, Decision, Error, RetryPolicy, TransportError, TransportErrorKind,
+};
+
+use super::tokens::{AuthNeed, Authorized};
 
 /// What follows a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,19 +18,33 @@ pub(crate) enum After {
     Return,
     /// Wait, then send again.
     Retry(Duration),
-    /// Forget the token, fetch a new one, send again (once per call).
+    /// Forget the refused token, obtain another, send again.
     Reauthorize,
 }
 
-/// The attempts of one call.
+/// The attempts of one call: its retry count, the authorization it sent, the token the server
+/// refused, and whether an earlier attempt may have acted on the server.
+///
+/// A 401 is cured by a new token: the first one is always replayed with a token fetched (or
+/// shared) after it, and a 401 on that newer token once more, since tokens may expire under a
+/// burst of calls whatever the order in which callers see their 401s. A third 401, or a second
+/// one on the same token, is returned.
 #[derive(Debug)]
 pub(crate) struct Attempts {
     policy: RetryPolicy,
     idempotent: bool,
     can_refresh: bool,
     attempt: u32,
-    replayed: bool,
+    authorized: Authorized,
+    /// The token the server refused, until the next authorization forgets it.
+    refused: Option<u64>,
+    /// The tokens the server refused so far in this call: how many, and the newest.
+    refusals: (u8, u64),
+    may_have_acted: bool,
 }
+
+/// How many 401s a call replays: one, then one more on a newer token.
+const REPLAYS: u8 = 2;
 
 impl Attempts {
     pub(crate) fn new(policy: RetryPolicy, idempotent: bool, can_refresh: bool) -> Self {
@@ -34,7 +53,10 @@ impl Attempts {
             idempotent,
             can_refresh,
             attempt: 1,
-            replayed: false,
+            authorized: Authorized::none(),
+            refused: None,
+            refusals: (0, 0),
+            may_have_acted: false,
         }
     }
 
@@ -43,11 +65,49 @@ impl Attempts {
         self.attempt
     }
 
+    /// What the next attempt needs to be authorized, asked at `now`.
+    pub(crate) fn need(&mut self, kind: AuthKind, now: Instant) -> AuthNeed {
+        AuthNeed {
+            kind,
+            refused: self.refused.take(),
+            asked_at: now,
+        }
+    }
+
+    /// Keeps the authorization obtained (to tell which token a 401 refused) and renders the
+    /// request with it.
+    pub(crate) fn authorized<R>(
+        &mut self,
+        result: Result<Authorized, Error>,
+        render: impl FnOnce(&Authorization) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let authorized = result?;
+        let rendered = render(&authorized.authorization);
+        self.authorized = authorized;
+        rendered
+    }
+
+    /// The secret the last attempt sent, to keep out of its errors.
+    pub(crate) fn secret(&self) -> Option<&str> {
+        super::exchange::secret_of(&self.authorized.authorization)
+    }
+
+    /// Whether an earlier attempt may have been carried out by the server.
+    pub(crate) fn may_have_acted(&self) -> bool {
+        self.may_have_acted
+    }
+
     /// Decides what follows `error`.
     pub(crate) fn after(&mut self, error: &Error) -> After {
-        if matches!(error, Error::Unauthorized(_)) && self.can_refresh && !self.replayed {
-            self.replayed = true;
-            return After::Reauthorize;
+        self.may_have_acted |= may_have_acted(error);
+        if matches!(error, Error::Unauthorized(_)) && self.can_refresh {
+            let generation = self.authorized.generation;
+            let (count, newest) = self.refusals;
+            if count == 0 || (count < REPLAYS && generation > newest) {
+                self.refusals = (count + 1, generation);
+                self.refused = Some(generation);
+                return After::Reauthorize;
+            }
         }
         self.decide(error)
     }
@@ -75,6 +135,15 @@ impl Attempts {
     }
 }
 
+/// Whether the request that failed with `error` may have been carried out by the server.
+fn may_have_acted(error: &Error) -> bool {
+    match error {
+        Error::Transport(transport) => transport.may_have_been_sent(),
+        Error::Api(api) => api.status.is_server_error(),
+        _ => false,
+    }
+}
+
 /// A random number in `[0, 1)` for backoff jitter, from the standard library's hasher keys.
 fn jitter() -> f64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -86,17 +155,43 @@ fn jitter() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use record_api::{error_for_status, http};
+    use record_api::{Secret, error_for_status, http};
 
     fn unauthorized() -> Error {
         error_for_status(http::StatusCode::UNAUTHORIZED, &http::HeaderMap::new(), b"")
             .expect("401 is an error")
     }
 
+    /// Sends an attempt with the token of `generation`.
+    fn sent_with(attempts: &mut Attempts, generation: u64) {
+        let authorized = Authorized {
+            authorization: Authorization::Bearer(Secret::new("t0ken")),
+            generation,
+        };
+        let _ = attempts.need(AuthKind::Bearer, Instant::now());
+        attempts.authorized(Ok(authorized), |_| Ok(())).unwrap();
+    }
+
     #[test]
-    fn a_401_is_replayed_once_then_returned() {
+    fn a_401_is_replayed_and_once_more_on_a_newer_token_only() {
         let mut attempts = Attempts::new(RetryPolicy::default(), true, true);
+        sent_with(&mut attempts, 3);
         assert_eq!(attempts.after(&unauthorized()), After::Reauthorize);
+        assert_eq!(
+            attempts.need(AuthKind::Bearer, Instant::now()).refused,
+            Some(3),
+            "the refused token is named once"
+        );
+        sent_with(&mut attempts, 4);
+        assert_eq!(attempts.after(&unauthorized()), After::Reauthorize);
+        sent_with(&mut attempts, 5);
+        assert_eq!(attempts.after(&unauthorized()), After::Return);
+
+        // A second 401 on the very token refused before is final.
+        let mut attempts = Attempts::new(RetryPolicy::default(), true, true);
+        sent_with(&mut attempts, 3);
+        assert_eq!(attempts.after(&unauthorized()), After::Reauthorize);
+        sent_with(&mut attempts, 3);
         assert_eq!(attempts.after(&unauthorized()), After::Return);
     }
 
@@ -112,6 +207,7 @@ mod tests {
         let mut attempts = Attempts::new(policy, true, true);
         let failure = || Error::Transport(TransportError::new(TransportErrorKind::Io, true));
         assert!(matches!(attempts.after(&failure()), After::Retry(_)));
+        assert!(attempts.may_have_acted());
         assert!(matches!(attempts.after_body(), After::Retry(_)));
         assert_eq!(attempts.after(&failure()), After::Return);
         assert_eq!(attempts.attempt(), 3);

@@ -15,7 +15,6 @@ use record_api::{
 use record_model::{RecordUuid, StorageLink};
 
 use super::attempts::{After, Attempts};
-use super::exchange::secret_of;
 use super::tokens::{AuthNeed, Authorized, TokenState};
 use crate::core::Core;
 use crate::download::{DownloadCheck, DownloadOptions, DownloadReport, DownloadSource};
@@ -72,8 +71,6 @@ pub(crate) struct Transfer<'a> {
     source: DownloadSource,
     link: Option<StorageLink>,
     attempts: Attempts,
-    authorized: Authorized,
-    refused: Option<u64>,
     head: Option<http::response::Parts>,
     check: Option<DownloadCheck>,
     info: FileInfo,
@@ -107,8 +104,6 @@ impl<'a> Transfer<'a> {
             source,
             link,
             attempts: attempts_for(core, source, policy),
-            authorized: Authorized::none(),
-            refused: None,
             head: None,
             check: None,
             info: FileInfo::default(),
@@ -153,14 +148,10 @@ impl<'a> Transfer<'a> {
                     self.core.allow_insecure_http(),
                 ) {
                     Ok(request) => Fetch::Open(request),
-                    Err(error) => self.link_failed(error),
+                    Err(error) => self.link_failed(error, now),
                 }
             }
-            _ => Fetch::Authorize(AuthNeed {
-                kind: AuthKind::BearerOrBasic,
-                refused: self.refused.take(),
-                asked_at: now,
-            }),
+            _ => Fetch::Authorize(self.attempts.need(AuthKind::BearerOrBasic, now)),
         }
     }
 
@@ -171,18 +162,17 @@ impl<'a> Transfer<'a> {
                 self.link = Some(link);
                 self.start(now)
             }
-            Err(error) => self.link_failed(error),
+            Err(error) => self.link_failed(error, now),
         }
     }
 
     /// The authorization for the API's file route is known (or could not be had).
     pub(crate) fn authorized(&mut self, result: Result<Authorized, Error>) -> Fetch {
         let request = DownloadRecord::new(self.scope, self.record_uuid.clone()).request();
-        let rendered = result.and_then(|authorized| {
-            let http = self.core.render(&request, &authorized.authorization);
-            self.authorized = authorized;
-            http
-        });
+        let core = self.core;
+        let rendered = self
+            .attempts
+            .authorized(result, |authorization| core.render(&request, authorization));
         match rendered {
             Ok(http) => Fetch::Open(http),
             Err(error) => Fetch::Done(Err(self.redact(error))),
@@ -231,7 +221,7 @@ impl<'a> Transfer<'a> {
     /// Counts a chunk of `n` bytes before it is written: `None` to write it (the sink is
     /// touched from now on), or the step that replaces writing when the body is longer than
     /// announced.
-    pub(crate) fn accept(&mut self, n: usize) -> Option<Fetch> {
+    pub(crate) fn accept(&mut self, n: usize, now: Instant) -> Option<Fetch> {
         let counted = match &mut self.check {
             Some(check) => check.add(n),
             None => Ok(()),
@@ -241,12 +231,12 @@ impl<'a> Transfer<'a> {
                 self.touched = true;
                 None
             }
-            Err(error) => Some(self.body_failed(error)),
+            Err(error) => Some(self.body_failed(error, now)),
         }
     }
 
     /// The body ended (and the sink was flushed): complete, or short.
-    pub(crate) fn body_ended(&mut self) -> Fetch {
+    pub(crate) fn body_ended(&mut self, now: Instant) -> Fetch {
         let finished = match &self.check {
             Some(check) => check.finish(),
             None => Ok(0),
@@ -257,12 +247,12 @@ impl<'a> Transfer<'a> {
                 source: self.source,
                 file_name: self.info.file_name.clone(),
             })),
-            Err(error) => self.body_failed(error),
+            Err(error) => self.body_failed(error, now),
         }
     }
 
     /// The body broke off, or had the wrong length.
-    pub(crate) fn body_failed(&mut self, error: Error) -> Fetch {
+    pub(crate) fn body_failed(&mut self, error: Error, now: Instant) -> Fetch {
         let error = self.redact(error);
         let can_restart = !self.touched || self.resettable;
         if self.source == DownloadSource::StorageLink
@@ -270,7 +260,7 @@ impl<'a> Transfer<'a> {
             && can_restart
         {
             tracing::debug!(%error, "the storage link broke; starting over from the API");
-            return self.fall_back();
+            return self.fall_back(now);
         }
         if !can_restart {
             return Fetch::Done(Err(error));
@@ -278,7 +268,7 @@ impl<'a> Transfer<'a> {
         match self.attempts.after_body() {
             After::Retry(after) => {
                 tracing::debug!(%error, wait_ms = after.as_millis() as u64, "restarting the download");
-                self.restart(AfterReset::Sleep(after))
+                self.restart(AfterReset::Sleep(after), now)
             }
             _ => Fetch::Done(Err(error)),
         }
@@ -317,32 +307,31 @@ impl<'a> Transfer<'a> {
             }
             After::Reauthorize => {
                 tracing::debug!("token refused; fetching a new one");
-                self.refused = Some(self.authorized.generation);
                 self.start(now)
             }
-            After::Return => self.link_failed(error),
+            After::Return => self.link_failed(error, now),
         }
     }
 
     /// The current source failed for good before a byte was written.
-    fn link_failed(&mut self, error: Error) -> Fetch {
+    fn link_failed(&mut self, error: Error, now: Instant) -> Fetch {
         if self.source == DownloadSource::StorageLink
             && self.options.source == DownloadSource::StorageLinkThenApi
         {
             tracing::debug!(%error, "the storage link failed; using the API");
-            self.fall_back()
+            self.fall_back(now)
         } else {
             Fetch::Done(Err(error))
         }
     }
 
-    fn fall_back(&mut self) -> Fetch {
+    fn fall_back(&mut self, now: Instant) -> Fetch {
         self.source = DownloadSource::Api;
         self.attempts = attempts_for(self.core, self.source, self.policy);
-        self.restart(AfterReset::Start)
+        self.restart(AfterReset::Start, now)
     }
 
-    fn restart(&mut self, then: AfterReset) -> Fetch {
+    fn restart(&mut self, then: AfterReset, now: Instant) -> Fetch {
         self.check = None;
         self.head = None;
         if self.touched {
@@ -351,13 +340,13 @@ impl<'a> Transfer<'a> {
         }
         match then {
             AfterReset::Sleep(after) => Fetch::Sleep(after),
-            AfterReset::Start => self.start(Instant::now()),
+            AfterReset::Start => self.start(now),
         }
     }
 
     fn redact(&self, error: Error) -> Error {
         let mut secrets = self.core.secrets();
-        secrets.extend(secret_of(&self.authorized.authorization));
+        secrets.extend(self.attempts.secret());
         if let Some(link) = &self.link {
             secrets.extend(link_secrets(link.expose_url()));
         }
@@ -465,7 +454,7 @@ mod tests {
         let now = Instant::now();
         open_link(&mut t, now);
         // The sink takes part of the first chunk and fails: touched before the first write.
-        assert!(t.accept(4).is_none());
+        assert!(t.accept(4, now).is_none());
         let step = t.sink_failed(std::io::Error::other("disk full"));
         assert!(matches!(step, Fetch::Done(Err(Error::Sink(_)))), "{step:?}");
     }
@@ -477,7 +466,7 @@ mod tests {
             let mut t = transfer(&core, DownloadSource::StorageLinkThenApi, resettable);
             let now = Instant::now();
             open_link(&mut t, now);
-            let step = t.body_failed(broken());
+            let step = t.body_failed(broken(), now);
             assert!(matches!(step, Fetch::Authorize(_)), "{step:?}");
             assert_eq!(t.source(), DownloadSource::Api);
         }
@@ -489,13 +478,16 @@ mod tests {
         let now = Instant::now();
         let mut writer = transfer(&core, DownloadSource::StorageLinkThenApi, false);
         open_link(&mut writer, now);
-        assert!(writer.accept(5).is_none());
-        assert!(matches!(writer.body_failed(broken()), Fetch::Done(Err(_))));
+        assert!(writer.accept(5, now).is_none());
+        assert!(matches!(
+            writer.body_failed(broken(), now),
+            Fetch::Done(Err(_))
+        ));
 
         let mut file = transfer(&core, DownloadSource::StorageLinkThenApi, true);
         open_link(&mut file, now);
-        assert!(file.accept(5).is_none());
-        assert!(matches!(file.body_failed(broken()), Fetch::ResetSink));
+        assert!(file.accept(5, now).is_none());
+        assert!(matches!(file.body_failed(broken(), now), Fetch::ResetSink));
         assert!(matches!(file.sink_reset(Ok(()), now), Fetch::Authorize(_)));
         assert_eq!(file.source(), DownloadSource::Api);
     }
@@ -512,16 +504,16 @@ mod tests {
                 Fetch::Open(_)
             ));
             assert!(matches!(t.opened(ok_head(10), now), Fetch::Stream));
-            assert!(t.accept(6).is_none());
+            assert!(t.accept(6, now).is_none());
             // A short body is a broken body.
-            assert!(matches!(t.body_ended(), Fetch::ResetSink));
+            assert!(matches!(t.body_ended(now), Fetch::ResetSink));
             assert!(matches!(t.sink_reset(Ok(()), now), Fetch::Sleep(_)));
         }
         assert!(matches!(t.start(now), Fetch::Authorize(_)));
         let _ = t.authorized(Ok(Authorized::none()));
         let _ = t.opened(ok_head(10), now);
-        assert!(t.accept(6).is_none());
-        let step = t.body_ended();
+        assert!(t.accept(6, now).is_none());
+        let step = t.body_ended(now);
         assert!(
             matches!(step, Fetch::Done(Err(Error::SizeMismatch { .. }))),
             "{step:?}"
@@ -536,9 +528,9 @@ mod tests {
         let _ = t.start(now);
         let _ = t.authorized(Ok(Authorized::none()));
         let _ = t.opened(ok_head(10), now);
-        assert!(t.accept(10).is_none());
+        assert!(t.accept(10, now).is_none());
         assert!(matches!(
-            t.accept(1),
+            t.accept(1, now),
             Some(Fetch::Done(Err(Error::SizeMismatch { .. })))
         ));
     }

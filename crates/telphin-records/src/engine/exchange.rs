@@ -53,10 +53,6 @@ pub(crate) struct Exchange<'a, E: Endpoint> {
     endpoint: &'a E,
     request: ApiRequest,
     attempts: Attempts,
-    authorized: Authorized,
-    refused: Option<u64>,
-    /// Whether an earlier attempt may have taken effect on the server.
-    may_have_acted: bool,
 }
 
 impl<'a, E: Endpoint> Exchange<'a, E> {
@@ -71,9 +67,6 @@ impl<'a, E: Endpoint> Exchange<'a, E> {
             endpoint,
             request,
             attempts,
-            authorized: Authorized::none(),
-            refused: None,
-            may_have_acted: false,
         }
     }
 
@@ -88,20 +81,15 @@ impl<'a, E: Endpoint> Exchange<'a, E> {
         if self.request.auth == AuthKind::None {
             return self.authorized(Ok(Authorized::none()));
         }
-        Step::Authorize(AuthNeed {
-            kind: self.request.auth,
-            refused: self.refused.take(),
-            asked_at: now,
-        })
+        Step::Authorize(self.attempts.need(self.request.auth, now))
     }
 
     /// The authorization is known (or could not be had).
     pub(crate) fn authorized(&mut self, result: Result<Authorized, Error>) -> Step<E::Output> {
-        let rendered = result.and_then(|authorized| {
-            let request = self.core.render(&self.request, &authorized.authorization);
-            self.authorized = authorized;
-            request
-        });
+        let (core, request) = (self.core, &self.request);
+        let rendered = self
+            .attempts
+            .authorized(result, |authorization| core.render(request, authorization));
         match rendered {
             Ok(request) => Step::Send(request),
             Err(error) => Step::Done(Err(self.redact(error))),
@@ -125,7 +113,7 @@ impl<'a, E: Endpoint> Exchange<'a, E> {
             Err(error) => self.redact(error),
         };
         if error.is_not_found()
-            && self.may_have_acted
+            && self.attempts.may_have_acted()
             && let Some(output) = self.endpoint.already_done()
         {
             tracing::info!(
@@ -133,7 +121,6 @@ impl<'a, E: Endpoint> Exchange<'a, E> {
             );
             return Step::Done(Ok(Answer { output, rate_limit }));
         }
-        self.may_have_acted |= may_have_acted(&error);
         match self.attempts.after(&error) {
             After::Return => Step::Done(Err(error)),
             After::Retry(after) => {
@@ -142,7 +129,6 @@ impl<'a, E: Endpoint> Exchange<'a, E> {
             }
             After::Reauthorize => {
                 tracing::debug!("token refused; fetching a new one");
-                self.refused = Some(self.authorized.generation);
                 self.start(now)
             }
         }
@@ -182,7 +168,7 @@ impl<'a, E: Endpoint> Exchange<'a, E> {
     /// `error` without any secret this call sent.
     fn redact(&self, error: Error) -> Error {
         let mut secrets = self.core.secrets();
-        secrets.extend(secret_of(&self.authorized.authorization));
+        secrets.extend(self.attempts.secret());
         if let Body::Form(fields) = &self.request.body {
             secrets.extend(fields.iter().filter_map(|(_, value)| match value {
                 FormValue::Secret(secret) => Some(secret.expose()),
@@ -199,15 +185,6 @@ pub(crate) fn secret_of(authorization: &record_api::Authorization) -> Option<&st
         record_api::Authorization::Bearer(token) => Some(token.expose()),
         record_api::Authorization::Basic { password, .. } => Some(password.expose()),
         _ => None,
-    }
-}
-
-/// Whether the request that failed with `error` may have been carried out by the server.
-fn may_have_acted(error: &Error) -> bool {
-    match error {
-        Error::Transport(transport) => transport.may_have_been_sent(),
-        Error::Api(api) => api.status.is_server_error(),
-        _ => false,
     }
 }
 

@@ -155,7 +155,14 @@ impl Listing {
         }
         loop {
             match self.phase {
-                Phase::Over | Phase::Opening | Phase::Counting => return ListStep::Done,
+                Phase::Over => return ListStep::Done,
+                Phase::Opening | Phase::Counting => {
+                    // The executor asked again without reporting the open or the count.
+                    return self.fail(Error::Config(
+                        "a listing was asked for its next step before its last one was reported"
+                            .to_owned(),
+                    ));
+                }
                 Phase::Idle => {
                     let Some(part) = self.queue.front() else {
                         self.phase = Phase::Over;
@@ -269,14 +276,18 @@ impl Listing {
         }
     }
 
-    /// Whether `record` is handed out: inside the period, not handed out before.
+    /// Whether `record` is handed out: inside the window asked for and the period, not handed
+    /// out before. A record the server put in an answer of a window it is not in is left to
+    /// the window it is in, so that a server that repeats records across answers cannot make
+    /// the listing hand one out twice.
     fn accept(&mut self, record: Record) -> Option<Record> {
         let at = record.init_time_gmt.instant();
-        if !self.period.contains(at) {
+        let window = self.queue.front().map(|part| part.window);
+        if !self.period.contains(at) || !window.is_some_and(|window| holds(window, at)) {
             return None;
         }
         if let Some((instant, uuids)) = &self.boundary
-            && *instant == at
+            && in_second(*instant, at)
             && uuids.contains(&record.record_uuid)
         {
             return None;
@@ -298,12 +309,7 @@ impl Listing {
         {
             self.reading.keys.push(key);
         }
-        if self
-            .queue
-            .front()
-            .map(|part| self.shared_instant(part.window))
-            == Some(at)
-        {
+        if window.is_some_and(|window| in_second(self.shared_instant(window), at)) {
             self.reading.shared.push(record.record_uuid.clone());
         }
         Some(record)
@@ -359,6 +365,17 @@ fn windows_of(range: DateRange, size: WindowSize) -> Vec<QueryWindow> {
         }
         start = end;
     }
+}
+
+/// Whether a record at `at` belongs to `window`: the API's times are whole seconds, so the
+/// window's last second is in it whole.
+fn holds(window: QueryWindow, at: DateTime<Utc>) -> bool {
+    window.start() <= at && at < window.end() + TimeDelta::seconds(1)
+}
+
+/// Whether `at` falls within the second that begins at `second`: the second two windows share.
+fn in_second(second: DateTime<Utc>, at: DateTime<Utc>) -> bool {
+    second <= at && at < second + TimeDelta::seconds(1)
 }
 
 /// `window` in two halves sharing their middle second, or `None` when it is too short to split.

@@ -20,4 +20,4 @@ pub use exchange::Answer;
 pub(crate) use download::{ERROR_BODY_LIMIT, Fetch, Transfer, not_opened};
 pub(crate) use exchange::{Exchange, Opened, Step};
 pub(crate) use listing::{ListStep, Listing};
-pub(crate) use tokens::{AuthNeed, Authorized, TokenState, TokenStep};
+pub(crate) use tokens::{AuthNeed, Authorized, Ticket, TokenState, TokenStep};
