@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use record_api::{
@@ -20,6 +21,8 @@ pub(crate) struct Core {
     user_agent: Option<String>,
     allow_insecure_http: bool,
     last_rate_limit: Mutex<Option<RateLimit>>,
+    /// The newest token generation the server accepted (any answer but 401).
+    accepted_token: AtomicU64,
 }
 
 impl fmt::Debug for Core {
@@ -54,6 +57,7 @@ impl Core {
             user_agent,
             allow_insecure_http,
             last_rate_limit: Mutex::new(None),
+            accepted_token: AtomicU64::new(0),
         }
     }
 
@@ -92,9 +96,18 @@ impl Core {
         )
     }
 
-    /// Records an answer's status in the call's span and keeps its rate-limit headers.
-    pub(crate) fn observe(&self, status: http::StatusCode, headers: &http::HeaderMap) {
+    /// Records an answer to a request sent with the token of `generation` (0: none): its status
+    /// in the call's span, its rate-limit headers, and that the server took the token.
+    pub(crate) fn observe(
+        &self,
+        generation: u64,
+        status: http::StatusCode,
+        headers: &http::HeaderMap,
+    ) {
         tracing::Span::current().record("status", status.as_u16());
+        if generation != 0 && status != http::StatusCode::UNAUTHORIZED {
+            self.accepted_token.fetch_max(generation, Ordering::Relaxed);
+        }
         let info = rate_limit_of(headers);
         if info.is_known() {
             let mut last = self
@@ -103,6 +116,12 @@ impl Core {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             *last = Some(info);
         }
+    }
+
+    /// Whether the server accepted the token of `generation`, or a newer one: the credentials
+    /// are known to work, and a 401 on it means it expired.
+    pub(crate) fn token_proven(&self, generation: u64) -> bool {
+        generation != 0 && self.accepted_token.load(Ordering::Relaxed) >= generation
     }
 
     pub(crate) fn last_rate_limit(&self) -> Option<RateLimit> {

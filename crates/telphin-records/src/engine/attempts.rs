@@ -26,9 +26,11 @@ pub(crate) enum After {
 /// refused, and whether an earlier attempt may have acted on the server.
 ///
 /// A 401 is cured by a new token: the first one is always replayed with a token fetched (or
-/// shared) after it, and a 401 on that newer token once more, since tokens may expire under a
-/// burst of calls whatever the order in which callers see their 401s. A third 401, or a second
-/// one on the same token, is returned.
+/// shared) after it, and a 401 on that newer token once more. When the server had accepted the
+/// refused token (or a newer one), the credentials work and the token expired: tokens may
+/// expire again and again under a long burst of calls, so such a 401 is replayed up to
+/// [`EXPIRED_REPLAYS`] times in all. A 401 on a token no newer than one refused before is
+/// returned.
 #[derive(Debug)]
 pub(crate) struct Attempts {
     policy: RetryPolicy,
@@ -43,8 +45,12 @@ pub(crate) struct Attempts {
     may_have_acted: bool,
 }
 
-/// How many 401s a call replays: one, then one more on a newer token.
+/// How many 401s a call replays while its credentials are unproven: one, then one more on a
+/// newer token.
 const REPLAYS: u8 = 2;
+
+/// How many 401s on tokens the server had accepted (expired ones) a call replays.
+pub(crate) const EXPIRED_REPLAYS: u8 = 10;
 
 impl Attempts {
     pub(crate) fn new(policy: RetryPolicy, idempotent: bool, can_refresh: bool) -> Self {
@@ -97,13 +103,23 @@ impl Attempts {
         self.may_have_acted
     }
 
-    /// Decides what follows `error`.
-    pub(crate) fn after(&mut self, error: &Error) -> After {
+    /// The token the last attempt was sent with (0: none).
+    pub(crate) fn generation(&self) -> u64 {
+        self.authorized.generation
+    }
+
+    /// Decides what follows `error`; `core` tells whether the server took the refused token
+    /// before.
+    pub(crate) fn after(&mut self, error: &Error, core: &crate::core::Core) -> After {
         self.may_have_acted |= may_have_acted(error);
         if matches!(error, Error::Unauthorized(_)) && self.can_refresh {
             let generation = self.authorized.generation;
             let (count, newest) = self.refusals;
-            if count == 0 || (count < REPLAYS && generation > newest) {
+            let limit = match core.token_proven(generation) {
+                true => EXPIRED_REPLAYS,
+                false => REPLAYS,
+            };
+            if count == 0 || (count < limit && generation > newest) {
                 self.refusals = (count + 1, generation);
                 self.refused = Some(generation);
                 return After::Reauthorize;
@@ -172,44 +188,69 @@ mod tests {
         attempts.authorized(Ok(authorized), |_| Ok(())).unwrap();
     }
 
+    fn core() -> crate::core::Core {
+        let credentials = crate::Credentials::client_credentials("id", "secret");
+        let builder = crate::ClientBuilder::new(credentials).base_url("http://127.0.0.1:9");
+        builder.core().unwrap()
+    }
+
     #[test]
     fn a_401_is_replayed_and_once_more_on_a_newer_token_only() {
+        let core = core();
         let mut attempts = Attempts::new(RetryPolicy::default(), true, true);
         sent_with(&mut attempts, 3);
-        assert_eq!(attempts.after(&unauthorized()), After::Reauthorize);
+        assert_eq!(attempts.after(&unauthorized(), &core), After::Reauthorize);
         assert_eq!(
             attempts.need(AuthKind::Bearer, Instant::now()).refused,
             Some(3),
             "the refused token is named once"
         );
         sent_with(&mut attempts, 4);
-        assert_eq!(attempts.after(&unauthorized()), After::Reauthorize);
+        assert_eq!(attempts.after(&unauthorized(), &core), After::Reauthorize);
         sent_with(&mut attempts, 5);
-        assert_eq!(attempts.after(&unauthorized()), After::Return);
+        assert_eq!(attempts.after(&unauthorized(), &core), After::Return);
 
         // A second 401 on the very token refused before is final.
         let mut attempts = Attempts::new(RetryPolicy::default(), true, true);
         sent_with(&mut attempts, 3);
-        assert_eq!(attempts.after(&unauthorized()), After::Reauthorize);
+        assert_eq!(attempts.after(&unauthorized(), &core), After::Reauthorize);
         sent_with(&mut attempts, 3);
-        assert_eq!(attempts.after(&unauthorized()), After::Return);
+        assert_eq!(attempts.after(&unauthorized(), &core), After::Return);
+    }
+
+    #[test]
+    fn expired_tokens_are_replayed_while_each_refusal_is_of_a_newer_one() {
+        let core = core();
+        let mut attempts = Attempts::new(RetryPolicy::default(), true, true);
+        for generation in 1..=u64::from(EXPIRED_REPLAYS) {
+            // The server took each token before refusing it: it expired.
+            core.observe(generation, http::StatusCode::OK, &http::HeaderMap::new());
+            sent_with(&mut attempts, generation);
+            assert_eq!(attempts.after(&unauthorized(), &core), After::Reauthorize);
+        }
+        let last = u64::from(EXPIRED_REPLAYS) + 1;
+        core.observe(last, http::StatusCode::OK, &http::HeaderMap::new());
+        sent_with(&mut attempts, last);
+        assert_eq!(attempts.after(&unauthorized(), &core), After::Return);
     }
 
     #[test]
     fn a_fixed_token_is_not_refreshed() {
+        let core = core();
         let mut attempts = Attempts::new(RetryPolicy::default(), true, false);
-        assert_eq!(attempts.after(&unauthorized()), After::Return);
+        assert_eq!(attempts.after(&unauthorized(), &core), After::Return);
     }
 
     #[test]
     fn retries_count_attempts_up_to_the_policy() {
+        let core = core();
         let policy = RetryPolicy::default().with_max_attempts(3);
         let mut attempts = Attempts::new(policy, true, true);
         let failure = || Error::Transport(TransportError::new(TransportErrorKind::Io, true));
-        assert!(matches!(attempts.after(&failure()), After::Retry(_)));
+        assert!(matches!(attempts.after(&failure(), &core), After::Retry(_)));
         assert!(attempts.may_have_acted());
         assert!(matches!(attempts.after_body(), After::Retry(_)));
-        assert_eq!(attempts.after(&failure()), After::Return);
+        assert_eq!(attempts.after(&failure(), &core), After::Return);
         assert_eq!(attempts.attempt(), 3);
     }
 

@@ -188,7 +188,8 @@ impl<'a> Transfer<'a> {
         match result {
             Err(error) => self.open_failed(Error::from(error), now),
             Ok(parts) => {
-                self.core.observe(parts.status, &parts.headers);
+                self.core
+                    .observe(self.attempts.generation(), parts.status, &parts.headers);
                 if !parts.status.is_success() {
                     self.head = Some(parts);
                     return Fetch::ReadErrorBody;
@@ -300,7 +301,7 @@ impl<'a> Transfer<'a> {
 
     fn open_failed(&mut self, error: Error, now: Instant) -> Fetch {
         let error = self.redact(error);
-        match self.attempts.after(&error) {
+        match self.attempts.after(&error, self.core) {
             After::Retry(after) => {
                 tracing::debug!(%error, wait_ms = after.as_millis() as u64, "retrying");
                 Fetch::Sleep(after)

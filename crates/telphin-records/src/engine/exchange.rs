@@ -103,8 +103,10 @@ impl<'a, E: Endpoint> Exchange<'a, E> {
         now: Instant,
     ) -> Step<E::Output> {
         let mut rate_limit = RateLimit::default();
+        let generation = self.attempts.generation();
         let decoded = result.map_err(Error::from).and_then(|response| {
-            self.core.observe(response.status(), response.headers());
+            self.core
+                .observe(generation, response.status(), response.headers());
             rate_limit = rate_limit_of(response.headers());
             self.endpoint.decode(&response)
         });
@@ -121,7 +123,7 @@ impl<'a, E: Endpoint> Exchange<'a, E> {
             );
             return Step::Done(Ok(Answer { output, rate_limit }));
         }
-        match self.attempts.after(&error) {
+        match self.attempts.after(&error, self.core) {
             After::Return => Step::Done(Err(error)),
             After::Retry(after) => {
                 tracing::debug!(%error, wait_ms = after.as_millis() as u64, "retrying");
@@ -142,7 +144,8 @@ impl<'a, E: Endpoint> Exchange<'a, E> {
     ) -> Opened<E::Output> {
         match head {
             Ok(parts) if parts.status.is_success() => {
-                self.core.observe(parts.status, &parts.headers);
+                self.core
+                    .observe(self.attempts.generation(), parts.status, &parts.headers);
                 Opened::Stream
             }
             Ok(parts) => Opened::ReadErrorBody(parts),
