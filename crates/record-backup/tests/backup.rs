@@ -201,3 +201,40 @@ fn a_run_aborted_midway_and_restarted_ends_identical_to_an_uninterrupted_one() {
     };
     assert_eq!(state(whole.catalog()), state(restarted.catalog()));
 }
+
+/// A 401 on the list request of the window opened ahead (a token expired at the wrong moment)
+/// once froze a year's backup for ever: the opening ahead was left suspended in its token fetch
+/// while holding the token lock that the guard's statistics request then waited on.
+#[test]
+fn a_401_on_the_window_opened_ahead_does_not_freeze_a_year() {
+    let sim = start(SimConfig {
+        seed: 77,
+        record_count: 400,
+        max_file_size: Some(4 << 10),
+        ..SimConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let want = expected(&sim, at(2024, 1, 1), at(2025, 1, 1));
+    // The first list request is served; the second, the window opened ahead, is refused once.
+    sim.inject(Some("list_records"), record_sim::Fault::Pass, 1);
+    sim.inject(Some("list_records"), record_sim::Fault::Unauthorized, 1);
+    let archive = archive(
+        &sim,
+        Target::local(dir.path().join("target")).unwrap(),
+        &dir.path().join("catalog.sqlite"),
+        ArchiveOptions::default(),
+    );
+    let year = telphin_records::Period::year(2024).unwrap();
+    // A hang is the failure: the guard turns it into one, far beyond the run's few seconds.
+    let report = runtime()
+        .block_on(async {
+            let backup = archive.backup(pbx(), year);
+            tokio::time::timeout(std::time::Duration::from_secs(120), backup).await
+        })
+        .expect("the backup does not freeze")
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Complete);
+    assert_eq!(sim.counters().route_status("list_records", 401), 1);
+    assert_eq!(report.listed, want.len() as u64, "every record once");
+    assert_eq!(report.stored, want.len() as u64);
+}
