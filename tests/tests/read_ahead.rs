@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures_util::TryStreamExt as _;
-use record_sim::{Fault, SimConfig};
+use record_sim::{Fault, Faults, SimConfig};
 use telphin_records::chrono::Datelike as _;
 use telphin_records::{ClientId, ListOptions, Order, Period, Scope};
 use telphin_records_tests::{App, Env, runtime};
@@ -15,7 +15,13 @@ use telphin_records_tests::{App, Env, runtime};
 fn a_401_on_the_window_opened_ahead_neither_freezes_nor_loses_a_record() {
     let env = Env::with(SimConfig {
         seed: 77,
-        record_count: 1500,
+        // Windows of a few MB, answered after 20 ms: the window opened ahead meets its 401 and
+        // fetches a token while the window before it is still being read.
+        record_count: 60_000,
+        faults: Faults {
+            latency: Duration::from_millis(20),
+            ..Faults::default()
+        },
         ..SimConfig::default()
     });
     let scope = Scope::client(ClientId::Me);

@@ -126,8 +126,20 @@ impl ClientBuilder {
         (self.connect_timeout, self.read_timeout)
     }
 
-    /// Checks the configuration and builds the part both clients share.
+    /// Checks the configuration and builds the part both clients share: whatever cannot work
+    /// is refused here, the same way for both clients, before any request is sent.
     pub(crate) fn core(self) -> Result<Core, Error> {
+        for (name, timeout) in [
+            ("connect", self.connect_timeout),
+            ("read", self.read_timeout),
+        ] {
+            if timeout.is_zero() {
+                return Err(Error::Config(format!(
+                    "a {name} timeout of zero would fail every request; give a positive duration"
+                )));
+            }
+        }
+        self.credentials.check()?;
         let base = BaseUrl::parse(&self.base_url)?;
         if !base.is_https() && !base.is_loopback() && !self.allow_insecure_http {
             return Err(Error::Config(format!(

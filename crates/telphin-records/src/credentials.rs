@@ -87,6 +87,38 @@ impl Credentials {
     }
 
     /// The token request of the primary grant, or `None` when no token is ever fetched.
+    /// Refuses credentials that cannot work: an empty id, secret, user name or token, or a PBX
+    /// user name with a `:` (Basic authentication could not tell it from the password).
+    pub(crate) fn check(&self) -> Result<(), record_api::Error> {
+        let refuse = |what: &str| Err(record_api::Error::Config(what.to_owned()));
+        let empty = |text: &str| text.trim().is_empty();
+        match self {
+            Credentials::ClientCredentials {
+                client_id,
+                client_secret,
+            }
+            | Credentials::Password {
+                client_id,
+                client_secret,
+                ..
+            } if empty(client_id) || empty(client_secret.expose()) => {
+                refuse("the client id and client secret of the API application must not be empty")
+            }
+            Credentials::Password { username, .. } if empty(username) => {
+                refuse("the PBX user name of the password grant must not be empty")
+            }
+            Credentials::AccessToken(token) if empty(token.expose()) => {
+                refuse("the access token must not be empty")
+            }
+            Credentials::PbxLogin { username, .. } if empty(username) || username.contains(':') => {
+                refuse(
+                    "the PBX login must be a non-empty user name without ':' (Basic authentication joins it to the password with ':')",
+                )
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn grant_request(&self) -> Option<TokenRequest> {
         match self {
             Credentials::ClientCredentials {
