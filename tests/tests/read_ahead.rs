@@ -17,7 +17,7 @@ fn a_401_on_the_window_opened_ahead_neither_freezes_nor_loses_a_record() {
         seed: 77,
         // Windows of a few MB, answered after 20 ms: the window opened ahead meets its 401 and
         // fetches a token while the window before it is still being read.
-        record_count: 60_000,
+        record_count: 20_000,
         faults: Faults {
             latency: Duration::from_millis(20),
             ..Faults::default()

@@ -144,3 +144,88 @@ fn bad_credentials_are_a_typed_error() {
     assert_eq!(api.code.as_deref(), Some("invalid_client"));
     assert_eq!(tokens(&env), 1, "refused credentials are not retried");
 }
+
+/// Answers token requests after a pause, every other request with an empty list; counts the
+/// token requests.
+#[derive(Default)]
+struct SlowTokens(std::sync::atomic::AtomicU64);
+
+#[telphin_records_tests::async_trait]
+impl telphin_records::AsyncTransport for SlowTokens {
+    async fn send(
+        &self,
+        request: telphin_records::http::Request<Vec<u8>>,
+    ) -> Result<telphin_records::http::Response<Vec<u8>>, telphin_records::TransportError> {
+        let body = if request.uri().path().ends_with("/oauth/token") {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            r#"{"access_token": "t0ken", "token_type": "bearer", "expires_in": 3600}"#
+        } else {
+            "[]"
+        };
+        Ok(telphin_records::http::Response::new(
+            body.as_bytes().to_vec(),
+        ))
+    }
+
+    async fn send_streaming(
+        &self,
+        request: telphin_records::http::Request<Vec<u8>>,
+    ) -> Result<
+        telphin_records::http::Response<Box<dyn telphin_records::AsyncBody>>,
+        telphin_records::TransportError,
+    > {
+        let answer = self.send(request).await?;
+        Ok(answer.map(|body| {
+            let body = telphin_records::layers::record_api::BufferedBody(Some(body.into()));
+            Box::new(body) as Box<dyn telphin_records::AsyncBody>
+        }))
+    }
+}
+
+#[test]
+fn a_token_waiter_is_never_blocked_by_a_caller_left_unpolled_or_dropped() {
+    use std::sync::atomic::Ordering;
+
+    use std::task::Poll;
+    use telphin_records::Record;
+
+    let client = || {
+        telphin_records::ClientBuilder::new(telphin_records::Credentials::client_credentials(
+            "id", "s3cret",
+        ))
+        .base_url("http://127.0.0.1:9")
+        .build_async_with(SlowTokens::default())
+        .unwrap()
+    };
+    fn list(
+        client: &telphin_records::Client<SlowTokens>,
+    ) -> std::pin::Pin<Box<impl std::future::Future<Output = Result<Vec<Record>, Error>> + '_>>
+    {
+        let scope = Scope::client(ClientId::Me);
+        Box::pin(client.list_window(scope, window(), Default::default()))
+    }
+    // Polled once: it starts the token fetch, which then waits on the transport.
+    async fn started<F: std::future::Future + Unpin>(mut call: F) -> F {
+        let polled = std::future::poll_fn(|cx| Poll::Ready(std::pin::Pin::new(&mut call).poll(cx)));
+        assert!(polled.await.is_pending(), "the token fetch is under way");
+        call
+    }
+    // A hang is the failure; the calls take a few milliseconds.
+    let bound = std::time::Duration::from_secs(60);
+    runtime().block_on(async {
+        // A caller never polled again: the next caller drives the fetch it started.
+        let stalled_client = client();
+        let _stalled = started(list(&stalled_client)).await;
+        let next = tokio::time::timeout(bound, list(&stalled_client)).await;
+        next.expect("not blocked by the stalled caller").unwrap();
+        assert_eq!(stalled_client.transport().0.load(Ordering::SeqCst), 1);
+
+        // A caller dropped mid-fetch: the next caller fetches anew.
+        let dropped_client = client();
+        drop(started(list(&dropped_client)).await);
+        let next = tokio::time::timeout(bound, list(&dropped_client)).await;
+        next.expect("not blocked by the dropped caller").unwrap();
+        assert_eq!(dropped_client.transport().0.load(Ordering::SeqCst), 2);
+    });
+}

@@ -89,12 +89,12 @@ impl<T: AsyncTransport + 'static> Client<T> {
     }
 
     /// Runs `endpoint`, owned by the returned future.
-    fn call<E>(&self, endpoint: E) -> impl Future<Output = Result<E::Output, Error>> + Send
+    async fn call<E>(&self, endpoint: E) -> Result<E::Output, Error>
     where
         E: Endpoint + Send + Sync,
         E::Output: Send,
     {
-        async move { driver::call(self, &endpoint).await }
+        driver::call(self, &endpoint).await
     }
 
     /// The records of `scope` in `period` (any length), in `order`, each once: the

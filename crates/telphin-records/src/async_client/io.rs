@@ -75,31 +75,27 @@ impl<T: AsyncTransport + 'static> Io for Client<T> {
         self.handle.transport().send(request)
     }
 
-    fn open(
+    async fn open(
         &self,
         request: http::Request<Vec<u8>>,
-    ) -> impl Future<Output = Result<http::Response<Chunks>, TransportError>> + Send {
-        async move {
-            let answer = self.handle.transport().send_streaming(request).await?;
-            Ok(answer.map(|body| Chunks {
-                body,
-                chunk: Bytes::new(),
-            }))
-        }
+    ) -> Result<http::Response<Chunks>, TransportError> {
+        let answer = self.handle.transport().send_streaming(request).await?;
+        Ok(answer.map(|body| Chunks {
+            body,
+            chunk: Bytes::new(),
+        }))
     }
 
-    fn next_chunk<'a>(
+    async fn next_chunk<'a>(
         &'a self,
         body: &'a mut Chunks,
-    ) -> impl Future<Output = Result<Option<&'a [u8]>, TransportError>> + Send + 'a {
-        async move {
-            match body.body.next_chunk().await? {
-                Some(chunk) => {
-                    body.chunk = chunk;
-                    Ok(Some(&body.chunk[..]))
-                }
-                None => Ok(None),
+    ) -> Result<Option<&'a [u8]>, TransportError> {
+        match body.body.next_chunk().await? {
+            Some(chunk) => {
+                body.chunk = chunk;
+                Ok(Some(&body.chunk[..]))
             }
+            None => Ok(None),
         }
     }
 
@@ -140,11 +136,9 @@ impl<T: AsyncTransport + 'static> Io for Client<T> {
         }
     }
 
-    fn wait_token(&self, wait: TokenWait) -> impl Future<Output = Result<(), Error>> + Send {
-        async move {
-            wait.fetch.await;
-            self.cell().state.outcome(wait.ticket).unwrap_or(Ok(()))
-        }
+    async fn wait_token(&self, wait: TokenWait) -> Result<(), Error> {
+        wait.fetch.await;
+        self.cell().state.outcome(wait.ticket).unwrap_or(Ok(()))
     }
 }
 

@@ -488,7 +488,15 @@ mod tests {
     /// The two windows of the quarter share `SHARED`: a record at that very instant is in both
     /// answers; one a fraction later only in the second.
     fn two_windows(window: QueryWindow, order: Order) -> Vec<u8> {
-        let mut records = if window.start_datetime() == "2024-01-01 00:00:00" {
+        let mut records = two_windows_records(window);
+        if order == Order::Desc {
+            records.reverse();
+        }
+        body(&records)
+    }
+
+    fn two_windows_records(window: QueryWindow) -> Vec<(&'static str, &'static str)> {
+        if window.start_datetime() == "2024-01-01 00:00:00" {
             vec![("0A", "2024-01-05 10:00:00.5"), ("0B", SHARED)]
         } else {
             vec![
@@ -496,11 +504,7 @@ mod tests {
                 ("0C", "2024-02-29 23:59:59.5"),
                 ("0D", "2024-03-31 23:59:59"),
             ]
-        };
-        if order == Order::Desc {
-            records.reverse();
         }
-        body(&records)
     }
 
     #[test]
@@ -524,6 +528,41 @@ mod tests {
         );
         assert_eq!(uuids, ["30-0D", "30-0C", "30-0B", "30-0A"]);
         assert_eq!(opened[0].start_datetime(), SHARED, "the last window first");
+    }
+
+    #[test]
+    fn a_record_a_server_puts_in_two_windows_answers_is_handed_out_once() {
+        for order in [Order::Asc, Order::Desc] {
+            // Both answers hold "0E" (January, the first window's) and "0F" (March, the second's).
+            let answer = |w: QueryWindow| {
+                let mut records = two_windows_records(w);
+                records.push(("0E", "2024-01-20 08:00:00"));
+                records.push(("0F", "2024-03-03 08:00:00"));
+                body(&records)
+            };
+            let options = ListOptions::new(order);
+            let (mut uuids, _, error) =
+                drive(Listing::new(pbx(), quarter(), &options), answer, |_| 0);
+            assert_eq!(error.map(|e| e.to_string()), None);
+            uuids.sort();
+            assert_eq!(
+                uuids,
+                ["30-0A", "30-0B", "30-0C", "30-0D", "30-0E", "30-0F"]
+            );
+        }
+    }
+
+    #[test]
+    fn an_executor_that_skips_reporting_a_step_gets_an_error_not_a_silent_end() {
+        let options = ListOptions::new(Order::Asc);
+        let mut listing = Listing::new(pbx(), quarter(), &options);
+        assert!(matches!(listing.next(), ListStep::Open(_)));
+        // `opened` was never called.
+        assert!(matches!(
+            listing.next(),
+            ListStep::Yield(Err(Error::Config(_)))
+        ));
+        assert!(matches!(listing.next(), ListStep::Done));
     }
 
     #[test]
