@@ -10,6 +10,7 @@ use record_api::AsyncTransport;
 
 use crate::driver;
 use crate::executor_prelude::*;
+use crate::opened::Download;
 use crate::record_stream::RecordStream;
 use crate::sleep::{AsyncSleep, DefaultSleep};
 

@@ -17,4 +17,3 @@ pub(crate) use crate::download::{CHUNK_SIZE, DownloadOptions, DownloadReport, Do
 pub(crate) use crate::engine::{Answer, AuthNeed, Listing};
 pub(crate) use crate::handle::Handle;
 pub(crate) use crate::list::{ListOptions, ListPosition};
-pub(crate) use crate::opened::Download;

@@ -1,5 +1,21 @@
 //! The call engine: every decision of a call, a download and a multi-request operation, made
-//! without I/O. The blocking and async clients only carry out its steps.
+//! without I/O. One driver (`crate::driver`) carries out its steps for both clients.
+//!
+//! ```text
+//! call:      start ─► Authorize ─► Send ─► received ─┬─► Done(Ok | Err)
+//!              ▲                                       ├─► Sleep ─► start        (retry)
+//!              └───────────── 401: refused token ◄─────┘                         (reauthorize)
+//! download:  start ─► [StorageLink] ─► Authorize ─► Open ─► Stream ─► body_ended ─► Done
+//!              ▲          (error head: ReadErrorBody)            │ broke: ResetSink ─┐
+//!              └──────── Sleep / fall back to the API ◄──────────┴───────────────────┘
+//! listing:   Open(window) ─► Read* ─► [Stats] ─► next window … ─► Done
+//!                               └─► Yield(record) between reads
+//! ```
+//!
+//! The rule of the executors: **no lock is held across I/O, and no future that may be dropped
+//! or left unpolled holds anything another caller waits on.** The token cache is locked only
+//! to read or change it; a token is fetched by a shared future that every caller needing it
+//! drives; windows opened ahead are polled whenever their stream is.
 //!
 //! - [`exchange`]: one request to completion (authorize, send, decode, retry, reauthorize).
 //! - [`download`]: a download to completion (source, open, stream, verify, fall back, restart).
