@@ -25,7 +25,7 @@ pub(crate) async fn execute<I: Io, E: Endpoint>(
     io: &I,
     endpoint: &E,
 ) -> Result<Answer<E::Output>, Error> {
-    let mut exchange = Exchange::new(io.core(), endpoint, io.policy());
+    let mut exchange = Exchange::new(io.setup().core, endpoint, io.setup().policy);
     let span = exchange.span();
     async move {
         let mut step = exchange.start(Instant::now());
@@ -55,7 +55,7 @@ pub(crate) async fn call<I: Io, E: Endpoint>(io: &I, endpoint: &E) -> Result<E::
 
 /// Runs `endpoint` like [`execute`], streaming: the body of its success answer, unread.
 pub(crate) async fn open<I: Io, E: Endpoint>(io: &I, endpoint: &E) -> Result<I::Body, Error> {
-    let mut exchange = Exchange::new(io.core(), endpoint, io.policy());
+    let mut exchange = Exchange::new(io.setup().core, endpoint, io.setup().policy);
     let span = exchange.span();
     async move {
         let mut step = exchange.start(Instant::now());

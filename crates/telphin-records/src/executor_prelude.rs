@@ -12,7 +12,6 @@ pub(crate) use record_model::{
     Record, RecordUuid, StorageLink, WindowStats,
 };
 
-pub(crate) use crate::core::Core;
 pub(crate) use crate::download::{CHUNK_SIZE, DownloadOptions, DownloadReport, DownloadSource};
 pub(crate) use crate::engine::{Answer, AuthNeed, Listing};
 pub(crate) use crate::handle::Handle;

@@ -10,6 +10,13 @@ use crate::core::Core;
 use crate::download::DownloadOptions;
 use crate::engine::{TokenState, Transfer};
 
+/// The configuration of a client and the retry policy of one of its handles.
+#[derive(Clone, Copy)]
+pub(crate) struct Setup<'a> {
+    pub(crate) core: &'a Core,
+    pub(crate) policy: RetryPolicy,
+}
+
 /// A client's parts; `L` is the executor's lock around the token cache.
 pub(crate) struct Handle<T, L> {
     shared: Arc<Shared<T, L>>,
@@ -54,8 +61,12 @@ impl<T, L> Handle<T, L> {
         &self.shared.transport
     }
 
-    pub(crate) fn policy(&self) -> RetryPolicy {
-        self.policy
+    /// What the driver reads: the configuration and this handle's retry policy.
+    pub(crate) fn setup(&self) -> Setup<'_> {
+        Setup {
+            core: &self.shared.core,
+            policy: self.policy,
+        }
     }
 
     pub(crate) fn tokens(&self) -> &L {

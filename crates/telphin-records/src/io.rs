@@ -8,11 +8,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use record_api::{Error, RetryPolicy, TransportError, http};
+use record_api::{Error, TransportError, http};
 use record_model::QueryWindow;
 
-use crate::core::Core;
 use crate::engine::{AuthNeed, Authorized, Listing};
+use crate::handle::Setup;
 
 /// A client's I/O.
 pub(crate) trait Io: Sync {
@@ -21,11 +21,8 @@ pub(crate) trait Io: Sync {
     /// What a caller waits on while another obtains a token.
     type TokenWait: Send;
 
-    /// The configuration.
-    fn core(&self) -> &Core;
-
-    /// The retry policy of this handle.
-    fn policy(&self) -> RetryPolicy;
+    /// The configuration and this handle's retry policy.
+    fn setup(&self) -> Setup<'_>;
 
     /// Sends a request and reads its whole answer.
     fn send(

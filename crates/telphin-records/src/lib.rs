@@ -63,6 +63,8 @@ mod list;
 mod opened;
 mod part_file;
 #[cfg(feature = "async-client")]
+mod read_ahead;
+#[cfg(feature = "async-client")]
 mod record_stream;
 #[cfg(feature = "async-client")]
 mod sleep;

@@ -2,22 +2,22 @@
 //! ahead. Every window opened ahead is polled each time the stream is, and once its turn comes
 //! it is awaited by the listing itself: nothing is left suspended while the stream goes on.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_util::Stream;
-use record_api::{AsyncTransport, Error};
-use record_model::{QueryWindow, Record};
+use futures_util::{Stream, StreamExt as _};
+use record_api::{AsyncTransport, Error, Scope};
+use record_model::{Order, Period, Record};
 
 use crate::Client;
 use crate::async_client::Chunks;
 use crate::driver::{self, ListReader};
 use crate::engine::Listing;
-use crate::io::{Opening, ReadAhead};
-use crate::list::ListPosition;
+use crate::io::Io as _;
+use crate::list::{ListOptions, ListPosition};
+use crate::read_ahead::Ahead;
 
 type Item = Result<Record, Error>;
 type Turn = Pin<Box<dyn Future<Output = (ListReader<Chunks>, Option<Item>)> + Send>>;
@@ -49,13 +49,74 @@ impl<T> std::fmt::Debug for RecordStream<T> {
     }
 }
 
+impl<T: AsyncTransport + 'static> Client<T> {
+    /// The records of `scope` in `period` (any length), in `order`, each once: the
+    /// [`records`](Self::records) stream collected.
+    ///
+    /// A period longer than the API's window is split into windows that overlap by one second,
+    /// so no record at a window boundary is lost; duplicates are removed by `record_uuid`, and
+    /// records at the excluded end of a half-open period are dropped.
+    pub fn list(
+        &self,
+        scope: Scope,
+        period: impl Into<Period>,
+        order: Order,
+    ) -> impl Future<Output = Result<Vec<Record>, Error>> + Send + 'static {
+        self.list_with(scope, period, ListOptions::new(order))
+    }
+
+    /// [`records`](Self::records) collected: the first error fails the call, except an
+    /// undecodable record when `options` skip those.
+    pub fn list_with(
+        &self,
+        scope: Scope,
+        period: impl Into<Period>,
+        options: ListOptions,
+    ) -> impl Future<Output = Result<Vec<Record>, Error>> + Send + 'static {
+        let skip = options.skip_undecodable;
+        let stream = self.records(scope, period, options);
+        let kept = stream
+            .filter_map(move |item| std::future::ready(crate::list::kept(item, skip).transpose()));
+        futures_util::TryStreamExt::try_collect(kept)
+    }
+
+    /// The records of `scope` in `period` (any length) as a [`Stream`](futures_util::Stream)
+    /// that decodes each window's answer record by record while it arrives, so memory does not
+    /// grow with the period or the window. Records come in `options`' order, each once, only
+    /// those inside the period; the next windows are opened ahead (see
+    /// [`ListOptions::read_ahead`]) while one is read, and driven whenever the stream is.
+    ///
+    /// An undecodable record is yielded as [`Error::UndecodableRecord`] and the stream goes
+    /// on; any other error ends it, and [`RecordStream::position`] tells where to resume.
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use telphin_records::{ClientBuilder, ClientId, Credentials, ListOptions, Order, Period, Scope};
+    ///
+    /// # async fn demo() -> Result<(), telphin_records::Error> {
+    /// let client = ClientBuilder::new(Credentials::client_credentials("app-id", "app-secret"))
+    ///     .build_async()?;
+    /// let mut records = client.records(Scope::client(ClientId::Me), Period::year(2024)?, ListOptions::new(Order::Asc));
+    /// while let Some(record) = records.try_next().await? {
+    ///     println!("{} {}", record.init_time_gmt, record.record_uuid);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn records(
+        &self,
+        scope: Scope,
+        period: impl Into<Period>,
+        options: ListOptions,
+    ) -> RecordStream<T> {
+        let read_ahead = options.read_ahead.unwrap_or(self.setup().core.concurrency);
+        let listing = Listing::new(scope, period.into(), &options);
+        RecordStream::new(self.clone(), listing, read_ahead)
+    }
+}
+
 impl<T: AsyncTransport + 'static> RecordStream<T> {
     pub(crate) fn new(client: Client<T>, listing: Listing, read_ahead: usize) -> Self {
-        let ahead = Arc::new(Ahead {
-            client: client.clone(),
-            windows: read_ahead,
-            openings: Mutex::new(VecDeque::new()),
-        });
+        let ahead = Arc::new(Ahead::new(client.clone(), read_ahead));
         RecordStream {
             client,
             position: listing.position(),
@@ -99,69 +160,5 @@ impl<T: AsyncTransport + 'static> Stream for RecordStream<T> {
             this.ahead.clear();
         }
         Poll::Ready(item)
-    }
-}
-
-/// A window opened ahead of its turn: still opening, or opened.
-enum Opened {
-    Opening(Opening<Chunks>),
-    Done(Result<Chunks, Error>),
-}
-
-/// The windows opened ahead of the one being read.
-struct Ahead<T> {
-    client: Client<T>,
-    windows: usize,
-    openings: Mutex<VecDeque<(QueryWindow, Opened)>>,
-}
-
-impl<T> Ahead<T> {
-    fn lock(&self) -> MutexGuard<'_, VecDeque<(QueryWindow, Opened)>> {
-        self.openings
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Polls every opening still under way.
-    fn drive(&self, cx: &mut Context<'_>) {
-        for (_, opened) in self.lock().iter_mut() {
-            if let Opened::Opening(opening) = opened
-                && let Poll::Ready(result) = opening.as_mut().poll(cx)
-            {
-                *opened = Opened::Done(result);
-            }
-        }
-    }
-
-    fn clear(&self) {
-        self.lock().clear();
-    }
-}
-
-impl<T: AsyncTransport + 'static> ReadAhead<Chunks> for Ahead<T> {
-    fn take(&self, window: QueryWindow) -> Option<Opening<Chunks>> {
-        let mut openings = self.lock();
-        let index = openings.iter().position(|(opened, _)| *opened == window)?;
-        openings.drain(..index);
-        match openings.pop_front()?.1 {
-            Opened::Opening(opening) => Some(opening),
-            Opened::Done(result) => Some(Box::pin(std::future::ready(result))),
-        }
-    }
-
-    fn refill(&self, listing: &Listing) {
-        let upcoming: Vec<QueryWindow> = listing.upcoming().skip(1).take(self.windows).collect();
-        let mut openings = self.lock();
-        openings.retain(|(window, _)| upcoming.contains(window));
-        for window in upcoming {
-            if openings.iter().any(|(opened, _)| *opened == window) {
-                continue;
-            }
-            let client = self.client.clone();
-            let endpoint = listing.request(window);
-            let opening: Opening<Chunks> =
-                Box::pin(async move { driver::open(&client, &endpoint).await });
-            openings.push_back((window, Opened::Opening(opening)));
-        }
     }
 }

@@ -19,6 +19,7 @@ use super::Client;
 use crate::driver;
 use crate::engine::{Ticket, TokenState, TokenStep};
 use crate::executor_prelude::*;
+use crate::handle::Setup;
 use crate::io::{Io, TokenAction};
 
 /// A token fetch under way.
@@ -60,19 +61,15 @@ impl<T: AsyncTransport + 'static> Io for Client<T> {
     type Body = Chunks;
     type TokenWait = TokenWait;
 
-    fn core(&self) -> &Core {
-        self.handle.core()
+    fn setup(&self) -> Setup<'_> {
+        self.handle.setup()
     }
 
-    fn policy(&self) -> RetryPolicy {
-        self.handle.policy()
-    }
-
-    fn send(
+    async fn send(
         &self,
         request: http::Request<Vec<u8>>,
-    ) -> impl Future<Output = Result<http::Response<Vec<u8>>, TransportError>> + Send {
-        self.handle.transport().send(request)
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        self.handle.transport().send(request).await
     }
 
     async fn open(
@@ -99,31 +96,32 @@ impl<T: AsyncTransport + 'static> Io for Client<T> {
         }
     }
 
-    fn sleep(&self, pause: Duration) -> impl Future<Output = ()> + Send {
-        self.sleep.sleep(pause)
+    async fn sleep(&self, pause: Duration) {
+        self.sleep.sleep(pause).await;
     }
 
     fn token_step(&self, need: &AuthNeed) -> Result<TokenAction<TokenWait>, Error> {
         let mut cell = self.cell();
         loop {
-            let ticket = match cell
-                .state
-                .next(&self.core().credentials, need, Instant::now())?
-            {
-                TokenStep::Ready(authorized) => return Ok(TokenAction::Ready(authorized)),
-                TokenStep::Fetch(request, ticket) => {
-                    let client = self.clone();
-                    let fetch: Fetch = Box::pin(async move {
-                        let token = driver::call(&client, &request).await;
-                        // Its waiters learn a final failure from the cache.
-                        let _ = client.cell().state.fetched(ticket, token, Instant::now());
-                    });
-                    let fetch = fetch.shared();
-                    cell.fetch = fetch.downgrade().map(|weak| (ticket, weak));
-                    return Ok(TokenAction::Wait(TokenWait { fetch, ticket }));
-                }
-                TokenStep::Wait(ticket) => ticket,
-            };
+            let ticket =
+                match cell
+                    .state
+                    .next(&self.handle.core().credentials, need, Instant::now())?
+                {
+                    TokenStep::Ready(authorized) => return Ok(TokenAction::Ready(authorized)),
+                    TokenStep::Fetch(request, ticket) => {
+                        let client = self.clone();
+                        let fetch: Fetch = Box::pin(async move {
+                            let token = driver::call(&client, &request).await;
+                            // Its waiters learn a final failure from the cache.
+                            let _ = client.cell().state.fetched(ticket, token, Instant::now());
+                        });
+                        let fetch = fetch.shared();
+                        cell.fetch = fetch.downgrade().map(|weak| (ticket, weak));
+                        return Ok(TokenAction::Wait(TokenWait { fetch, ticket }));
+                    }
+                    TokenStep::Wait(ticket) => ticket,
+                };
             let live = match &cell.fetch {
                 Some((fetching, weak)) if *fetching == ticket => weak.upgrade(),
                 _ => None,

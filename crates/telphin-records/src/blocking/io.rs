@@ -2,18 +2,19 @@
 //! `Condvar` around the token cache; sinks over `std::io`; the record iterator.
 
 use std::future::Future;
-use std::io::{Read, Seek, Write};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use record_api::{BlockingBody, BlockingTransport, TransportError, http};
+use record_api::{BlockingTransport, TransportError, http};
 
 use super::BlockingClient;
-use crate::driver::{self, ListReader};
+use super::records::ReadBody;
+use crate::driver;
 use crate::engine::{Ticket, TokenState, TokenStep};
 use crate::executor_prelude::*;
-use crate::io::{Io, Sink, TokenAction, cannot_reset};
+use crate::handle::Setup;
+use crate::io::{Io, TokenAction};
 
 /// The token cache, and a condition its waiters sleep on while another thread fetches.
 pub(crate) struct Tokens {
@@ -60,12 +61,8 @@ impl<T: BlockingTransport> Io for BlockingClient<T> {
     type Body = ReadBody;
     type TokenWait = TokenWait;
 
-    fn core(&self) -> &Core {
-        self.handle.core()
-    }
-
-    fn policy(&self) -> RetryPolicy {
-        self.handle.policy()
+    fn setup(&self) -> Setup<'_> {
+        self.handle.setup()
     }
 
     fn send(
@@ -96,7 +93,7 @@ impl<T: BlockingTransport> Io for BlockingClient<T> {
     }
 
     fn token_step(&self, need: &AuthNeed) -> Result<TokenAction<TokenWait>, Error> {
-        let credentials = &self.core().credentials;
+        let credentials = &self.handle.core().credentials;
         Ok(match self.lock().next(credentials, need, Instant::now())? {
             TokenStep::Ready(authorized) => TokenAction::Ready(authorized),
             TokenStep::Fetch(request, ticket) => {
@@ -158,110 +155,5 @@ impl<T> BlockingClient<T> {
         changed
             .wait(state)
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// A streamed body and the buffer its chunks are read into.
-pub(crate) struct ReadBody {
-    reader: BlockingBody,
-    buf: Vec<u8>,
-}
-
-impl ReadBody {
-    pub(super) fn new(reader: BlockingBody) -> Self {
-        ReadBody {
-            reader,
-            buf: Vec::new(),
-        }
-    }
-
-    pub(super) fn into_reader(self) -> BlockingBody {
-        self.reader
-    }
-
-    fn next_chunk(&mut self) -> Result<Option<&[u8]>, TransportError> {
-        self.buf.resize(CHUNK_SIZE, 0);
-        loop {
-            match self.reader.read(&mut self.buf) {
-                Ok(0) => return Ok(None),
-                Ok(n) => return Ok(Some(&self.buf[..n])),
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(error) => return Err(TransportError::body_read(error)),
-            }
-        }
-    }
-}
-
-/// A caller's writer: written and flushed, never emptied.
-pub(super) struct Writer<'a, W>(pub(super) &'a mut W);
-
-impl<W: Write> Sink for Writer<'_, W> {
-    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.0.write_all(bytes)
-    }
-
-    async fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-
-    async fn reset(&mut self) -> std::io::Result<()> {
-        Err(cannot_reset())
-    }
-
-    async fn sync(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
-/// A temporary file: emptied to start over, synced before it is renamed into place.
-pub(super) struct FileSink(pub(super) std::fs::File);
-
-impl Sink for FileSink {
-    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.0.write_all(bytes)
-    }
-
-    async fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-
-    async fn reset(&mut self) -> std::io::Result<()> {
-        self.0.set_len(0)?;
-        self.0.rewind()
-    }
-
-    async fn sync(&mut self) -> std::io::Result<()> {
-        self.0.sync_all()
-    }
-}
-
-/// The records of a period as they arrive; see [`BlockingClient::records`].
-pub struct BlockingRecords<T> {
-    pub(super) client: BlockingClient<T>,
-    pub(super) reader: ListReader<ReadBody>,
-}
-
-impl<T> BlockingRecords<T> {
-    /// Where the listing is: after an error, give it to [`ListOptions::resume`] to go on.
-    /// `None` once every record was handed out.
-    pub fn position(&self) -> Option<ListPosition> {
-        self.reader.listing.position()
-    }
-}
-
-impl<T> std::fmt::Debug for BlockingRecords<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BlockingRecords")
-            .field("position", &self.position())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<T: BlockingTransport> Iterator for BlockingRecords<T> {
-    type Item = Result<Record, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let next = driver::next_record(&self.client, &mut self.reader, &());
-        complete(next, |error| Some(Err(error)))
     }
 }
