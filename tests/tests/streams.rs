@@ -325,3 +325,43 @@ fn a_failed_listing_resumes_where_it_stopped() {
     got.extend(resumed.map(Result::unwrap));
     assert_eq!(uuids(got), want);
 }
+
+/// A server whose list answers reach hours past the window asked for puts the records near
+/// every window edge in two answers: each still comes out once, on both clients.
+#[test]
+fn records_a_server_puts_in_two_windows_answers_come_out_once() {
+    let env = Env::with(SimConfig {
+        seed: 31,
+        record_count: 3000,
+        faults: Faults {
+            list_overreach: Some(std::time::Duration::from_secs(6 * 3600)),
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    });
+    let scope = Scope::client(ClientId::Me);
+    let quarter = Period::parse("2024-01-01 00:00:00", "2024-04-01 00:00:00").unwrap();
+    let want: Vec<String> = (env.sim.records().into_iter())
+        .filter(|r| r.init_time.date() < NaiveDate::from_ymd_opt(2024, 4, 1).unwrap())
+        .filter(|r| r.init_time.date() >= NaiveDate::from_ymd_opt(2024, 1, 1).unwrap())
+        .map(|r| r.uuid)
+        .collect();
+    telphin_records_tests::both_clients(&env, telphin_records_tests::app(App::Client), |client| {
+        for (size, order) in [
+            (WindowSize::Day, Order::Asc),
+            (WindowSize::Week, Order::Desc),
+        ] {
+            let options = ListOptions::new(order).window_size(size);
+            let records = client.records(scope, quarter, options).unwrap();
+            let mut got: Vec<String> = records.iter().map(|r| r.record_uuid.to_string()).collect();
+            got.sort();
+            let mut expected = want.clone();
+            expected.sort();
+            assert_eq!(
+                got, expected,
+                "{:?}, {size:?}: each record once",
+                client.kind
+            );
+        }
+    });
+}

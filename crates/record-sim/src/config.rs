@@ -79,6 +79,10 @@ pub struct Faults {
     /// Cuts every list answer to its first this many records, silently, as a server that
     /// pages its answers would (statistics still count every record).
     pub list_cap: Option<usize>,
+    /// Widens every list answer by this much on each side of the window asked for, as a server
+    /// with loose window bounds would: records near a window's edges come in two answers
+    /// (statistics still count the window exactly).
+    pub list_overreach: Option<Duration>,
 }
 
 /// A fault to inject into the next matching requests, set at run time with

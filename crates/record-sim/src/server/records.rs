@@ -44,6 +44,13 @@ pub(crate) fn list(state: &SimState, level: Level, incoming: &Incoming<'_>) -> R
         "{level:?} {start} {end} {descending} {:?}",
         state.config.faults.list_cap
     );
+    let (start, end) = match state.config.faults.list_overreach {
+        Some(overreach) => match chrono::TimeDelta::from_std(overreach) {
+            Ok(delta) => (start - delta, end + delta),
+            Err(_) => (start, end),
+        },
+        None => (start, end),
+    };
     if let Some(cached) = lock(&state.list_cache).get(&key) {
         return Reply::cached_json(Arc::clone(cached));
     }
