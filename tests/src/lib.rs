@@ -7,7 +7,9 @@ use std::time::Duration;
 pub use async_trait::async_trait;
 
 mod both;
+mod pausing;
 pub use both::{AnyClient, Kind, app, both_clients};
+pub use pausing::{BODY_PAUSE, Pausing, TOKEN_PAUSE};
 
 use record_sim::{BlockingSim, Sim, SimConfig, SimRecord};
 use telphin_records::chrono::NaiveDateTime;

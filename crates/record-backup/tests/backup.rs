@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use record_backup::{ArchiveOptions, Catalog, Outcome, Progress, Target};
 use record_sim::SimConfig;
 use support::*;
+use telphin_records::{ClientBuilder, Credentials};
 
 /// The quarter is kept in the directory, and no stray file (a staged upload) is left beside.
 fn assert_kept(sim: &record_sim::BlockingSim, dir: &std::path::Path, catalog: &Catalog) {
@@ -204,9 +205,14 @@ fn a_run_aborted_midway_and_restarted_ends_identical_to_an_uninterrupted_one() {
 
 /// A 401 on the list request of the window opened ahead (a token expired at the wrong moment)
 /// once froze a year's backup for ever: the opening ahead was left suspended in its token fetch
-/// while holding the token lock that the guard's statistics request then waited on.
+/// while holding the token lock that the guard's statistics request then waited on. The
+/// transport makes the race certain: each list body pauses after its first chunk, and a token
+/// takes longer than that pause.
 #[test]
 fn a_401_on_the_window_opened_ahead_does_not_freeze_a_year() {
+    use telphin_records::layers::transport_async::ReqwestTransport;
+    use telphin_records_tests::Pausing;
+
     let sim = start(SimConfig {
         seed: 77,
         record_count: 400,
@@ -218,14 +224,17 @@ fn a_401_on_the_window_opened_ahead_does_not_freeze_a_year() {
     // The first list request is served; the second, the window opened ahead, is refused once.
     sim.inject(Some("list_records"), record_sim::Fault::Pass, 1);
     sim.inject(Some("list_records"), record_sim::Fault::Unauthorized, 1);
-    let archive = archive(
-        &sim,
-        Target::local(dir.path().join("target")).unwrap(),
-        &dir.path().join("catalog.sqlite"),
-        ArchiveOptions::default(),
-    );
+    let app = &sim.credentials().client;
+    let credentials = Credentials::client_credentials(&app.client_id, &app.client_secret);
+    let client = ClientBuilder::new(credentials)
+        .base_url(sim.base_url())
+        .build_async_with(Pausing(ReqwestTransport::new().unwrap()))
+        .unwrap();
+    let catalog = Catalog::open(dir.path().join("catalog.sqlite")).unwrap();
+    let target = Target::local(dir.path().join("target")).unwrap();
+    let archive = record_backup::Archive::new(client, target, catalog, ArchiveOptions::default());
     let year = telphin_records::Period::year(2024).unwrap();
-    // A hang is the failure: the guard turns it into one, far beyond the run's few seconds.
+    // A hang is the failure: the bound turns it into one, far beyond the run's few seconds.
     let report = runtime()
         .block_on(async {
             let backup = archive.backup(pbx(), year);
