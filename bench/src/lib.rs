@@ -4,4 +4,5 @@
 
 pub mod decode;
 pub mod measure;
+pub mod memory;
 pub mod net;

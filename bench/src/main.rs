@@ -12,6 +12,7 @@ const USAGE: &str = "usage: telphin-bench <measure> [options]
   list-window --sim FILE --rounds R --calls N
   download --sim FILE --variant sdk-blocking|raw-ureq|sdk-async|raw-reqwest|sdk-async-file|raw-reqwest-file
   tokens --calls N
+  instructions --sim FILE --measure list-window|download --variant V [--calls N] (under callgrind)
 (the bulk backup is telphin-bench-backup --sim FILE --dir DIR [--concurrency 8] [--latency-ms 20])";
 
 fn main() -> ExitCode {
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
         Some("list-window") => net::list_window(&args[1..]),
         Some("download") => net::download(&args[1..]),
         Some("tokens") => net::tokens(&args[1..]),
+        Some("instructions") => net::instructions(&args[1..]),
         _ => Err(USAGE.to_owned()),
     };
     match result {

@@ -123,6 +123,74 @@ fn list_url(base: &str) -> String {
     )
 }
 
+/// The four ways of listing one window: the SDK's two clients, raw ureq and raw reqwest.
+struct Lister {
+    token: String,
+    url: String,
+    runtime: tokio::runtime::Runtime,
+    blocking: telphin_records::BlockingHttpClient,
+    asynchronous: telphin_records::ReqwestClient,
+    agent: ureq::Agent,
+    reqwest: reqwest::Client,
+}
+
+impl Lister {
+    fn new(sim: &Sim) -> Result<Lister, String> {
+        Ok(Lister {
+            token: sim.token()?,
+            url: list_url(&sim.base_url),
+            runtime: current_thread()?,
+            blocking: sim.builder().build_blocking().map_err(|e| e.to_string())?,
+            asynchronous: sim.builder().build_async().map_err(|e| e.to_string())?,
+            agent: ureq::Agent::config_builder().build().into(),
+            reqwest: reqwest::Client::new(),
+        })
+    }
+
+    /// Lists `window` once with `variant`: the number of records.
+    fn call(&self, variant: &str, window: QueryWindow) -> Result<usize, String> {
+        let (token, url) = (&self.token, &self.url);
+        let list: Vec<Record> = match variant {
+            "sdk-blocking" => self
+                .blocking
+                .list_window(pbx(), window, Order::Asc)
+                .map_err(|e| e.to_string())?,
+            "raw-ureq" => {
+                let body = self
+                    .agent
+                    .get(url)
+                    .header("Authorization", &format!("Bearer {token}"))
+                    .call()
+                    .map_err(|e| e.to_string())?
+                    .body_mut()
+                    .with_config()
+                    .limit(1 << 30)
+                    .read_to_vec()
+                    .map_err(|e| e.to_string())?;
+                serde_json::from_slice(&body).map_err(|e| e.to_string())?
+            }
+            "sdk-async" => self
+                .runtime
+                .block_on(self.asynchronous.list_window(pbx(), window, Order::Asc))
+                .map_err(|e| e.to_string())?,
+            _ => self.runtime.block_on(async {
+                let body = self
+                    .reqwest
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .bytes()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                serde_json::from_slice(&body).map_err(|e| e.to_string())
+            })?,
+        };
+        Ok(list.len())
+    }
+}
+
 /// One window listed by the SDK and by hand, both transports, interleaved A B A B: wall and
 /// CPU time of this thread per call, and the ratios taken within each round.
 pub fn list_window(args: &[String]) -> Result<String, String> {
@@ -130,53 +198,12 @@ pub fn list_window(args: &[String]) -> Result<String, String> {
     let rounds = number(args, "--rounds", 7)?;
     let calls = number(args, "--calls", 20)?;
     let window = QueryWindow::parse(WINDOW.0, WINDOW.1).map_err(|e| e.to_string())?;
-    let token = sim.token()?;
-    let url = list_url(&sim.base_url);
-    let runtime = current_thread()?;
-
-    let blocking = sim.builder().build_blocking().map_err(|e| e.to_string())?;
-    let asynchronous = sim.builder().build_async().map_err(|e| e.to_string())?;
-    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
-    let reqwest = reqwest::Client::new();
-
+    let lister = Lister::new(&sim)?;
     let mut records = 0;
     let mut one = |variant: &str| -> Result<(f64, f64), String> {
         let (started, cpu) = (Instant::now(), thread_cpu());
         for _ in 0..calls {
-            let list: Vec<Record> = match variant {
-                "sdk-blocking" => blocking
-                    .list_window(pbx(), window, Order::Asc)
-                    .map_err(|e| e.to_string())?,
-                "raw-ureq" => {
-                    let body = agent
-                        .get(&url)
-                        .header("Authorization", &format!("Bearer {token}"))
-                        .call()
-                        .map_err(|e| e.to_string())?
-                        .body_mut()
-                        .with_config()
-                        .limit(1 << 30)
-                        .read_to_vec()
-                        .map_err(|e| e.to_string())?;
-                    serde_json::from_slice(&body).map_err(|e| e.to_string())?
-                }
-                "sdk-async" => runtime
-                    .block_on(asynchronous.list_window(pbx(), window, Order::Asc))
-                    .map_err(|e| e.to_string())?,
-                _ => runtime.block_on(async {
-                    let body = reqwest
-                        .get(&url)
-                        .bearer_auth(&token)
-                        .send()
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .bytes()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    serde_json::from_slice(&body).map_err(|e| e.to_string())
-                })?,
-            };
-            records = list.len();
+            records = lister.call(variant, window)?;
         }
         let n = calls as f64;
         Ok((
@@ -231,107 +258,144 @@ pub fn list_window(args: &[String]) -> Result<String, String> {
     Ok(out.to_string())
 }
 
+/// The ways of downloading the simulator's huge record: the SDK's clients (into a sink, or
+/// the async one into a file) and raw ureq / reqwest.
+struct Downloader {
+    token: String,
+    url: String,
+    uuid: RecordUuid,
+    file: std::path::PathBuf,
+    directory: std::path::PathBuf,
+    runtime: tokio::runtime::Runtime,
+    blocking: telphin_records::BlockingHttpClient,
+    asynchronous: telphin_records::ReqwestClient,
+}
+
+impl Downloader {
+    /// Clients with their tokens and connections made, outside any measure.
+    fn new(sim: &Sim) -> Result<Downloader, String> {
+        let uuid_text = sim
+            .huge_record
+            .clone()
+            .ok_or("the simulator has no huge record")?;
+        // Files go to memory (tmpfs) when the machine has one: the measure is the client's
+        // CPU, not the disk's writeback, whose cost lands on whichever run comes next.
+        let memory = std::path::Path::new("/dev/shm");
+        let base = if memory.is_dir() {
+            memory.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        let directory = base.join(format!("telphin-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).map_err(|e| e.to_string())?;
+        let downloader = Downloader {
+            token: sim.token()?,
+            url: format!("{}/api/ver1.0/client/@me/record/{uuid_text}", sim.base_url),
+            uuid: uuid_text.parse().map_err(|e| format!("{e}"))?,
+            file: directory.join("download.mp3"),
+            directory,
+            runtime: current_thread()?,
+            blocking: sim.builder().build_blocking().map_err(|e| e.to_string())?,
+            asynchronous: sim.builder().build_async().map_err(|e| e.to_string())?,
+        };
+        downloader
+            .blocking
+            .monthly_stats(ClientId::Me, None)
+            .map_err(|e| e.to_string())?;
+        downloader
+            .runtime
+            .block_on(downloader.asynchronous.monthly_stats(ClientId::Me, None))
+            .map_err(|e| e.to_string())?;
+        Ok(downloader)
+    }
+
+    /// Downloads the record once with `variant`: the bytes received.
+    fn call(&self, variant: &str) -> Result<u64, String> {
+        let (uuid, url, token, file) = (&self.uuid, &self.url, &self.token, &self.file);
+        let options = DownloadOptions::from_source(DownloadSource::Api);
+        Ok(match variant {
+            "sdk-blocking" => {
+                self.blocking
+                    .download(pbx(), uuid, &mut std::io::sink(), options)
+                    .map_err(|e| e.to_string())?
+                    .bytes
+            }
+            "raw-ureq" => {
+                let mut answer = ureq::get(url)
+                    .header("Authorization", &format!("Bearer {token}"))
+                    .call()
+                    .map_err(|e| e.to_string())?;
+                std::io::copy(&mut answer.body_mut().as_reader(), &mut std::io::sink())
+                    .map_err(|e| e.to_string())?
+            }
+            "sdk-async" => {
+                let sink = &mut tokio::io::sink();
+                self.runtime
+                    .block_on(self.asynchronous.download(pbx(), uuid, sink, options))
+                    .map_err(|e| e.to_string())?
+                    .bytes
+            }
+            "sdk-async-file" => {
+                self.runtime
+                    .block_on(
+                        self.asynchronous
+                            .download_to_path(pbx(), uuid, file, options),
+                    )
+                    .map_err(|e| e.to_string())?
+                    .bytes
+            }
+            "raw-reqwest" | "raw-reqwest-file" => self.runtime.block_on(async {
+                let answer = reqwest::Client::new()
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut stream = answer.bytes_stream();
+                let mut out = if variant == "raw-reqwest-file" {
+                    Some(
+                        tokio::fs::File::create(file)
+                            .await
+                            .map_err(|e| e.to_string())?,
+                    )
+                } else {
+                    None
+                };
+                let mut bytes = 0u64;
+                while let Some(chunk) = stream.next().await {
+                    let chunk = chunk.map_err(|e| e.to_string())?;
+                    bytes += chunk.len() as u64;
+                    if let Some(out) = out.as_mut() {
+                        tokio::io::AsyncWriteExt::write_all(out, &chunk)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+                if let Some(out) = out {
+                    out.sync_all().await.map_err(|e| e.to_string())?;
+                }
+                Ok::<u64, String>(bytes)
+            })?,
+            other => return Err(format!("unknown variant {other}")),
+        })
+    }
+}
+
+impl Drop for Downloader {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.directory);
+    }
+}
+
 /// One download of the simulator's huge record by one variant, in this process.
 pub fn download(args: &[String]) -> Result<String, String> {
     let sim = sim(args)?;
-    let variant = flag(args, "--variant")
-        .ok_or("--variant is needed")?
-        .to_owned();
-    let uuid_text = sim
-        .huge_record
-        .clone()
-        .ok_or("the simulator has no huge record")?;
-    let uuid: RecordUuid = uuid_text.parse().map_err(|e| format!("{e}"))?;
-    let url = format!("{}/api/ver1.0/client/@me/record/{uuid_text}", sim.base_url);
-    let options = DownloadOptions::from_source(DownloadSource::Api);
-    // Files go to memory (tmpfs) when the machine has one: the measure is the client's CPU, not
-    // the disk's writeback, whose cost lands on whichever run comes next.
-    let memory = std::path::Path::new("/dev/shm");
-    let base = if memory.is_dir() {
-        memory.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    };
-    let directory = base.join(format!("telphin-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).map_err(|e| e.to_string())?;
-    let file = directory.join("download.mp3");
-    let token = sim.token()?;
-    let runtime = current_thread()?;
-    let blocking = sim.builder().build_blocking().map_err(|e| e.to_string())?;
-    let asynchronous = sim.builder().build_async().map_err(|e| e.to_string())?;
-    // Tokens and connections first, outside the measure.
-    blocking
-        .monthly_stats(ClientId::Me, None)
-        .map_err(|e| e.to_string())?;
-    runtime
-        .block_on(asynchronous.monthly_stats(ClientId::Me, None))
-        .map_err(|e| e.to_string())?;
-
+    let variant = flag(args, "--variant").ok_or("--variant is needed")?;
+    let downloader = Downloader::new(&sim)?;
     let (started, cpu) = (Instant::now(), process_cpu());
-    let bytes: u64 = match variant.as_str() {
-        "sdk-blocking" => {
-            blocking
-                .download(pbx(), &uuid, &mut std::io::sink(), options)
-                .map_err(|e| e.to_string())?
-                .bytes
-        }
-        "raw-ureq" => {
-            let mut answer = ureq::get(&url)
-                .header("Authorization", &format!("Bearer {token}"))
-                .call()
-                .map_err(|e| e.to_string())?;
-            std::io::copy(&mut answer.body_mut().as_reader(), &mut std::io::sink())
-                .map_err(|e| e.to_string())?
-        }
-        "sdk-async" => {
-            runtime
-                .block_on(asynchronous.download(pbx(), &uuid, &mut tokio::io::sink(), options))
-                .map_err(|e| e.to_string())?
-                .bytes
-        }
-        "sdk-async-file" => {
-            runtime
-                .block_on(asynchronous.download_to_path(pbx(), &uuid, &file, options))
-                .map_err(|e| e.to_string())?
-                .bytes
-        }
-        "raw-reqwest" | "raw-reqwest-file" => runtime.block_on(async {
-            let answer = reqwest::Client::new()
-                .get(&url)
-                .bearer_auth(&token)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut stream = answer.bytes_stream();
-            let mut out = if variant == "raw-reqwest-file" {
-                Some(
-                    tokio::fs::File::create(&file)
-                        .await
-                        .map_err(|e| e.to_string())?,
-                )
-            } else {
-                None
-            };
-            let mut bytes = 0u64;
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| e.to_string())?;
-                bytes += chunk.len() as u64;
-                if let Some(out) = out.as_mut() {
-                    tokio::io::AsyncWriteExt::write_all(out, &chunk)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-            }
-            if let Some(out) = out {
-                out.sync_all().await.map_err(|e| e.to_string())?;
-            }
-            Ok::<u64, String>(bytes)
-        })?,
-        other => return Err(format!("unknown variant {other}")),
-    };
+    let bytes = downloader.call(variant)?;
     let wall = started.elapsed().as_secs_f64();
     let cpu = process_cpu() - cpu;
-    let _ = std::fs::remove_dir_all(&directory);
     let gib = bytes as f64 / (1u64 << 30) as f64;
     Ok(json!({
         "measure": "download",
@@ -344,6 +408,47 @@ pub fn download(args: &[String]) -> Result<String, String> {
         "peak_rss_kib": peak_rss_kib(),
     })
     .to_string())
+}
+
+/// Runs `--calls` calls of one variant of `--measure list-window|download` inside
+/// [`counted`], for callgrind: `cargo xtask bench` runs this program under
+/// `valgrind --tool=callgrind --toggle-collect=*counted*`, so that only the client's own
+/// instructions of those calls are counted — not the start-up, the token or the connection
+/// (made by one call beforehand), nor the simulator, which runs in its own process.
+pub fn instructions(args: &[String]) -> Result<String, String> {
+    let sim = || sim(args);
+    let variant = flag(args, "--variant").ok_or("--variant is needed")?;
+    let calls = number(args, "--calls", 1)?;
+    let done = match flag(args, "--measure") {
+        Some("list-window") => {
+            let window = QueryWindow::parse(WINDOW.0, WINDOW.1).map_err(|e| e.to_string())?;
+            let lister = Lister::new(&sim()?)?;
+            lister.call(variant, window)?;
+            counted(|| (0..calls).try_fold(0, |_, _| lister.call(variant, window)))? as u64
+        }
+        Some("download") => {
+            let downloader = Downloader::new(&sim()?)?;
+            downloader.call(variant)?;
+            counted(|| (0..calls).try_fold(0, |_, _| downloader.call(variant)))?
+        }
+        Some("download-memory") => {
+            let bytes = number(args, "--bytes", 64 << 20)?;
+            let download = crate::memory::MemoryDownload::new(bytes)?;
+            download.call(variant)?;
+            counted(|| (0..calls).try_fold(0, |_, _| download.call(variant)))?
+        }
+        _ => return Err("--measure list-window|download|download-memory is needed".to_owned()),
+    };
+    Ok(
+        json!({"measure": "instructions", "variant": variant, "calls": calls, "last": done})
+            .to_string(),
+    )
+}
+
+/// The work callgrind counts (see [`instructions`]).
+#[inline(never)]
+fn counted<R>(work: impl FnOnce() -> R) -> R {
+    std::hint::black_box(work())
 }
 
 /// Token requests made by a fresh async client for `--calls` concurrent calls.

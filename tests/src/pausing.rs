@@ -1,5 +1,5 @@
 //! A transport that slows down the two moments a race needs: it answers token requests only
-//! after a long pause, and pauses a list answer's body after its first chunk.
+//! after a long pause, and pauses a successful list answer's body after its first chunk.
 
 use std::time::Duration;
 
@@ -35,7 +35,7 @@ impl<T: AsyncTransport> AsyncTransport for Pausing<T> {
         let path = request.uri().path().trim_end_matches('/').to_owned();
         let list = request.method() == http::Method::GET && path.ends_with("/record");
         let answer = self.0.send_streaming(request).await?;
-        if !list {
+        if !list || !answer.status().is_success() {
             return Ok(answer);
         }
         Ok(answer.map(|body| Box::new(PausedBody { body, chunks: 0 }) as Box<dyn AsyncBody>))
