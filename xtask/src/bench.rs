@@ -13,6 +13,7 @@ use std::process::{Child, Command, ExitCode, Stdio};
 
 use serde_json::{Value, json};
 
+mod instructions;
 mod minimal;
 
 /// Sizes of one run.
@@ -32,6 +33,9 @@ struct Plan {
     backup_records: [usize; 2],
     backup_rounds: usize,
     backup_latency_ms: u64,
+    /// Calls of one list window counted under callgrind, and the bytes of the download.
+    instruction_calls: usize,
+    instruction_bytes: u64,
 }
 
 impl Plan {
@@ -51,6 +55,8 @@ impl Plan {
                 backup_records: [76, 276],
                 backup_rounds: 1,
                 backup_latency_ms: 5,
+                instruction_calls: 1,
+                instruction_bytes: 4 << 20,
             }
         } else {
             Plan {
@@ -68,6 +74,8 @@ impl Plan {
                 backup_records: [976, 9_976],
                 backup_rounds: 3,
                 backup_latency_ms: 20,
+                instruction_calls: 3,
+                instruction_bytes: 64 << 20,
             }
         }
     }
@@ -90,9 +98,10 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
 }
 
 /// The measures every summary holds.
-const MEASURES: [&str; 7] = [
+const MEASURES: [&str; 8] = [
     "decode",
     "list_window",
+    "instructions",
     "list_year_stream",
     "download",
     "tokens",
@@ -172,9 +181,10 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
     summary["machine"] = json!({
         "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
     });
-    let measures: [(&str, Measure); 7] = [
+    let measures: [(&str, Measure); 8] = [
         ("decode", decode),
         ("list_window", list_window),
+        ("instructions", instructions::instructions),
         ("list_year_stream", list_year),
         ("download", download),
         ("tokens", tokens),
@@ -585,6 +595,21 @@ fn table(summary: &Value) -> String {
             "goal <= 1.05",
         ),
         (
+            "instructions: list window, blocking SDK / raw",
+            &summary["instructions"]["list_window"]["blocking_ratio"],
+            "stable; <= 1.05",
+        ),
+        (
+            "instructions: list window, async SDK / raw",
+            &summary["instructions"]["list_window"]["async_ratio"],
+            "stable; <= 1.05",
+        ),
+        (
+            "instructions: list window, runs apart",
+            &summary["instructions"]["list_window"]["runs_apart"],
+            "goal < 0.01",
+        ),
+        (
             "list year (stream): peak RSS MiB, small",
             &summary["list_year_stream"]["peak_rss_mib_small"],
             "",
@@ -623,6 +648,21 @@ fn table(summary: &Value) -> String {
             "download to file: async CPU/GiB SDK / raw",
             &summary["download"]["async_file_cpu_ratio"],
             "goal <= 1.1",
+        ),
+        (
+            "instructions: download, blocking SDK / raw",
+            &summary["instructions"]["download_memory"]["blocking_ratio"],
+            "from memory, copies excluded",
+        ),
+        (
+            "instructions: download, async SDK / raw",
+            &summary["instructions"]["download_memory"]["async_ratio"],
+            "from memory, copies excluded",
+        ),
+        (
+            "instructions: download, runs apart",
+            &summary["instructions"]["download_memory"]["runs_apart"],
+            "goal < 0.01",
         ),
         (
             "download: SDK blocking peak RSS KiB",
