@@ -4,11 +4,17 @@
 use std::sync::{Arc, Mutex};
 
 use record_sim::Fault;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use telphin_records::layers::transport_blocking::HttpTransport;
 use telphin_records::{
     BlockingTransport, ClientId, DownloadOptions, DownloadSource, Error, RecordUuid, Scope,
     TransportError, http,
 };
+
+use record_sim::SimConfig;
+use telphin_records::bytes::Bytes;
+use telphin_records::{AsyncBody, AsyncTransport, ClientBuilder, Credentials, FnTransport};
 use telphin_records_tests::{App, Env, runtime};
 
 fn big_record(env: &Env) -> record_sim::SimRecord {
@@ -297,4 +303,320 @@ fn a_kept_storage_link_makes_a_repeated_download_one_request() {
     );
     assert_eq!(sink, env.sim.file_bytes(&record.uuid).unwrap());
     assert_eq!(async_sink, sink);
+}
+
+fn pbx() -> Scope {
+    Scope::client(ClientId::Me)
+}
+
+fn uuid_of(record: &record_sim::SimRecord) -> RecordUuid {
+    record.uuid.parse().unwrap()
+}
+
+/// A sink that takes `room` bytes, then fails: a full disk in the middle of a chunk.
+struct FullDisk {
+    taken: Vec<u8>,
+    room: usize,
+}
+
+impl std::io::Write for FullDisk {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.room - self.taken.len());
+        if n == 0 {
+            return Err(std::io::Error::other("disk full"));
+        }
+        self.taken.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl tokio::io::AsyncWrite for FullDisk {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(std::io::Write::write(&mut *self, buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+// A sink error never falls back to the API (which would append a whole file to a prefix).
+#[test]
+fn a_failing_sink_never_falls_back() {
+    let env = Env::start();
+    let record = big_record(&env);
+    let options = DownloadOptions::from_source(DownloadSource::StorageLinkThenApi);
+    let mut sink = FullDisk {
+        taken: Vec::new(),
+        room: 1000,
+    };
+    let error = env
+        .blocking(App::Client)
+        .download(pbx(), &uuid_of(&record), &mut sink, options.clone())
+        .unwrap_err();
+    assert!(matches!(error, Error::Sink(_)), "{error}");
+    assert_eq!(sink.taken.len(), 1000);
+    runtime().block_on(async {
+        let mut sink = FullDisk {
+            taken: Vec::new(),
+            room: 1000,
+        };
+        let client = env.asynchronous(App::Client);
+        let error = client
+            .download(pbx(), &uuid_of(&record), &mut sink, options)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::Sink(_)), "{error}");
+    });
+    assert_eq!(
+        env.sim.counters().route("download_record"),
+        0,
+        "no API fallback"
+    );
+}
+
+/// A transport for a fake API whose storage links point at `link`; it records every URI.
+fn fake_api(
+    link: &'static str,
+    uris: Arc<Mutex<Vec<String>>>,
+) -> impl BlockingTransport + AsyncTransport {
+    FnTransport::new(move |request: http::Request<Vec<u8>>| {
+        let uri = request.uri().to_string();
+        uris.lock().unwrap().push(uri.clone());
+        let body = if uri.contains("/oauth/token") {
+            r#"{"access_token": "t0ken-of-the-fake", "expires_in": 3600}"#.to_owned()
+        } else if uri.ends_with("/storage_url/") {
+            format!(r#"{{"record_url": "{link}"}}"#)
+        } else {
+            "audio".to_owned()
+        };
+        Ok(http::Response::builder()
+            .status(200)
+            .body(body.into_bytes())
+            .unwrap())
+    })
+}
+
+// Storage links over plain http reach loopback hosts only, whatever their name looks like.
+#[test]
+fn plain_http_storage_links_to_other_hosts_are_never_fetched() {
+    let uuid: RecordUuid = "30-624835FEEE0E11E6A19D331E4D6A0606".parse().unwrap();
+    for link in [
+        "http://localhost.evil.example/k3y",
+        "http://127.evil.example/k3y",
+        "http://127.0.0.1.nip.io/k3y",
+    ] {
+        let uris = Arc::new(Mutex::new(Vec::new()));
+        let builder = ClientBuilder::new(Credentials::client_credentials("id", "secret"))
+            .base_url("http://127.0.0.1:9");
+        let options = DownloadOptions::from_source(DownloadSource::StorageLink);
+        let client = builder
+            .clone()
+            .build_blocking_with(fake_api(link, uris.clone()))
+            .unwrap();
+        let error = client
+            .download(pbx(), &uuid, &mut Vec::new(), options.clone())
+            .unwrap_err();
+        assert!(matches!(error, Error::Config(_)), "{link}: {error}");
+        assert!(!error.to_string().contains("k3y"));
+        let client = builder
+            .build_async_with(fake_api(link, uris.clone()))
+            .unwrap();
+        let error = runtime()
+            .block_on(client.open_download(pbx(), &uuid, options.clone()))
+            .unwrap_err();
+        assert!(matches!(error, Error::Config(_)), "{link}: {error}");
+        let fetched = uris.lock().unwrap().clone();
+        assert!(
+            fetched.iter().all(|uri| !uri.contains("k3y")),
+            "{link} was fetched: {fetched:?}"
+        );
+    }
+}
+
+// Both clients fall back to the API when the link's body breaks before the first byte.
+#[test]
+fn both_clients_fall_back_when_the_link_breaks_before_the_first_byte() {
+    let env = Env::start();
+    let record = big_record(&env);
+    let expected = env.sim.file_bytes(&record.uuid).unwrap();
+    let options =
+        DownloadOptions::from_source(DownloadSource::StorageLinkThenApi).expect_size(record.size);
+    env.sim.inject(Some("storage_file"), Fault::DropAfter(0), 1);
+    let mut blocking = Vec::new();
+    let report = env
+        .blocking(App::Client)
+        .download(pbx(), &uuid_of(&record), &mut blocking, options.clone())
+        .unwrap();
+    assert_eq!(report.source, DownloadSource::Api);
+    assert!(blocking == expected);
+    env.sim.inject(Some("storage_file"), Fault::DropAfter(0), 1);
+    let report = runtime().block_on(async {
+        let mut sink = Vec::new();
+        let client = env.asynchronous(App::Client);
+        let report = client
+            .download(pbx(), &uuid_of(&record), &mut sink, options)
+            .await
+            .unwrap();
+        assert!(sink == expected);
+        report
+    });
+    assert_eq!(report.source, DownloadSource::Api);
+    assert_eq!(env.sim.counters().route("download_record"), 2);
+}
+
+/// A transport whose download bodies hand out their first chunk, say so, then never end.
+struct Stalling<T> {
+    inner: T,
+    started: Arc<tokio::sync::Notify>,
+}
+
+struct StallingBody {
+    inner: Box<dyn AsyncBody>,
+    started: Arc<tokio::sync::Notify>,
+    handed: bool,
+}
+
+#[telphin_records_tests::async_trait]
+impl AsyncBody for StallingBody {
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, TransportError> {
+        if self.handed {
+            self.started.notify_one();
+            std::future::pending::<()>().await;
+        }
+        self.handed = true;
+        self.inner.next_chunk().await
+    }
+}
+
+#[telphin_records_tests::async_trait]
+impl<T: AsyncTransport> AsyncTransport for Stalling<T> {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        self.inner.send(request).await
+    }
+
+    async fn send_streaming(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Box<dyn AsyncBody>>, TransportError> {
+        let response = self.inner.send_streaming(request).await?;
+        let started = self.started.clone();
+        Ok(response.map(|inner| {
+            Box::new(StallingBody {
+                inner,
+                started,
+                handed: false,
+            }) as Box<dyn AsyncBody>
+        }))
+    }
+}
+
+// A cancelled async download leaves no temporary file; a killed run's file is cleared.
+#[test]
+fn a_cancelled_download_leaves_no_temporary_file_and_stale_ones_are_cleared() {
+    let env = Env::start();
+    let record = big_record(&env);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("call.mp3");
+    let started = Arc::new(tokio::sync::Notify::new());
+    let transport = Stalling {
+        inner: telphin_records::layers::transport_async::ReqwestTransport::new().unwrap(),
+        started: started.clone(),
+    };
+    let client = env
+        .builder(App::Client)
+        .build_async_with(transport)
+        .unwrap();
+    let uuid = uuid_of(&record);
+    runtime().block_on(async {
+        let download = client.download_to_path(pbx(), &uuid, &target, Default::default());
+        tokio::select! {
+            _ = download => panic!("the stalled download cannot finish"),
+            () = started.notified() => {}
+        }
+    });
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "the dropped download left {left:?}");
+
+    // A process killed mid-download left its temporary file; the next run removes it. (A
+    // directory is read once per process, so the "next run" downloads into one not read yet.)
+    let next_run = tempfile::tempdir().unwrap();
+    let target = next_run.path().join("call.mp3");
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = child.id();
+    child.wait().unwrap();
+    let stale = next_run
+        .path()
+        .join(format!(".call.mp3.{dead_pid}.x1y2z3.part"));
+    std::fs::write(&stale, b"half a file").unwrap();
+    env.blocking(App::Client)
+        .download_to_path(pbx(), &uuid_of(&record), &target, Default::default())
+        .unwrap();
+    assert!(!stale.exists());
+    let names: Vec<_> = std::fs::read_dir(next_run.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, [std::ffi::OsString::from("call.mp3")]);
+}
+
+// Broken bodies are downloaded again when the sink can be reset: every file arrives.
+#[test]
+fn downloads_to_paths_survive_dropped_and_truncated_bodies() {
+    let env = Env::with(SimConfig {
+        seed: 99,
+        record_count: 600,
+        faults: record_sim::Faults {
+            drop_percent: 5,
+            truncate_percent: 5,
+            ..Default::default()
+        },
+        ..SimConfig::default()
+    });
+    let records: Vec<_> = env.sim.records().into_iter().take(120).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let blocking = env.blocking(App::Client);
+    for record in &records[..60] {
+        let path = dir.path().join(format!("{}.mp3", record.uuid));
+        let options = DownloadOptions::default().expect_size(record.size);
+        blocking
+            .download_to_path(pbx(), &uuid_of(record), &path, options)
+            .unwrap();
+    }
+    runtime().block_on(async {
+        let client = env.asynchronous(App::Client);
+        for record in &records[60..] {
+            let path = dir.path().join(format!("{}.mp3", record.uuid));
+            let options = DownloadOptions::default().expect_size(record.size);
+            client
+                .download_to_path(pbx(), &uuid_of(record), &path, options)
+                .await
+                .unwrap();
+        }
+    });
+    for record in &records {
+        let path = dir.path().join(format!("{}.mp3", record.uuid));
+        assert!(std::fs::read(&path).unwrap() == env.sim.file_bytes(&record.uuid).unwrap());
+    }
+    let requests = env.sim.counters().route("download_record");
+    assert!(
+        requests > 120,
+        "the faults were exercised: {requests} requests"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 120);
 }

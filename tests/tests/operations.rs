@@ -5,6 +5,7 @@ use telphin_records::{
     ArchiveRequest, ClientId, DateRange, DownloadOptions, DownloadSource, Error, MonthlyStatsEnd,
     Order, QueryWindow, RecordUuid, Scope, YearMonth,
 };
+use telphin_records::{ClientBuilder, Credentials, FnTransport, Period, RetryPolicy, http};
 use telphin_records_tests::{App, Env, runtime};
 
 fn month(n: u32) -> DateRange {
@@ -318,4 +319,114 @@ fn invalid_input_is_refused_before_any_request() {
             .is_ok()
     );
     assert_eq!(env.sim.counters(), before, "nothing was sent");
+}
+
+fn pbx() -> Scope {
+    Scope::client(ClientId::Me)
+}
+
+// A huge value in a list gives a short error.
+#[test]
+fn an_undecodable_huge_value_gives_a_short_error() {
+    let huge = format!(r#"[{{"record_uuid": "1-{}"}}]"#, "Z".repeat(10_000_000));
+    let transport = FnTransport::new(move |_| {
+        Ok(http::Response::builder()
+            .status(200)
+            .body(huge.clone().into_bytes())
+            .unwrap())
+    });
+    let client = ClientBuilder::new(Credentials::access_token("t0ken"))
+        .base_url("http://127.0.0.1:9")
+        .retry_policy(RetryPolicy::never())
+        .build_blocking_with(transport)
+        .unwrap();
+    let error = client
+        .list(pbx(), Period::month(2024, 3).unwrap(), Order::Asc)
+        .unwrap_err();
+    let shown = format!("{error}");
+    assert!(shown.len() < 2000, "{} bytes", shown.len());
+    assert!(format!("{error:?}").len() < 4000);
+}
+
+// An accepted archive whose receipt has another shape is a success.
+#[test]
+fn an_archive_receipt_of_any_shape_is_a_success() {
+    let transport = FnTransport::new(|_| {
+        let body = r#"{"id": {"$oid": "65a1"}, "email": ["ops@example.org"], "start_datetime": "2024-10-01T00:00:00Z"}"#;
+        Ok(http::Response::builder()
+            .status(201)
+            .body(body.as_bytes().to_vec())
+            .unwrap())
+    });
+    let client = ClientBuilder::new(Credentials::access_token("t0ken"))
+        .base_url("http://127.0.0.1:9")
+        .build_blocking_with(transport)
+        .unwrap();
+    let window =
+        telphin_records::QueryWindow::parse("2024-10-01 00:00:00", "2024-10-31 23:59:59").unwrap();
+    let archive = telphin_records::ArchiveRequest::new(window, ["ops@example.org"]).unwrap();
+    let receipt = client.request_archive(ClientId::Me, &archive).unwrap();
+    assert_eq!(receipt.extra["id"]["$oid"], "65a1");
+    assert_eq!(receipt.extra["email"][0], "ops@example.org");
+}
+
+// Periods people say hold their last fractional second and nothing of the next period.
+#[test]
+fn a_month_holds_its_last_fraction_of_a_second_and_nothing_of_the_next() {
+    use telphin_records::chrono::NaiveDate;
+    let env = Env::start();
+    let at = |text: &str| {
+        telphin_records::chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+            .unwrap()
+    };
+    let extension = env.sim.extensions()[0].id;
+    let last = env
+        .sim
+        .add_record(extension, at("2024-03-31 23:59:59.70"))
+        .unwrap();
+    let next = env
+        .sim
+        .add_record(extension, at("2024-04-01 00:00:00"))
+        .unwrap();
+    let march = Period::month(2024, 3).unwrap();
+    let expected: Vec<String> = env
+        .sim
+        .records()
+        .into_iter()
+        .filter(|r| {
+            r.init_time >= at("2024-03-01 00:00:00") && r.init_time < at("2024-04-01 00:00:00")
+        })
+        .map(|r| r.uuid)
+        .collect();
+    let client = env.blocking(App::Client);
+    let listed: Vec<String> = client
+        .list(pbx(), march, Order::Asc)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.record_uuid.to_string())
+        .collect();
+    assert!(listed.contains(&last.uuid) && !listed.contains(&next.uuid));
+    assert_eq!(listed, expected);
+    let stats = client.stats(pbx(), march).unwrap();
+    assert_eq!(stats.count, expected.len() as u64);
+    let listed_async = runtime().block_on(async {
+        let client = env.asynchronous(App::Client);
+        assert_eq!(client.stats(pbx(), march).await.unwrap(), stats);
+        client.list(pbx(), march, Order::Desc).await.unwrap()
+    });
+    let mut newest_first = expected.clone();
+    newest_first.reverse();
+    let listed_async: Vec<String> = listed_async
+        .into_iter()
+        .map(|r| r.record_uuid.to_string())
+        .collect();
+    assert_eq!(listed_async, newest_first);
+
+    // Deleting the day deletes its last fraction and spares the next day's first second.
+    let day = Period::day(NaiveDate::from_ymd_opt(2024, 3, 31).unwrap()).unwrap();
+    client.delete_range(pbx(), day).unwrap();
+    let left = env.sim.records();
+    assert!(!left.iter().any(|r| r.uuid == last.uuid));
+    assert!(left.iter().any(|r| r.uuid == next.uuid));
+    assert!(!left.iter().any(|r| day.contains(r.init_time.and_utc())));
 }

@@ -5,10 +5,17 @@
 use std::time::Duration;
 
 use record_sim::Fault;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use telphin_records::{
     ArchiveRequest, ClientId, Error, QueryWindow, RateLimitKind, RecordUuid, Scope,
 };
-use telphin_records_tests::{App, Env, runtime};
+
+use telphin_records::{
+    ClientBuilder, Credentials, Deletion, FnTransport, Order, Period, TransportError,
+    TransportErrorKind,
+};
+use telphin_records_tests::{App, Env, fast_retries, runtime};
 
 fn window() -> QueryWindow {
     QueryWindow::parse("2024-04-01 00:00:00", "2024-04-10 23:59:59").unwrap()
@@ -180,4 +187,63 @@ fn every_answer_leaves_its_rate_limit_info() {
     let info = client.last_rate_limit().unwrap();
     assert_eq!(info.limit, Some(100_000));
     assert!(info.remaining.unwrap() < 100_000);
+}
+
+fn pbx() -> Scope {
+    Scope::client(ClientId::Me)
+}
+
+fn uuid_of(record: &record_sim::SimRecord) -> RecordUuid {
+    record.uuid.parse().unwrap()
+}
+
+// A DELETE whose answer was lost is reported as done ("already gone"), not as NotFound.
+#[test]
+fn a_delete_whose_answer_was_lost_is_already_gone() {
+    let env = Env::start();
+    let records = env.sim.records();
+    let client = env.blocking(App::Client);
+    env.sim.inject(Some("delete_record"), Fault::LoseAnswer, 1);
+    let deletion = client.delete_record(pbx(), &uuid_of(&records[0])).unwrap();
+    assert_eq!(deletion, Deletion::AlreadyGone);
+    assert!(!env.sim.records().iter().any(|r| r.uuid == records[0].uuid));
+    assert_eq!(env.sim.counters().route_status("delete_record", 404), 1);
+
+    runtime().block_on(async {
+        let client = env.asynchronous(App::Client);
+        env.sim.inject(Some("delete_record"), Fault::LoseAnswer, 1);
+        let deletion = client.delete_record(pbx(), &uuid_of(&records[1])).await;
+        assert_eq!(deletion.unwrap(), Deletion::AlreadyGone);
+        // A plain delete is `Deleted`; a first 404 stays an error.
+        let deletion = client.delete_record(pbx(), &uuid_of(&records[2])).await;
+        assert_eq!(deletion.unwrap(), Deletion::Deleted);
+        let again = client.delete_record(pbx(), &uuid_of(&records[2])).await;
+        assert!(again.unwrap_err().is_not_found());
+    });
+}
+
+// Errors that can never succeed are not retried.
+#[test]
+fn final_transport_errors_are_sent_once() {
+    for kind in [
+        TransportErrorKind::Request,
+        TransportErrorKind::BodyTooLarge,
+    ] {
+        let sent = Arc::new(AtomicUsize::new(0));
+        let counter = sent.clone();
+        let transport = FnTransport::new(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Err(TransportError::new(kind, false))
+        });
+        let client = ClientBuilder::new(Credentials::access_token("t0ken"))
+            .base_url("http://127.0.0.1:9")
+            .retry_policy(fast_retries())
+            .build_blocking_with(transport)
+            .unwrap();
+        let error = client
+            .list(pbx(), Period::month(2024, 3).unwrap(), Order::Asc)
+            .unwrap_err();
+        assert!(matches!(error, Error::Transport(_)), "{error}");
+        assert_eq!(sent.load(Ordering::SeqCst), 1, "{kind:?}");
+    }
 }

@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use record_sim::Fault;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use telphin_records::{ClientId, Error, QueryWindow, Scope};
+
+use telphin_records::{ClientBuilder, Credentials, FnTransport, Order, Period, http};
 use telphin_records_tests::{App, Env, app, both_clients, runtime};
 
 fn window() -> QueryWindow {
@@ -228,4 +231,70 @@ fn a_token_waiter_is_never_blocked_by_a_caller_left_unpolled_or_dropped() {
         next.expect("not blocked by the dropped caller").unwrap();
         assert_eq!(dropped_client.transport().0.load(Ordering::SeqCst), 2);
     });
+}
+
+fn pbx() -> Scope {
+    Scope::client(ClientId::Me)
+}
+
+// A refresh that fails in any way falls back to the primary grant.
+#[test]
+fn a_failed_refresh_falls_back_to_the_password_grant() {
+    let env = Env::start();
+    let client = env.blocking(App::Password);
+    let march = Period::month(2024, 3).unwrap();
+    client.stats(pbx(), march).unwrap();
+    env.sim.expire_tokens();
+    // The refresh fails with a 500 on every attempt the policy allows.
+    env.sim.inject(Some("token"), Fault::TokenError, 4);
+    client.stats(pbx(), march).unwrap();
+    let grants = env.sim.counters().by_grant;
+    assert_eq!(grants.get("refresh_token"), Some(&4), "{grants:?}");
+    assert_eq!(grants.get("password"), Some(&2), "{grants:?}");
+    // Not wedged: later calls use the new token.
+    client.stats(pbx(), march).unwrap();
+    assert_eq!(env.sim.counters().route("token"), 6);
+}
+
+// A token with `expires_in: 0` is fetched once, not once per call.
+#[test]
+fn a_zero_lifetime_token_is_fetched_once_for_a_burst_and_later_calls() {
+    for lifetime in [0, 1] {
+        let fetched = Arc::new(AtomicUsize::new(0));
+        let counter = fetched.clone();
+        let transport = FnTransport::new(move |request: http::Request<Vec<u8>>| {
+            let body = if request.uri().path() == "/oauth/token" {
+                counter.fetch_add(1, Ordering::SeqCst);
+                format!(r#"{{"access_token": "t0ken-fake", "expires_in": {lifetime}}}"#)
+            } else {
+                "[]".to_owned()
+            };
+            Ok(http::Response::builder()
+                .status(200)
+                .body(body.into_bytes())
+                .unwrap())
+        });
+        let transport = Arc::new(transport);
+        let builder = ClientBuilder::new(Credentials::client_credentials("id", "secret"))
+            .base_url("http://127.0.0.1:9");
+        let blocking = builder
+            .clone()
+            .build_blocking_with(transport.clone())
+            .unwrap();
+        for _ in 0..10 {
+            blocking
+                .list(pbx(), Period::month(2024, 3).unwrap(), Order::Asc)
+                .unwrap();
+        }
+        assert_eq!(fetched.load(Ordering::SeqCst), 1);
+        let client = builder.build_async_with(transport).unwrap();
+        runtime().block_on(async {
+            let calls =
+                (0..32).map(|_| client.list(pbx(), Period::year(2024).unwrap(), Order::Asc));
+            for result in futures_util::future::join_all(calls).await {
+                result.unwrap();
+            }
+        });
+        assert_eq!(fetched.load(Ordering::SeqCst), 2, "lifetime {lifetime}");
+    }
 }
