@@ -171,27 +171,14 @@ fn jitter() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use record_api::{Secret, error_for_status, http};
-
-    fn unauthorized() -> Error {
-        error_for_status(http::StatusCode::UNAUTHORIZED, &http::HeaderMap::new(), b"")
-            .expect("401 is an error")
-    }
+    use crate::engine::scenario::{bearer, core, unauthorized};
+    use record_api::http;
 
     /// Sends an attempt with the token of `generation`.
     fn sent_with(attempts: &mut Attempts, generation: u64) {
-        let authorized = Authorized {
-            authorization: Authorization::Bearer(Secret::new("t0ken")),
-            generation,
-        };
+        let authorized = bearer("t0ken", generation);
         let _ = attempts.need(AuthKind::Bearer, Instant::now());
         attempts.authorized(Ok(authorized), |_| Ok(())).unwrap();
-    }
-
-    fn core() -> crate::core::Core {
-        let credentials = crate::Credentials::client_credentials("id", "secret");
-        let builder = crate::ClientBuilder::new(credentials).base_url("http://127.0.0.1:9");
-        builder.core().unwrap()
     }
 
     #[test]

@@ -388,21 +388,8 @@ fn link_secrets(url: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use record_api::TransportErrorKind;
+    use crate::engine::scenario::{core, ok_head, uuid};
     use record_model::ClientId;
-
-    use crate::Credentials;
-
-    fn core() -> Core {
-        crate::ClientBuilder::new(Credentials::client_credentials("id", "secret"))
-            .base_url("http://127.0.0.1:9")
-            .core()
-            .unwrap()
-    }
-
-    fn uuid() -> RecordUuid {
-        "30-624835FEEE0E11E6A19D331E4D6A0606".parse().unwrap()
-    }
 
     fn link() -> StorageLink {
         serde_json::from_value(
@@ -411,18 +398,8 @@ mod tests {
         .unwrap()
     }
 
-    fn ok_head(length: u64) -> Result<http::response::Parts, TransportError> {
-        let (parts, ()) = http::Response::builder()
-            .status(200)
-            .header("content-length", length)
-            .body(())
-            .unwrap()
-            .into_parts();
-        Ok(parts)
-    }
-
     fn broken() -> Error {
-        Error::Transport(TransportError::new(TransportErrorKind::Io, true))
+        Error::Transport(crate::engine::scenario::broken())
     }
 
     fn transfer(core: &Core, source: DownloadSource, resettable: bool) -> Transfer<'_> {

@@ -212,41 +212,18 @@ pub(crate) fn call_span(request: &ApiRequest) -> tracing::Span {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use record_api::{
-        DeleteRecord, Deletion, ListRecords, RequestArchive, Scope, TransportErrorKind,
-    };
+    use record_api::{DeleteRecord, Deletion, ListRecords, RequestArchive, Scope};
     use record_model::{ArchiveRequest, ClientId, QueryWindow};
 
     use crate::Credentials;
-
-    fn core() -> Core {
-        crate::ClientBuilder::new(Credentials::client_credentials("id", "app-s3cret"))
-            .base_url("http://127.0.0.1:9")
-            .core()
-            .unwrap()
-    }
+    use crate::engine::scenario::{broken, core, response, uuid};
 
     fn bearer(token: &str) -> Authorized {
-        Authorized {
-            authorization: record_api::Authorization::Bearer(record_api::Secret::new(token)),
-            generation: 7,
-        }
-    }
-
-    fn response(status: u16, body: &str) -> Result<http::Response<Vec<u8>>, TransportError> {
-        Ok(http::Response::builder()
-            .status(status)
-            .header("x-ratelimit-remaining", "41")
-            .body(body.as_bytes().to_vec())
-            .unwrap())
+        crate::engine::scenario::bearer(token, 7)
     }
 
     fn lost() -> Result<http::Response<Vec<u8>>, TransportError> {
-        Err(TransportError::new(TransportErrorKind::Io, true))
-    }
-
-    fn uuid() -> record_model::RecordUuid {
-        "30-624835FEEE0E11E6A19D331E4D6A0606".parse().unwrap()
+        Err(broken())
     }
 
     fn send<O: std::fmt::Debug>(step: Step<O>) -> http::Request<Vec<u8>> {

@@ -29,6 +29,8 @@ pub(crate) mod download;
 pub(crate) mod exchange;
 pub(crate) mod listing;
 pub(crate) mod plan;
+#[cfg(test)]
+mod scenario;
 pub(crate) mod tokens;
 
 pub use exchange::Answer;
