@@ -10,7 +10,8 @@ mod downloads;
 mod io;
 mod records;
 
-use io::{Tokens, run};
+use io::Tokens;
+pub(crate) use io::run;
 pub use records::BlockingRecords;
 
 /// A client for blocking code, generic over its transport. Cloning it is cheap: clones share
@@ -67,79 +68,6 @@ impl<T: BlockingTransport> BlockingClient<T> {
     /// with the rate-limit headers of its answer.
     pub fn execute<E: Endpoint>(&self, endpoint: &E) -> Result<Answer<E::Output>, Error> {
         run(driver::execute(self, endpoint))
-    }
-
-    /// The records of `scope` in one window, as the API returns them.
-    pub fn list_window(
-        &self,
-        scope: Scope,
-        window: QueryWindow,
-        order: Order,
-    ) -> Result<Vec<Record>, Error> {
-        run(driver::call(
-            self,
-            &ListRecords::new(scope, window).order(order),
-        ))
-    }
-
-    /// The count and total size of the record files of `scope` in `period` (any length),
-    /// exact: no record at a window overlap or at an excluded end is counted. Requests run one
-    /// at a time, as the API allows one statistics request per client.
-    pub fn stats(&self, scope: Scope, period: impl Into<Period>) -> Result<WindowStats, Error> {
-        run(driver::stats(self, scope, period.into()))
-    }
-
-    /// Deletes every record of `scope` in `period` (any length), window by window, and nothing
-    /// outside it: the last second of a half-open period is listed and its records deleted one
-    /// by one, so the records at the excluded end stay.
-    pub fn delete_range(&self, scope: Scope, period: impl Into<Period>) -> Result<(), Error> {
-        run(driver::delete_range(self, scope, period.into()))
-    }
-
-    /// Deletes one record and its file. [`Deletion::AlreadyGone`] tells that an earlier
-    /// attempt's answer was lost and the retry found the record gone.
-    pub fn delete_record(&self, scope: Scope, record_uuid: &RecordUuid) -> Result<Deletion, Error> {
-        run(driver::call(
-            self,
-            &DeleteRecord::new(scope, record_uuid.clone()),
-        ))
-    }
-
-    /// The permanent storage link of a record.
-    pub fn storage_link(
-        &self,
-        scope: Scope,
-        record_uuid: &RecordUuid,
-    ) -> Result<StorageLink, Error> {
-        run(driver::call(
-            self,
-            &StorageUrl::new(scope, record_uuid.clone()),
-        ))
-    }
-
-    /// Requests an e-mailed archive of a window's files (not retried once it may have been
-    /// sent: each accepted request sends an e-mail). Any success answer is a receipt.
-    pub fn request_archive(
-        &self,
-        client: ClientId,
-        archive: &ArchiveRequest,
-    ) -> Result<ArchiveReceipt, Error> {
-        run(driver::call(
-            self,
-            &RequestArchive::new(client, archive.clone()),
-        ))
-    }
-
-    /// Storage statistics per month, optionally only up to `end`.
-    pub fn monthly_stats(
-        &self,
-        client: ClientId,
-        end: Option<MonthlyStatsEnd>,
-    ) -> Result<Vec<MonthStats>, Error> {
-        run(driver::call(
-            self,
-            &MonthlyRecordStats::new(client).until_optional(end),
-        ))
     }
 }
 

@@ -53,6 +53,14 @@ pub(crate) async fn call<I: Io, E: Endpoint>(io: &I, endpoint: &E) -> Result<E::
     Ok(execute(io, endpoint).await?.output)
 }
 
+/// Runs `endpoint`, owned by the returned future.
+pub(crate) async fn call_owned<I: Io, E: Endpoint>(
+    io: &I,
+    endpoint: E,
+) -> Result<E::Output, Error> {
+    call(io, &endpoint).await
+}
+
 /// Runs `endpoint` like [`execute`], streaming: the body of its success answer, unread.
 pub(crate) async fn open<I: Io, E: Endpoint>(io: &I, endpoint: &E) -> Result<I::Body, Error> {
     let mut exchange = Exchange::new(io.setup().core, endpoint, io.setup().policy);

@@ -3,14 +3,8 @@
 
 pub(crate) use std::time::Instant;
 
-pub(crate) use record_api::{
-    DeleteRecord, Deletion, Endpoint, Error, ListRecords, MonthlyRecordStats, MonthlyStatsEnd,
-    RequestArchive, RetryPolicy, Scope, StorageUrl,
-};
-pub(crate) use record_model::{
-    ArchiveReceipt, ArchiveRequest, ClientId, MonthStats, Order, Period, QueryWindow, RateLimit,
-    Record, RecordUuid, StorageLink, WindowStats,
-};
+pub(crate) use record_api::{Endpoint, Error, RetryPolicy, Scope};
+pub(crate) use record_model::{Order, Period, RateLimit, Record, RecordUuid};
 
 pub(crate) use crate::download::{CHUNK_SIZE, DownloadOptions, DownloadReport, DownloadSource};
 pub(crate) use crate::engine::{Answer, AuthNeed, Listing};

@@ -61,6 +61,7 @@ mod handle;
 mod io;
 mod list;
 mod opened;
+mod operations;
 mod part_file;
 #[cfg(feature = "async-client")]
 mod read_ahead;

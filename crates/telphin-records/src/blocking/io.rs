@@ -53,7 +53,7 @@ pub(super) fn complete<O>(future: impl Future<Output = O>, pending: impl FnOnce(
 }
 
 /// Completes a driver future that returns a result.
-pub(super) fn run<O>(future: impl Future<Output = Result<O, Error>>) -> Result<O, Error> {
+pub(crate) fn run<O>(future: impl Future<Output = Result<O, Error>>) -> Result<O, Error> {
     complete(future, Err)
 }
 
