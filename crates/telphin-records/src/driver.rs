@@ -255,8 +255,8 @@ async fn copy<I: Io, S: Sink>(
             }
             Err(error) => return transfer.body_failed(Error::Transport(error), Instant::now()),
         };
-        if let Some(next) = transfer.accept(chunk.len(), Instant::now()) {
-            return next;
+        if let Err(error) = transfer.accept(chunk.len()) {
+            return transfer.body_failed(error, Instant::now());
         }
         if let Err(error) = sink.write_all(chunk).await {
             return transfer.sink_failed(error);

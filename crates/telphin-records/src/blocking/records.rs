@@ -84,7 +84,7 @@ impl ReadBody {
     pub(super) fn new(reader: BlockingBody) -> Self {
         ReadBody {
             reader,
-            buf: Vec::new(),
+            buf: vec![0; CHUNK_SIZE],
         }
     }
 
@@ -93,7 +93,6 @@ impl ReadBody {
     }
 
     pub(super) fn next_chunk(&mut self) -> Result<Option<&[u8]>, TransportError> {
-        self.buf.resize(CHUNK_SIZE, 0);
         loop {
             match self.reader.read(&mut self.buf) {
                 Ok(0) => return Ok(None),

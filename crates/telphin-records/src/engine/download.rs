@@ -219,21 +219,15 @@ impl<'a> Transfer<'a> {
         self.open_failed(error, now)
     }
 
-    /// Counts a chunk of `n` bytes before it is written: `None` to write it (the sink is
-    /// touched from now on), or the step that replaces writing when the body is longer than
-    /// announced.
-    pub(crate) fn accept(&mut self, n: usize, now: Instant) -> Option<Fetch> {
-        let counted = match &mut self.check {
-            Some(check) => check.add(n),
-            None => Ok(()),
-        };
-        match counted {
-            Ok(()) => {
-                self.touched = true;
-                None
-            }
-            Err(error) => Some(self.body_failed(error, now)),
+    /// Counts a chunk of `n` bytes before it is written: `Ok` to write it (the sink is
+    /// touched from now on), or the error of a body longer than announced, for
+    /// [`body_failed`](Self::body_failed). No clock is read per chunk.
+    pub(crate) fn accept(&mut self, n: usize) -> Result<(), Error> {
+        if let Some(check) = &mut self.check {
+            check.add(n)?;
         }
+        self.touched = true;
+        Ok(())
     }
 
     /// The body ended (and the sink was flushed): complete, or short.
@@ -432,7 +426,7 @@ mod tests {
         let now = Instant::now();
         open_link(&mut t, now);
         // The sink takes part of the first chunk and fails: touched before the first write.
-        assert!(t.accept(4, now).is_none());
+        assert!(t.accept(4).is_ok());
         let step = t.sink_failed(std::io::Error::other("disk full"));
         assert!(matches!(step, Fetch::Done(Err(Error::Sink(_)))), "{step:?}");
     }
@@ -456,7 +450,7 @@ mod tests {
         let now = Instant::now();
         let mut writer = transfer(&core, DownloadSource::StorageLinkThenApi, false);
         open_link(&mut writer, now);
-        assert!(writer.accept(5, now).is_none());
+        assert!(writer.accept(5).is_ok());
         assert!(matches!(
             writer.body_failed(broken(), now),
             Fetch::Done(Err(_))
@@ -464,7 +458,7 @@ mod tests {
 
         let mut file = transfer(&core, DownloadSource::StorageLinkThenApi, true);
         open_link(&mut file, now);
-        assert!(file.accept(5, now).is_none());
+        assert!(file.accept(5).is_ok());
         assert!(matches!(file.body_failed(broken(), now), Fetch::ResetSink));
         assert!(matches!(file.sink_reset(Ok(()), now), Fetch::Authorize(_)));
         assert_eq!(file.source(), DownloadSource::Api);
@@ -482,7 +476,7 @@ mod tests {
                 Fetch::Open(_)
             ));
             assert!(matches!(t.opened(ok_head(10), now), Fetch::Stream));
-            assert!(t.accept(6, now).is_none());
+            assert!(t.accept(6).is_ok());
             // A short body is a broken body.
             assert!(matches!(t.body_ended(now), Fetch::ResetSink));
             assert!(matches!(t.sink_reset(Ok(()), now), Fetch::Sleep(_)));
@@ -490,7 +484,7 @@ mod tests {
         assert!(matches!(t.start(now), Fetch::Authorize(_)));
         let _ = t.authorized(Ok(Authorized::none()));
         let _ = t.opened(ok_head(10), now);
-        assert!(t.accept(6, now).is_none());
+        assert!(t.accept(6).is_ok());
         let step = t.body_ended(now);
         assert!(
             matches!(step, Fetch::Done(Err(Error::SizeMismatch { .. }))),
@@ -506,10 +500,11 @@ mod tests {
         let _ = t.start(now);
         let _ = t.authorized(Ok(Authorized::none()));
         let _ = t.opened(ok_head(10), now);
-        assert!(t.accept(10, now).is_none());
+        assert!(t.accept(10).is_ok());
+        let longer = t.accept(1).unwrap_err();
         assert!(matches!(
-            t.accept(1, now),
-            Some(Fetch::Done(Err(Error::SizeMismatch { .. })))
+            t.body_failed(longer, now),
+            Fetch::Done(Err(Error::SizeMismatch { .. }))
         ));
     }
 
