@@ -411,7 +411,7 @@ pub fn download(args: &[String]) -> Result<String, String> {
 }
 
 /// Runs `--calls` calls of one variant of `--measure list-window|download` inside
-/// [`counted`], for callgrind: `cargo xtask bench` runs this program under
+/// `counted`, for callgrind: `cargo xtask bench` runs this program under
 /// `valgrind --tool=callgrind --toggle-collect=*counted*`, so that only the client's own
 /// instructions of those calls are counted — not the start-up, the token or the connection
 /// (made by one call beforehand), nor the simulator, which runs in its own process.
@@ -445,7 +445,7 @@ pub fn instructions(args: &[String]) -> Result<String, String> {
     )
 }
 
-/// The work callgrind counts (see [`instructions`]).
+/// The work callgrind counts (see `instructions`).
 #[inline(never)]
 fn counted<R>(work: impl FnOnce() -> R) -> R {
     std::hint::black_box(work())
