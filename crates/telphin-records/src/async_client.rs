@@ -2,14 +2,12 @@
 //! it, awaited with the transport and the injected timer (see [`io`]). Every decision is the
 //! engine's.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use record_api::AsyncTransport;
 
 use crate::driver;
 use crate::executor_prelude::*;
-use crate::opened::Download;
 use crate::sleep::{AsyncSleep, DefaultSleep};
 
 mod io;
@@ -18,6 +16,8 @@ mod sinks;
 
 pub(crate) use io::Chunks;
 use io::Tokens;
+#[cfg(feature = "tokio")]
+pub(crate) use sinks::{FileSink, Writer};
 
 /// A client for async code, generic over its transport; `Send + Sync`, every future it returns
 /// is `Send`, and cloning it is cheap (clones share the transport and the token cache).
@@ -85,22 +85,6 @@ impl<T: AsyncTransport + 'static> Client<T> {
         E::Output: Send,
     {
         driver::execute(self, endpoint).await
-    }
-
-    /// Opens a record's file for streaming: the status is checked and the sizes compared
-    /// before the first chunk is handed out. With [`DownloadSource::StorageLinkThenApi`], a
-    /// storage link that fails to open falls back to the API.
-    pub fn open_download(
-        &self,
-        scope: Scope,
-        record_uuid: &RecordUuid,
-        options: DownloadOptions,
-    ) -> impl Future<Output = Result<Download, Error>> + Send {
-        let transfer = self.handle.transfer(scope, record_uuid, options, false);
-        async move {
-            let opened = driver::open_download(self, transfer).await?;
-            Ok(opened.map_body(Chunks::into_body))
-        }
     }
 }
 

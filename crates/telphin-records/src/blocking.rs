@@ -6,13 +6,15 @@ use record_api::BlockingTransport;
 use crate::driver;
 use crate::executor_prelude::*;
 
-mod downloads;
 mod io;
 mod records;
+mod sinks;
 
 use io::Tokens;
 pub(crate) use io::run;
 pub use records::BlockingRecords;
+pub(crate) use records::ReadBody;
+pub(crate) use sinks::{FileSink, Writer};
 
 /// A client for blocking code, generic over its transport. Cloning it is cheap: clones share
 /// the transport and the token cache.

@@ -3,8 +3,8 @@
 
 pub(crate) use std::time::Instant;
 
-pub(crate) use record_api::{Endpoint, Error, RetryPolicy, Scope};
-pub(crate) use record_model::{Order, Period, RateLimit, Record, RecordUuid};
+pub(crate) use record_api::{Endpoint, Error, RetryPolicy};
+pub(crate) use record_model::{RateLimit, Record};
 
 pub(crate) use crate::download::{CHUNK_SIZE, DownloadOptions, DownloadReport, DownloadSource};
 pub(crate) use crate::engine::{Answer, AuthNeed, Listing};

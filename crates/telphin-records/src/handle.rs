@@ -17,6 +17,27 @@ pub(crate) struct Setup<'a> {
     pub(crate) policy: RetryPolicy,
 }
 
+impl<'a> Setup<'a> {
+    /// The engine's state for one download into a sink that can be emptied (`resettable`) or
+    /// not.
+    pub(crate) fn transfer(
+        self,
+        scope: Scope,
+        record_uuid: &RecordUuid,
+        options: DownloadOptions,
+        resettable: bool,
+    ) -> Transfer<'a> {
+        Transfer::new(
+            self.core,
+            scope,
+            record_uuid,
+            options,
+            self.policy,
+            resettable,
+        )
+    }
+}
+
 /// A client's parts; `L` is the executor's lock around the token cache.
 pub(crate) struct Handle<T, L> {
     shared: Arc<Shared<T, L>>,
@@ -79,19 +100,6 @@ impl<T, L> Handle<T, L> {
             shared: Arc::clone(&self.shared),
             policy,
         }
-    }
-
-    /// The engine's state for one download into a sink that can be emptied (`resettable`) or
-    /// not.
-    pub(crate) fn transfer(
-        &self,
-        scope: Scope,
-        record_uuid: &RecordUuid,
-        options: DownloadOptions,
-        resettable: bool,
-    ) -> Transfer<'_> {
-        let core = &self.shared.core;
-        Transfer::new(core, scope, record_uuid, options, self.policy, resettable)
     }
 
     /// The `Debug` form of a client named `name`: its configuration, never a secret.

@@ -69,16 +69,17 @@ pub(crate) trait Sink {
     /// Flushes what is buffered.
     fn flush(&mut self) -> impl Future<Output = std::io::Result<()>>;
 
-    /// Empties the sink to start over (a temporary file; a caller's writer cannot).
-    fn reset(&mut self) -> impl Future<Output = std::io::Result<()>>;
+    /// Empties the sink to start over. A caller's writer cannot: only a temporary file
+    /// overrides this.
+    fn reset(&mut self) -> impl Future<Output = std::io::Result<()>> {
+        std::future::ready(Err(std::io::Error::other("a writer cannot be emptied")))
+    }
 
-    /// Flushes and makes the bytes durable, before a temporary file is renamed into place.
-    fn sync(&mut self) -> impl Future<Output = std::io::Result<()>>;
-}
-
-/// The error of a sink that cannot be emptied.
-pub(crate) fn cannot_reset() -> std::io::Error {
-    std::io::Error::other("a writer cannot be emptied")
+    /// Makes the bytes durable, before a temporary file is renamed into place; for a caller's
+    /// writer, a flush.
+    fn sync(&mut self) -> impl Future<Output = std::io::Result<()>> {
+        self.flush()
+    }
 }
 
 /// An opening of a list window under way.

@@ -52,7 +52,7 @@ pub(crate) struct Chunks {
 }
 
 impl Chunks {
-    pub(super) fn into_body(self) -> Box<dyn AsyncBody> {
+    pub(crate) fn into_body(self) -> Box<dyn AsyncBody> {
         self.body
     }
 }

@@ -1,5 +1,5 @@
 //! Listing with the blocking client: the records of a period as an iterator over the
-//! driver's listing loop.
+//! driver's listing loop (the operations are declared in [`operations`](crate::operations)).
 
 use std::io::Read;
 
@@ -9,70 +9,6 @@ use super::BlockingClient;
 use super::io::complete;
 use crate::driver::{self, ListReader};
 use crate::executor_prelude::*;
-
-impl<T: BlockingTransport> BlockingClient<T> {
-    /// The records of `scope` in `period` (any length) as they arrive: each window's answer is
-    /// decoded record by record while it is read, so memory does not grow with the period or
-    /// the window. Records come in `options`' order, each once, only those inside the period.
-    ///
-    /// An undecodable record is yielded as [`Error::UndecodableRecord`] and the iteration goes
-    /// on; any other error ends it, and [`BlockingRecords::position`] tells where to resume.
-    ///
-    /// ```no_run
-    /// use telphin_records::{ClientBuilder, ClientId, Credentials, ListOptions, Order, Period, Scope};
-    ///
-    /// # fn demo() -> Result<(), telphin_records::Error> {
-    /// let client = ClientBuilder::new(Credentials::client_credentials("app-id", "app-secret"))
-    ///     .build_blocking()?;
-    /// let mut bytes = 0;
-    /// for record in client.records(Scope::client(ClientId::Me), Period::year(2024)?, ListOptions::new(Order::Asc)) {
-    ///     bytes += record?.record_file_size;
-    /// }
-    /// println!("{bytes} bytes recorded in 2024");
-    /// # Ok(()) }
-    /// ```
-    pub fn records(
-        &self,
-        scope: Scope,
-        period: impl Into<Period>,
-        options: ListOptions,
-    ) -> BlockingRecords<T> {
-        let listing = Listing::new(scope, period.into(), &options);
-        BlockingRecords {
-            client: self.clone(),
-            reader: ListReader::new(listing),
-        }
-    }
-
-    /// [`records`](Self::records) collected: the first error fails the call, except an
-    /// undecodable record when `options` skip those.
-    pub fn list_with(
-        &self,
-        scope: Scope,
-        period: impl Into<Period>,
-        options: ListOptions,
-    ) -> Result<Vec<Record>, Error> {
-        let skip = options.skip_undecodable;
-        let records = self.records(scope, period, options);
-        records
-            .filter_map(|item| crate::list::kept(item, skip).transpose())
-            .collect()
-    }
-
-    /// The records of `scope` in `period` (any length), in `order`, each once.
-    ///
-    /// A period longer than the API's window is split into windows that overlap by one second,
-    /// so no record at a window boundary is lost; duplicates are removed by `record_uuid`, and
-    /// records at the excluded end of a half-open period are dropped.
-    pub fn list(
-        &self,
-        scope: Scope,
-        period: impl Into<Period>,
-        order: Order,
-    ) -> Result<Vec<Record>, Error> {
-        self.list_with(scope, period, ListOptions::new(order))
-    }
-}
 
 /// A streamed body and the buffer its chunks are read into.
 pub(crate) struct ReadBody {
@@ -88,7 +24,7 @@ impl ReadBody {
         }
     }
 
-    pub(super) fn into_reader(self) -> BlockingBody {
+    pub(crate) fn into_reader(self) -> BlockingBody {
         self.reader
     }
 
@@ -111,6 +47,11 @@ pub struct BlockingRecords<T> {
 }
 
 impl<T> BlockingRecords<T> {
+    pub(crate) fn new(client: BlockingClient<T>, listing: Listing) -> Self {
+        let reader = ListReader::new(listing);
+        BlockingRecords { client, reader }
+    }
+
     /// Where the listing is: after an error, give it to [`ListOptions::resume`] to go on.
     /// `None` once every record was handed out.
     pub fn position(&self) -> Option<ListPosition> {
