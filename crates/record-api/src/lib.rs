@@ -49,8 +49,8 @@ pub use endpoints::{
 pub use error::{ApiError, Error, REDACTED, RateLimitKind, SNIPPET_LIMIT};
 pub use list_stream::{ListDecoder, RECORD_SIZE_LIMIT};
 pub use render::{
-    Authorization, BaseUrl, DEFAULT_USER_AGENT, basic_credentials, is_loopback_host, render,
-    storage_link_request, without_userinfo,
+    Authorization, BaseUrl, DEFAULT_USER_AGENT, authority_host, basic_credentials, host_address,
+    is_loopback_host, render, storage_link_request, without_userinfo,
 };
 pub use request::{ApiRequest, AuthKind, Body, FormValue, Method, ResponseKind, Root};
 pub use response::{error_for_status, rate_limit_of};

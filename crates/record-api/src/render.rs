@@ -169,24 +169,128 @@ const PATH_PART: &AsciiSet = &CONTROLS
     .add(b'\\');
 
 /// Whether `host` (a URL's host: a name, an IPv4 address, or an IPv6 address in brackets) is a
-/// loopback address: an IP in `127.0.0.0/8` or `::1`, or exactly the name `localhost`. Parsed,
-/// never compared as text: `localhost.example.org`, `127.example.org` and `127.0.0.1.nip.io`
-/// are names of other hosts.
+/// loopback address however it is spelled — the one rule for "loopback" in every crate: an
+/// address in `127.0.0.0/8`, `::1`, an IPv4-mapped loopback (`::ffff:127.0.0.1`), the
+/// unspecified address (`0.0.0.0`, `::`, which connects to this machine), or the name
+/// `localhost` (with or without its final dot). An IPv4 address counts in every form the
+/// system's resolver reads (`127.1`, `2130706433`, `0x7f.0.0.1`), see [`host_address`].
+/// Names are never compared as text: `localhost.example.org`, `127.example.org` and
+/// `127.0.0.1.nip.io` are names of other hosts.
 ///
 /// ```
 /// use record_api::is_loopback_host;
 /// assert!(is_loopback_host("127.0.0.1") && is_loopback_host("[::1]") && is_loopback_host("LocalHost"));
+/// assert!(is_loopback_host("127.1") && is_loopback_host("2130706433") && is_loopback_host("localhost."));
+/// assert!(is_loopback_host("[::ffff:127.0.0.1]") && is_loopback_host("0.0.0.0"));
 /// assert!(!is_loopback_host("127.0.0.1.nip.io") && !is_loopback_host("localhost.example.org"));
 /// ```
 pub fn is_loopback_host(host: &str) -> bool {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|inner| inner.strip_suffix(']'))
-        .unwrap_or(host);
-    match bare.parse::<std::net::IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    match host_address(host) {
+        Some(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_unspecified())
+        }
+        None => {
+            let name = host.strip_suffix('.').unwrap_or(host);
+            name.eq_ignore_ascii_case("localhost")
+        }
     }
+}
+
+/// The IP address `host` spells, if it is one: an IPv6 address in brackets, or an IPv4 address
+/// in any form the system's resolver reads (`inet_aton`: one to four parts, each decimal,
+/// octal with a leading `0`, or hexadecimal with `0x`; the last part fills the remaining
+/// bytes). `None` for a name.
+///
+/// ```
+/// use std::net::{IpAddr, Ipv4Addr};
+/// let loopback = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+/// assert_eq!(record_api::host_address("127.1"), loopback);
+/// assert_eq!(record_api::host_address("0x7f.0.0.01"), loopback);
+/// assert_eq!(record_api::host_address("api.example.org"), None);
+/// ```
+pub fn host_address(host: &str) -> Option<std::net::IpAddr> {
+    if let Some(inner) = host.strip_prefix('[') {
+        let inner = inner.strip_suffix(']')?;
+        return inner.parse::<std::net::Ipv6Addr>().ok().map(Into::into);
+    }
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let parts: Vec<&str> = host.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let mut numbers = Vec::with_capacity(4);
+    for part in &parts {
+        let (digits, radix) =
+            if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+                (hex, 16)
+            } else if part.len() > 1 && part.starts_with('0') {
+                (&part[1..], 8)
+            } else {
+                (*part, 10)
+            };
+        if digits.is_empty() && radix != 16 || !digits.chars().all(|c| c.is_digit(radix)) {
+            return None;
+        }
+        let value = if digits.is_empty() {
+            0
+        } else {
+            u64::from_str_radix(digits, radix).ok()?
+        };
+        numbers.push(value);
+    }
+    let (last, leading) = numbers.split_last()?;
+    if leading.iter().any(|&byte| byte > 255) {
+        return None;
+    }
+    let last_bytes = 4 - leading.len() as u32;
+    if *last >= 1u64 << (8 * last_bytes) {
+        return None;
+    }
+    let value =
+        leading.iter().fold(0u64, |value, &byte| value << 8 | byte) << (8 * last_bytes) | last;
+    let value = u32::try_from(value).ok()?;
+    Some(std::net::IpAddr::V4(value.into()))
+}
+
+/// The host of `uri` when its authority is exactly `[userinfo@]host[:port]`, read the way a
+/// connection reads it: a bracketed IPv6 address must be the whole host, a port only digits.
+/// The one parse that both a check of the host and the connection to it use, so that they
+/// cannot disagree (`http://[::1].evil.example/` has no host here).
+///
+/// ```
+/// let uri: http::Uri = "http://[::1].evil.example/k".parse()?;
+/// assert_eq!(record_api::authority_host(&uri), None);
+/// let uri: http::Uri = "http://[::1]:8080/k".parse()?;
+/// assert_eq!(record_api::authority_host(&uri), Some("[::1]"));
+/// # Ok::<(), http::uri::InvalidUri>(())
+/// ```
+pub fn authority_host(uri: &http::Uri) -> Option<&str> {
+    let authority = uri.authority()?.as_str();
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, rest)| rest);
+    let (host, port) = if host_port.starts_with('[') {
+        let end = host_port.find(']')?;
+        host_port[1..end].parse::<std::net::Ipv6Addr>().ok()?;
+        let (host, rest) = host_port.split_at(end + 1);
+        match rest {
+            "" => (host, None),
+            _ => (host, Some(rest.strip_prefix(':')?)),
+        }
+    } else {
+        match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        }
+    };
+    let port_ok = port.is_none_or(|port| port.bytes().all(|b| b.is_ascii_digit()));
+    let host_ok = !host.is_empty() && (host.starts_with('[') || !host.contains([']', '[']));
+    (port_ok && host_ok).then_some(host)
 }
 
 /// `text` with any `user:password@` of a URL replaced by `[redacted]@`, cut to a short prefix:
@@ -235,7 +339,7 @@ pub fn storage_link_request(
         .expose_url()
         .parse()
         .map_err(|_| refused("it is not a URL"))?;
-    let host = uri.host().ok_or_else(|| refused("it has no host"))?;
+    let host = authority_host(&uri).ok_or_else(|| refused("it has no valid host"))?;
     match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
         Some("https") => {}
         Some("http") if allow_insecure_http || is_loopback_host(host) => {}

@@ -18,6 +18,8 @@ fn plain_http_links_reach_loopback_hosts_only() {
         "http://localhost.evil.example/key",
         "http://127.evil.example/key",
         "http://127.0.0.1.nip.io/key",
+        "http://[::1].evil.example/key",
+        "http://[::1]evil.example/key",
         "http://[::2]/key",
         "ftp://127.0.0.1/key",
         "not a url",
@@ -134,7 +136,8 @@ fn base_urls_are_written_in_one_form() {
         assert_eq!(BaseUrl::parse(text).unwrap().as_str(), written, "{text}");
     }
     assert!(BaseUrl::parse("http://[::1]:9").unwrap().is_loopback());
-    assert!(!BaseUrl::parse("http://127.1:9").unwrap().is_loopback());
+    // The resolver reads 127.1 as 127.0.0.1: one rule, shared with the transport's proxy rule.
+    assert!(BaseUrl::parse("http://127.1:9").unwrap().is_loopback());
     let idn = BaseUrl::parse("https://пример.рф").unwrap_err();
     assert!(idn.to_string().contains("xn--"), "{idn}");
     for bad in [

@@ -27,7 +27,15 @@ impl Tls {
             let roots = rustls::RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
             };
-            let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+            // The application's process-wide provider when it installed one (aws-lc-rs, say, for
+            // post-quantum key exchange), else ring's, which this crate enables.
+            let provider = rustls::crypto::CryptoProvider::get_default()
+                .cloned()
+                .unwrap_or_else(|| {
+                    #[allow(deprecated)] // ring offers no post-quantum key exchange: see above.
+                    let ring = rustls::crypto::ring::default_provider();
+                    std::sync::Arc::new(ring)
+                });
             let config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .map(|builder| builder.with_root_certificates(roots).with_no_client_auth());
@@ -55,6 +63,11 @@ pub(crate) enum Conn {
 }
 
 impl Conn {
+    /// Sets how long one read may wait.
+    pub(crate) fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
+        self.tcp().set_read_timeout(Some(timeout))
+    }
+
     fn tcp(&self) -> &TcpStream {
         match self {
             Conn::Plain(tcp) => tcp,
@@ -114,29 +127,49 @@ impl Write for Conn {
 
 /// Opens a connection to `host:port` (directly, or through `proxy`), under TLS when `secure`;
 /// the handshake is complete when this returns, so a failure here means the request never left.
+/// Every read and write until then (the proxy's tunnel, the TLS handshake) waits at most the
+/// connect timeout; the connection then gets the read timeout.
 pub(crate) fn connect(
     host: &str,
     port: u16,
     secure: bool,
     tls: &Tls,
     proxy: Option<&crate::Proxy>,
-    timeouts: (Duration, Duration),
+    (connect_timeout, io_timeout): (Duration, Duration),
 ) -> Result<Conn, TransportError> {
     let name = host.trim_start_matches('[').trim_end_matches(']');
     let tcp = match proxy {
-        None => tcp_connect(name, port, timeouts)?,
+        None => tcp_connect(name, port, connect_timeout)?,
         Some(proxy) => {
-            let tcp = tcp_connect(&proxy.host, proxy.port, timeouts)?;
-            if !secure {
-                return Ok(Conn::Plain(tcp));
+            let tcp = tcp_connect(&proxy.host, proxy.port, connect_timeout)?;
+            if secure {
+                tunnel(tcp, host, port, proxy)?
+            } else {
+                tcp
             }
-            tunnel(tcp, host, port, proxy)?
         }
     };
-    if !secure {
-        return Ok(Conn::Plain(tcp));
-    }
-    handshake(name, tcp, tls)
+    let conn = if secure {
+        handshake(name, tcp, tls)?
+    } else {
+        Conn::Plain(tcp)
+    };
+    let tcp = conn.tcp();
+    let setup = tcp
+        .set_read_timeout(Some(io_timeout))
+        .and_then(|()| tcp.set_write_timeout(Some(io_timeout)));
+    setup.map_err(|e| TransportError::new(TransportErrorKind::Connect, false).with_source(e))?;
+    Ok(conn)
+}
+
+/// The error of an I/O failure while a connection is opened: a timeout when it waited too
+/// long (`WouldBlock` is how a socket timeout shows on Unix), else a connect error.
+fn opening_failed(error: io::Error) -> TransportError {
+    let kind = match error.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportErrorKind::Timeout,
+        _ => TransportErrorKind::Connect,
+    };
+    TransportError::new(kind, false).with_source(error)
 }
 
 /// Asks `proxy` (already connected on `tcp`) for a tunnel to `host:port`.
@@ -157,9 +190,8 @@ fn tunnel(
     tcp.write_all(request.as_bytes())
         .map_err(|_| failed("the proxy could not be reached"))?;
     let mut input = io::BufReader::new(&tcp);
-    let head = crate::wire::read_head(&mut input, &http::Method::CONNECT)
-        .map_err(|_| failed("the proxy did not answer the tunnel request"))?
-        .ok_or_else(|| failed("the proxy closed the connection"))?;
+    let head = crate::wire::read_head(&mut input, &http::Method::CONNECT, &mut ())
+        .map_err(|_| failed("the proxy did not answer the tunnel request"))?;
     if !head.parts.status.is_success() || !input.buffer().is_empty() {
         return Err(failed("the proxy refused the tunnel"));
     }
@@ -167,12 +199,9 @@ fn tunnel(
     Ok(tcp)
 }
 
-/// A TCP connection with the timeouts set, to the first address of `name` that answers.
-fn tcp_connect(
-    name: &str,
-    port: u16,
-    (connect_timeout, io_timeout): (Duration, Duration),
-) -> Result<TcpStream, TransportError> {
+/// A TCP connection to the first address of `name` that answers, each read and write waiting
+/// at most `timeout`.
+fn tcp_connect(name: &str, port: u16, timeout: Duration) -> Result<TcpStream, TransportError> {
     let not_sent = |kind| TransportError::new(kind, false);
     let addresses = (name, port)
         .to_socket_addrs()
@@ -180,7 +209,7 @@ fn tcp_connect(
     let mut last = None;
     let mut tcp = None;
     for address in addresses {
-        match TcpStream::connect_timeout(&address, connect_timeout) {
+        match TcpStream::connect_timeout(&address, timeout) {
             Ok(stream) => {
                 tcp = Some(stream);
                 break;
@@ -189,15 +218,12 @@ fn tcp_connect(
         }
     }
     let tcp = tcp.ok_or_else(|| match last {
-        Some(error) if error.kind() == io::ErrorKind::TimedOut => {
-            not_sent(TransportErrorKind::Timeout).with_source(error)
-        }
-        Some(error) => not_sent(TransportErrorKind::Connect).with_source(error),
+        Some(error) => opening_failed(error),
         None => not_sent(TransportErrorKind::Connect).with_source("the host has no address"),
     })?;
     let setup = tcp
-        .set_read_timeout(Some(io_timeout))
-        .and_then(|()| tcp.set_write_timeout(Some(io_timeout)))
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| tcp.set_write_timeout(Some(timeout)))
         .and_then(|()| tcp.set_nodelay(true));
     setup.map_err(|e| not_sent(TransportErrorKind::Connect).with_source(e))?;
     Ok(tcp)
@@ -219,15 +245,19 @@ fn handshake(name: &str, tcp: TcpStream, tls: &Tls) -> Result<Conn, TransportErr
                 stream
                     .conn
                     .complete_io(&mut stream.sock)
-                    .map_err(|e| failed(Box::new(e)))?;
+                    .map_err(opening_failed)?;
             }
             Ok(Conn::Rustls(Box::new(stream)))
         }
         #[cfg(feature = "native-tls")]
-        Tls::Native(connector) => connector
-            .connect(name, tcp)
-            .map(|stream| Conn::Native(Box::new(stream)))
-            .map_err(|e| failed(e.to_string().into())),
+        Tls::Native(connector) => match connector.connect(name, tcp) {
+            Ok(stream) => Ok(Conn::Native(Box::new(stream))),
+            Err(native_tls::HandshakeError::WouldBlock(_)) => Err(opening_failed(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the TLS handshake timed out",
+            ))),
+            Err(error) => Err(failed(error.to_string().into())),
+        },
         Tls::Unavailable => {
             drop((name, tcp));
             Err(failed(

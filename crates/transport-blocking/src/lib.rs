@@ -2,7 +2,7 @@
 //! TLS, gzip, kept-alive connections — and no logging of any kind.
 //!
 //! ```no_run
-//! use std::time::Duration;
+//! use std::time::{Duration, Instant};
 //! use record_api::BlockingTransport;
 //! use transport_blocking::HttpTransport;
 //!
@@ -35,13 +35,13 @@ pub use proxy::Proxy;
 
 use std::io::{BufReader, Read};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use record_api::{BlockingBody, BlockingTransport, TransportError, TransportErrorKind, http};
 
 use crate::conn::{Tls, connect};
 use crate::pool::{Key, Pool, Pooled};
-use crate::wire::{FramedBody, Framing, read_head, write_request};
+use crate::wire::{FramedBody, Framing, HeadClock, NoHead, read_head, write_request};
 
 /// What the fuzz targets reach: the response parser, on bytes instead of a socket.
 #[cfg(fuzzing)]
@@ -60,7 +60,7 @@ pub mod fuzzing {
             record_api::http::Method::GET
         };
         let mut input = BufReader::with_capacity(7, bytes);
-        if let Ok(Some(parsed)) = read_head(&mut input, &method) {
+        if let Ok(parsed) = read_head(&mut input, &method, &mut ()) {
             let mut body = Vec::new();
             let framed = FramedBody::new(input, parsed.framing);
             let _ = framed.take(limit).read_to_end(&mut body);
@@ -70,6 +70,25 @@ pub mod fuzzing {
 
 /// The largest body [`BlockingTransport::send`] buffers; streaming has no limit.
 pub const BUFFERED_BODY_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// The largest gzip-compressed body [`BlockingTransport::send`] buffers once decoded: the
+/// API's JSON answers are far smaller, and a compressed "bomb" stops here.
+pub const BUFFERED_GZIP_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// The most a gzip-compressed body that [`BlockingTransport::send`] buffers may grow by
+/// decoding, once it is over 1 MiB decoded: JSON compresses tens of times, a bomb a thousand.
+pub const BUFFERED_GZIP_RATIO: u64 = 200;
+
+/// The most bytes of a response head the transport reads: the status line and the headers
+/// together (each interim `1xx` head on its own). A longer head is an error, and no more of
+/// it is ever buffered. The whole head must also arrive within one read timeout.
+pub const HEAD_LIMIT: usize = 64 * 1024;
+
+/// The longest chunk-size line (with its extensions) of a chunked body.
+pub const CHUNK_LINE_LIMIT: usize = 4 * 1024;
+
+/// The most bytes of trailers after the last chunk of a chunked body.
+pub const TRAILER_LIMIT: usize = 64 * 1024;
 
 /// A blocking HTTP/1.1 transport. Cloning it is cheap; clones share the idle connections.
 #[derive(Clone)]
@@ -149,11 +168,12 @@ impl HttpTransport {
         }
     }
 
-    /// The proxy for `key`, if any.
-    fn proxy_for(&self, key: &Key) -> Option<Proxy> {
+    /// The proxy for `key`, if any; an error when the environment names one that cannot be
+    /// used (never a silent direct connection).
+    fn proxy_for(&self, key: &Key) -> Result<Option<Proxy>, TransportError> {
         match &self.inner.proxy {
             ProxySetting::FromEnvironment => Proxy::from_env_for(key),
-            ProxySetting::Fixed(proxy) => proxy.clone(),
+            ProxySetting::Fixed(proxy) => Ok(proxy.clone()),
         }
     }
 
@@ -175,48 +195,51 @@ impl HttpTransport {
     }
 
     /// Sends `request` and reads the response head; the body is left on the connection.
+    ///
+    /// A kept connection that the server closed meanwhile may fail before any answer. Then a
+    /// `GET` or `HEAD` goes once more on a new connection — only when not one byte of an answer
+    /// arrived and the connection was closed or reset. Any other request is never sent again
+    /// here: its error says it may have been sent, and the caller (the SDK's engine) decides.
     fn exchange(
         &self,
         request: &http::Request<Vec<u8>>,
     ) -> Result<(http::response::Parts, Body), TransportError> {
         let key = Key::of(request.uri())?;
-        let proxy = self.proxy_for(&key);
+        let proxy = self.proxy_for(&key)?;
         // A plain-HTTP request through a proxy goes to the proxy in absolute form; an
         // `https` one through its tunnel as if direct.
         let via = proxy.as_ref().filter(|_| !key.secure);
-        // A kept connection the server closed meanwhile fails before any answer; then the
-        // request goes once more on a new connection, where that is safe.
+        let safe = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
         let mut reused = self.inner.pool.take(&key);
         loop {
-            let was_reused = reused.is_some();
+            let again = reused.is_some() && safe;
             let mut input = match reused.take() {
                 Some(conn) => conn,
                 None => BufReader::with_capacity(64 * 1024, self.connect(&key, proxy.as_ref())?),
             };
-            let sent = write_request(input.get_mut(), request, &key.host_header(), via);
-            let head = match sent {
-                Ok(()) => read_head(&mut input, request.method()),
-                Err(error) if was_reused && is_retry_safe(request) => {
-                    drop(error);
+            if let Err(error) = write_request(input.get_mut(), request, &key.host_header(), via) {
+                if again {
                     continue;
                 }
-                Err(error) => {
-                    Err(TransportError::new(TransportErrorKind::Io, true).with_source(error))
-                }
-            };
+                return Err(TransportError::new(TransportErrorKind::Io, true).with_source(error));
+            }
+            let mut clock = HeadDeadline::new(self.inner.io_timeout);
+            let head = read_head(&mut input, request.method(), &mut clock);
+            clock.restore(&input).map_err(|error| {
+                TransportError::new(TransportErrorKind::Io, true).with_source(error)
+            })?;
             match head {
-                Ok(Some(head)) => {
+                Ok(head) => {
                     let body =
                         Body::new(input, head.framing, head.keep_alive, key, &self.inner.pool);
                     return Ok((head.parts, body));
                 }
-                Ok(None) if was_reused && is_retry_safe(request) => continue,
-                Ok(None) => {
+                Err(NoHead::Silent) if again => continue,
+                Err(NoHead::Silent) => {
                     return Err(TransportError::new(TransportErrorKind::Io, true)
                         .with_source("the server closed the connection without an answer"));
                 }
-                Err(_) if was_reused && is_retry_safe(request) => continue,
-                Err(error) => return Err(error),
+                Err(NoHead::Failed(error)) => return Err(error),
             }
         }
     }
@@ -234,10 +257,50 @@ impl HttpTransport {
     }
 }
 
-/// Whether a request may go again after a kept connection failed before its answer: the
-/// methods that are idempotent by definition.
-fn is_retry_safe(request: &http::Request<Vec<u8>>) -> bool {
-    request.method().is_idempotent()
+/// The deadline of a response head: the whole head must arrive within one read timeout of
+/// the request, however slowly its bytes drip in.
+struct HeadDeadline {
+    timeout: Duration,
+    at: Instant,
+    shortened: bool,
+}
+
+impl HeadDeadline {
+    fn new(timeout: Duration) -> Self {
+        HeadDeadline {
+            timeout,
+            at: Instant::now() + timeout,
+            shortened: false,
+        }
+    }
+
+    /// Gives the connection its read timeout back, for the body.
+    fn restore(self, input: &BufReader<conn::Conn>) -> std::io::Result<()> {
+        if self.shortened {
+            input.get_ref().set_read_timeout(self.timeout)?;
+        }
+        Ok(())
+    }
+}
+
+impl HeadClock<BufReader<conn::Conn>> for HeadDeadline {
+    fn before_read(&mut self, input: &BufReader<conn::Conn>) -> std::io::Result<()> {
+        if !input.buffer().is_empty() {
+            return Ok(());
+        }
+        let left = self.at.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the response head did not arrive within the read timeout",
+            ));
+        }
+        if left < self.timeout {
+            self.shortened = true;
+            input.get_ref().set_read_timeout(left)?;
+        }
+        Ok(())
+    }
 }
 
 /// A response body still on its connection; the connection goes back to the pool once the
@@ -310,22 +373,77 @@ fn decoded(body: Body, gzip: bool) -> BlockingBody {
     }
 }
 
+/// A gzip-compressed body, decoded and buffered within [`BUFFERED_GZIP_LIMIT`] and
+/// [`BUFFERED_GZIP_RATIO`].
+fn read_gzip(body: Body) -> Result<Vec<u8>, TransportError> {
+    const RATIO_FROM: u64 = 1024 * 1024;
+    let mut decoder = flate2::read::MultiGzDecoder::new(Counted {
+        inner: body,
+        count: 0,
+    });
+    let mut bytes = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let n = match decoder.read(&mut buf) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => n,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(TransportError::body_read(error)),
+        };
+        bytes.extend_from_slice(&buf[..n]);
+        let decoded = bytes.len() as u64;
+        let compressed = decoder.get_ref().count.max(1);
+        if decoded > BUFFERED_GZIP_LIMIT {
+            return Err(too_large(
+                "the gzip-compressed response body decodes to more than 64 MiB",
+            ));
+        }
+        if decoded > RATIO_FROM && decoded / compressed > BUFFERED_GZIP_RATIO {
+            return Err(too_large(
+                "the gzip-compressed response body decodes to over 200 times its size",
+            ));
+        }
+    }
+}
+
+fn too_large(why: &'static str) -> TransportError {
+    TransportError::new(TransportErrorKind::BodyTooLarge, true).with_source(why)
+}
+
+/// A reader that counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
 impl BlockingTransport for HttpTransport {
     fn send(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
         let (mut parts, body) = self.exchange(&request)?;
-        let gzip = take_gzip(&mut parts.headers);
-        let mut bytes = Vec::new();
-        decoded(body, gzip)
-            .take(BUFFERED_BODY_LIMIT + 1)
-            .read_to_end(&mut bytes)
-            .map_err(TransportError::body_read)?;
-        if bytes.len() as u64 > BUFFERED_BODY_LIMIT {
-            return Err(TransportError::new(TransportErrorKind::BodyTooLarge, true)
-                .with_source("the response body exceeds the buffered limit of 256 MiB"));
-        }
+        let bytes = if take_gzip(&mut parts.headers) {
+            read_gzip(body)?
+        } else {
+            let mut bytes = Vec::new();
+            body.take(BUFFERED_BODY_LIMIT + 1)
+                .read_to_end(&mut bytes)
+                .map_err(TransportError::body_read)?;
+            if bytes.len() as u64 > BUFFERED_BODY_LIMIT {
+                return Err(too_large(
+                    "the response body exceeds the buffered limit of 256 MiB",
+                ));
+            }
+            bytes
+        };
         Ok(http::Response::from_parts(parts, bytes))
     }
 

@@ -33,7 +33,9 @@ impl Key {
             Some("http") => false,
             _ => return Err(refused("the URI's scheme is neither http nor https")),
         };
-        let host = uri.host().ok_or_else(|| refused("the URI has no host"))?;
+        // The same parse as the SDK's checks of a host (loopback, storage links).
+        let host =
+            record_api::authority_host(uri).ok_or_else(|| refused("the URI has no valid host"))?;
         let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
         Ok(Key {
             secure,

@@ -1,6 +1,6 @@
 //! An HTTP proxy: `CONNECT` tunnels for `https`, absolute-form requests for `http`.
 
-use record_api::{TransportError, TransportErrorKind, http};
+use record_api::{TransportError, TransportErrorKind};
 
 use crate::pool::Key;
 
@@ -45,45 +45,58 @@ impl Proxy {
             Some((userinfo, host_port)) => (Some(userinfo), host_port),
             None => (None, authority),
         };
-        let uri: http::uri::Authority = host_port
-            .parse()
-            .map_err(|_| refused("the proxy address is not host[:port]"))?;
-        if uri.host().is_empty() {
-            return Err(refused("the proxy address has no host"));
-        }
+        let (host, port) = host_and_port(host_port).ok_or_else(|| {
+            refused("the proxy address is not host[:port] with a port from 1 to 65535")
+        })?;
         let authorization = userinfo.map(|userinfo| {
             let decoded = percent_decode(userinfo);
             let (username, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
             record_api::basic_credentials(username, password)
         });
         Ok(Proxy {
-            host: uri.host().to_ascii_lowercase(),
-            port: uri.port_u16().unwrap_or(80),
+            host: host.to_ascii_lowercase(),
+            port,
             authorization,
         })
     }
 
-    /// The proxy the environment names for `key`, as curl reads it: `HTTPS_PROXY` for `https`,
-    /// `HTTP_PROXY` for `http`, else `ALL_PROXY` (lower case too); none for hosts in `NO_PROXY`
-    /// (`*`, names, `.suffix`es) and never for loopback hosts.
-    pub(crate) fn from_env_for(key: &Key) -> Option<Proxy> {
+    /// The proxy the environment names for `key`, as curl reads it: `https_proxy` for `https`,
+    /// `http_proxy` for `http`, else `all_proxy` (lower case first, then upper case); none for
+    /// hosts in `no_proxy` and never for loopback hosts, however spelled. Upper-case
+    /// `HTTP_PROXY` is ignored in a CGI program (`REQUEST_METHOD` set), where a request's
+    /// `Proxy:` header would set it ("httpoxy"). A proxy that is named but cannot be used is an
+    /// error, never a silent direct connection.
+    pub(crate) fn from_env_for(key: &Key) -> Result<Option<Proxy>, TransportError> {
+        let cgi = std::env::var_os("REQUEST_METHOD").is_some();
         let var = |name: &str| {
-            std::env::var(name)
-                .or_else(|_| std::env::var(name.to_ascii_lowercase()))
-                .ok()
-                .filter(|v| !v.trim().is_empty())
+            let lower = std::env::var(name.to_ascii_lowercase()).ok();
+            let upper = || match name {
+                "HTTP_PROXY" if cgi => None,
+                _ => std::env::var(name).ok(),
+            };
+            lower
+                .or_else(upper)
+                .filter(|value| !value.trim().is_empty())
         };
-        if is_loopback(&key.host) || var("NO_PROXY").is_some_and(|list| excluded(&list, &key.host))
+        if record_api::is_loopback_host(&key.host)
+            || var("NO_PROXY").is_some_and(|list| excluded(&list, &key.host, key.port))
         {
-            return None;
+            return Ok(None);
         }
         let scheme = if key.secure {
             "HTTPS_PROXY"
         } else {
             "HTTP_PROXY"
         };
-        let text = var(scheme).or_else(|| var("ALL_PROXY"))?;
-        Proxy::parse(&text).ok()
+        let Some(text) = var(scheme).or_else(|| var("ALL_PROXY")) else {
+            return Ok(None);
+        };
+        Proxy::parse(&text).map(Some).map_err(|error| {
+            TransportError::new(TransportErrorKind::Connect, false).with_source(format!(
+                "the proxy the environment names cannot be used ({})",
+                std::error::Error::source(&error).map_or(String::new(), ToString::to_string)
+            ))
+        })
     }
 
     /// The `Proxy-Authorization` header line, if any.
@@ -95,21 +108,112 @@ impl Proxy {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+/// The host and port of `host[:port]` (port 80 when absent): a name, an IPv4 address or an
+/// IPv6 address in brackets, and a decimal port from 1 to 65535.
+fn host_and_port(text: &str) -> Option<(&str, u16)> {
+    let (host, port) = if text.starts_with('[') {
+        let end = text.find(']')?;
+        text[1..end].parse::<std::net::Ipv6Addr>().ok()?;
+        let (host, rest) = text.split_at(end + 1);
+        match rest {
+            "" => (host, None),
+            _ => (host, Some(rest.strip_prefix(':')?)),
+        }
+    } else {
+        match text.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (text, None),
+        }
+    };
+    let name = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
+    if !host.starts_with('[') && (host.is_empty() || !host.bytes().all(name)) {
+        return None;
+    }
+    let port = match port {
+        None => 80,
+        Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            digits.parse::<u16>().ok().filter(|&port| port != 0)?
+        }
+        Some(_) => return None,
+    };
+    Some((host, port))
 }
 
-fn excluded(list: &str, host: &str) -> bool {
-    list.split(',').map(str::trim).any(|entry| {
-        entry == "*"
-            || entry.eq_ignore_ascii_case(host)
-            || (entry.starts_with('.') && host.ends_with(&entry.to_ascii_lowercase()))
-            || host.ends_with(&format!(".{}", entry.to_ascii_lowercase()))
-    })
+/// Whether `host` (port `port`) is in a `no_proxy` list, as curl reads it: `*` for every host;
+/// a name for itself and its subdomains (a leading `.` changes nothing); an IP address or a
+/// CIDR range for the addresses in it, never by text; an entry with `:port` only for that
+/// port.
+fn excluded(list: &str, host: &str, port: u16) -> bool {
+    // An address in any spelling is matched as an address, never by its text.
+    let address = record_api::host_address(host);
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    list.split([',', ' ', '\t'])
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .any(|entry| {
+            if entry == "*" {
+                return true;
+            }
+            let (entry, entry_port) = split_port(entry);
+            if entry_port.is_some_and(|entry_port| entry_port != port) {
+                return false;
+            }
+            match (address, parse_range(entry)) {
+                (Some(address), Some((network, bits))) => in_range(address, network, bits),
+                (None, None) => {
+                    let name = entry.trim_start_matches('.');
+                    let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+                    !name.is_empty()
+                        && (host == name
+                            || host
+                                .strip_suffix(name.as_str())
+                                .is_some_and(|rest| rest.ends_with('.')))
+                }
+                _ => false,
+            }
+        })
+}
+
+/// An entry's port, when it has one: `name:port`, `1.2.3.4:port`, `[::1]:port`.
+fn split_port(entry: &str) -> (&str, Option<u16>) {
+    if let Some(inner) = entry.strip_prefix('[') {
+        return match inner.split_once("]:") {
+            Some((address, port)) => (address, port.parse().ok()),
+            None => (inner.trim_end_matches(']'), None),
+        };
+    }
+    match entry.rsplit_once(':') {
+        // An IPv6 address without brackets has several colons and no port.
+        Some((name, port)) if !name.contains(':') => (name, port.parse().ok()),
+        _ => (entry, None),
+    }
+}
+
+/// An IP address or a CIDR range: the network and its prefix length.
+fn parse_range(entry: &str) -> Option<(std::net::IpAddr, u32)> {
+    let (address, bits) = match entry.split_once('/') {
+        Some((address, bits)) => (address, Some(bits.parse::<u32>().ok()?)),
+        None => (entry, None),
+    };
+    let address = address.parse::<std::net::IpAddr>().ok()?;
+    let max = if address.is_ipv4() { 32 } else { 128 };
+    let bits = bits.unwrap_or(max);
+    (bits <= max).then_some((address, bits))
+}
+
+fn in_range(address: std::net::IpAddr, network: std::net::IpAddr, bits: u32) -> bool {
+    use std::net::IpAddr;
+    let prefix = |value: u128, width: u32| match width - bits {
+        shift if shift >= 128 => 0,
+        shift => value >> shift,
+    };
+    match (address, network) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            prefix(u32::from(a).into(), 32) == prefix(u32::from(n).into(), 32)
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => prefix(u128::from(a), 128) == prefix(u128::from(n), 128),
+        _ => false,
+    }
 }
 
 fn percent_decode(text: &str) -> String {
@@ -167,11 +271,51 @@ mod tests {
 
     #[test]
     fn no_proxy_and_loopback_are_never_proxied() {
-        assert!(excluded("example.org, .internal", "api.example.org"));
-        assert!(excluded(".internal", "db.internal"));
-        assert!(excluded("*", "anything"));
-        assert!(!excluded("example.org", "example.com"));
-        assert!(is_loopback("127.0.0.1") && is_loopback("[::1]") && is_loopback("localhost"));
-        assert!(Proxy::from_env_for(&key("127.0.0.1", true)).is_none());
+        assert!(excluded("example.org, .internal", "api.example.org", 443));
+        assert!(excluded(".internal", "db.internal", 443));
+        assert!(excluded("*", "anything", 443));
+        assert!(!excluded("example.org", "example.com", 443));
+        assert!(
+            !excluded("ample.org", "example.org", 443),
+            "suffixes end at a dot"
+        );
+        assert!(
+            Proxy::from_env_for(&key("127.0.0.1", true))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn no_proxy_reads_ranges_ports_and_addresses_as_curl_does() {
+        assert!(excluded("10.0.0.0/8", "10.20.30.40", 443));
+        assert!(!excluded("10.0.0.0/8", "11.0.0.1", 443));
+        assert!(excluded("fd00::/8", "[fd12::1]", 443));
+        assert!(excluded("api.example.org:8443", "api.example.org", 8443));
+        assert!(!excluded("api.example.org:8443", "api.example.org", 443));
+        assert!(excluded("192.168.1.5:8080", "192.168.1.5", 8080));
+        assert!(excluded("[::1]:8080", "[::1]", 8080));
+        // Addresses never match by text: "1" and ".1" are names, 127.1 an address.
+        assert!(!excluded("1, .1", "127.1", 443));
+        assert!(!excluded("1, .1", "2130706433", 443));
+        assert!(!excluded("1, .1", "10.0.0.1", 443));
+    }
+
+    #[test]
+    fn unusable_ports_are_refused() {
+        for bad in [
+            "http://h:99999",
+            "http://h:65536",
+            "http://h:0x50",
+            "http://h:0",
+            "http://h:",
+            "http://h:-1",
+            "http://[::1",
+            "http://h h:80",
+        ] {
+            assert!(Proxy::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Proxy::parse("http://[::1]:3128").unwrap().port, 3128);
+        assert_eq!(Proxy::parse("http://h:65535").unwrap().port, 65535);
     }
 }
