@@ -15,7 +15,7 @@ use telphin_records::{
     ClientBuilder, Credentials, Deletion, FnTransport, Order, Period, TransportError,
     TransportErrorKind,
 };
-use telphin_records_tests::{App, Env, fast_retries, runtime};
+use telphin_records_tests::{App, Env, both_clients, fast_retries, runtime};
 
 fn window() -> QueryWindow {
     QueryWindow::parse("2024-04-01 00:00:00", "2024-04-10 23:59:59").unwrap()
@@ -219,6 +219,51 @@ fn a_delete_whose_answer_was_lost_is_already_gone() {
         assert_eq!(deletion.unwrap(), Deletion::Deleted);
         let again = client.delete_record(pbx(), &uuid_of(&records[2])).await;
         assert!(again.unwrap_err().is_not_found());
+    });
+}
+
+// A DELETE the server carries out and then never answers, on a connection kept alive from
+// the call before: the transport must not send it again behind the engine's back (the second
+// copy would find the record gone, and the caller would see NotFound). Each engine attempt is
+// one DELETE at the server, and the outcome is "already gone" (or an error that says the
+// request may have been sent).
+#[test]
+fn a_delete_acted_on_and_never_answered_is_sent_once_per_attempt() {
+    let env = Env::start();
+    let records = env.sim.records();
+    let builder = |env: &Env| {
+        env.builder(App::Client)
+            .timeouts(Duration::from_secs(5), Duration::from_millis(700))
+    };
+    let mut next = 0;
+    both_clients(&env, builder, |client| {
+        let record = &records[next];
+        next += 1;
+        // A first call leaves a kept-alive connection to the API for the DELETE to reuse.
+        client.storage_link(pbx(), &uuid_of(record)).unwrap();
+        let before = env.sim.counters().route("delete_record");
+        env.sim.inject(Some("delete_record"), Fault::StallAnswer, 1);
+        let deletion = client.delete_record(pbx(), &uuid_of(record));
+        let deletes = env.sim.counters().route("delete_record") - before;
+        assert!(!env.sim.records().iter().any(|r| r.uuid == record.uuid));
+        match deletion {
+            Ok(deletion) => {
+                assert_eq!(deletion, Deletion::AlreadyGone, "{:?}", client.kind);
+                assert_eq!(
+                    deletes, 2,
+                    "{:?}: one DELETE per engine attempt",
+                    client.kind
+                );
+            }
+            Err(error) => {
+                assert!(!error.is_not_found(), "{:?}: {error}", client.kind);
+                assert!(
+                    error.to_string().contains("may have"),
+                    "{:?}: {error}",
+                    client.kind
+                );
+            }
+        }
     });
 }
 

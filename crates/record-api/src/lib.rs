@@ -39,6 +39,9 @@ mod scope;
 mod secret;
 #[cfg(feature = "test-util")]
 pub mod testing;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod transport;
 
 pub use endpoints::{

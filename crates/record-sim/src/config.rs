@@ -108,6 +108,9 @@ pub enum Fault {
     /// Carry the request out (delete, archive, ...), then break the connection before the
     /// answer's body: the client cannot tell whether it took effect.
     LoseAnswer,
+    /// Carry the request out, then never send a byte of the answer, as a server that acted and
+    /// then hung: the client's read timeout is what ends it. Counted with status 0.
+    StallAnswer,
     /// Serve the request as usual: scheduled before another fault of the same route, it makes
     /// that fault hit a later request (the second list request of a listing, say).
     Pass,

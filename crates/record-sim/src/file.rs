@@ -95,6 +95,8 @@ pub(crate) enum Ending {
     /// The request is carried out, but its answer is lost: the connection breaks before the
     /// body's first byte.
     LoseAnswer,
+    /// The request is carried out, and then no byte of its answer is ever sent.
+    StallAnswer,
 }
 
 /// The body of a file as a stream of chunks.
@@ -104,7 +106,7 @@ pub(crate) fn stream(
     ending: Ending,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
     let stop = match ending {
-        Ending::Complete => size,
+        Ending::Complete | Ending::StallAnswer => size,
         Ending::Drop(at) | Ending::Truncate(at) => at.min(size),
         Ending::LoseAnswer => 0,
     };

@@ -377,10 +377,16 @@ fn decoded(body: Body, gzip: bool) -> BlockingBody {
 /// [`BUFFERED_GZIP_RATIO`].
 fn read_gzip(body: Body) -> Result<Vec<u8>, TransportError> {
     const RATIO_FROM: u64 = 1024 * 1024;
-    let mut decoder = flate2::read::MultiGzDecoder::new(Counted {
-        inner: body,
-        count: 0,
-    });
+    // A small buffer below the decoder, so that the compressed bytes counted are close to
+    // those it has used.
+    let compressed = BufReader::with_capacity(
+        8 * 1024,
+        Counted {
+            inner: body,
+            count: 0,
+        },
+    );
+    let mut decoder = flate2::bufread::MultiGzDecoder::new(compressed);
     let mut bytes = Vec::new();
     let mut buf = vec![0; 64 * 1024];
     loop {
@@ -392,7 +398,7 @@ fn read_gzip(body: Body) -> Result<Vec<u8>, TransportError> {
         };
         bytes.extend_from_slice(&buf[..n]);
         let decoded = bytes.len() as u64;
-        let compressed = decoder.get_ref().count.max(1);
+        let compressed = decoder.get_ref().get_ref().count.max(1);
         if decoded > BUFFERED_GZIP_LIMIT {
             return Err(too_large(
                 "the gzip-compressed response body decodes to more than 64 MiB",

@@ -67,12 +67,20 @@ impl Proxy {
     /// `Proxy:` header would set it ("httpoxy"). A proxy that is named but cannot be used is an
     /// error, never a silent direct connection.
     pub(crate) fn from_env_for(key: &Key) -> Result<Option<Proxy>, TransportError> {
-        let cgi = std::env::var_os("REQUEST_METHOD").is_some();
+        Proxy::from_lookup(key, |name| std::env::var(name).ok())
+    }
+
+    /// [`from_env_for`](Self::from_env_for) with the environment read through `env`.
+    fn from_lookup(
+        key: &Key,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Proxy>, TransportError> {
+        let cgi = env("REQUEST_METHOD").is_some();
         let var = |name: &str| {
-            let lower = std::env::var(name.to_ascii_lowercase()).ok();
+            let lower = env(&name.to_ascii_lowercase());
             let upper = || match name {
                 "HTTP_PROXY" if cgi => None,
-                _ => std::env::var(name).ok(),
+                _ => env(name),
             };
             lower
                 .or_else(upper)
@@ -299,6 +307,112 @@ mod tests {
         assert!(!excluded("1, .1", "127.1", 443));
         assert!(!excluded("1, .1", "2130706433", 443));
         assert!(!excluded("1, .1", "10.0.0.1", 443));
+    }
+
+    fn proxy_for(
+        host: &str,
+        secure: bool,
+        env: &[(&str, &str)],
+    ) -> Result<Option<Proxy>, TransportError> {
+        let key = Key {
+            secure,
+            host: host.to_owned(),
+            port: if secure { 443 } else { 80 },
+        };
+        Proxy::from_lookup(&key, |name| {
+            env.iter()
+                .find(|(set, _)| *set == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn a_proxy_that_cannot_be_used_is_an_error_never_a_direct_connection() {
+        for bad in [
+            "socks5://proxy:1080",
+            "https://proxy:3128",
+            "http://proxy:99999",
+            "http://proxy:65536",
+            "http://proxy:0x50",
+            "::::",
+        ] {
+            let error = proxy_for("api.example.org", true, &[("HTTPS_PROXY", bad)]).unwrap_err();
+            assert_eq!(error.kind(), TransportErrorKind::Connect, "{bad}");
+            assert!(!error.may_have_been_sent());
+        }
+        let proxy = proxy_for(
+            "api.example.org",
+            true,
+            &[("https_proxy", "http://proxy:3128")],
+        );
+        assert_eq!(proxy.unwrap().unwrap().port, 3128);
+    }
+
+    #[test]
+    fn loopback_in_any_spelling_goes_direct() {
+        let env = [
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("HTTP_PROXY", "http://proxy:3128"),
+        ];
+        for host in [
+            "127.0.0.1",
+            "127.1",
+            "2130706433",
+            "0x7f.0.0.1",
+            "[::ffff:127.0.0.1]",
+            "[::1]",
+            "localhost",
+            "localhost.",
+            "LOCALHOST",
+            "0.0.0.0",
+            "[::]",
+        ] {
+            assert!(proxy_for(host, false, &env).unwrap().is_none(), "{host}");
+            assert!(proxy_for(host, true, &env).unwrap().is_none(), "{host}");
+        }
+        assert!(
+            proxy_for("localhost.evil.example", true, &env)
+                .unwrap()
+                .is_some()
+        );
+        assert!(proxy_for("127.0.0.1.nip.io", true, &env).unwrap().is_some());
+    }
+
+    #[test]
+    fn upper_case_http_proxy_is_ignored_in_a_cgi_program() {
+        let set = [("HTTP_PROXY", "http://attacker:80")];
+        assert!(proxy_for("api.example.org", false, &set).unwrap().is_some());
+        let cgi = [
+            ("HTTP_PROXY", "http://attacker:80"),
+            ("REQUEST_METHOD", "GET"),
+        ];
+        assert!(proxy_for("api.example.org", false, &cgi).unwrap().is_none());
+        let chosen = [
+            ("http_proxy", "http://mine:3128"),
+            ("REQUEST_METHOD", "GET"),
+        ];
+        assert_eq!(
+            proxy_for("api.example.org", false, &chosen)
+                .unwrap()
+                .unwrap()
+                .host,
+            "mine"
+        );
+    }
+
+    #[test]
+    fn no_proxy_from_the_environment_exempts_ranges_and_ports() {
+        let env = [
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("NO_PROXY", "10.0.0.0/8, api.example.org:443"),
+        ];
+        assert!(proxy_for("10.1.2.3", true, &env).unwrap().is_none());
+        assert!(proxy_for("api.example.org", true, &env).unwrap().is_none());
+        assert!(
+            proxy_for("other.example.org", true, &env)
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]

@@ -205,6 +205,12 @@ async fn api(
         (Action::StorageUrl(uuid), "GET") => files::storage_url(state, level, uuid),
         _ => Reply::error(StatusCode::METHOD_NOT_ALLOWED, None, "Method not allowed"),
     };
+    if ending == Ending::StallAnswer {
+        // Done, and then hung for good: the client's read timeout ends the exchange. The
+        // request is counted now, with status 0, as no answer will ever be counted.
+        state.count(name, 0, None);
+        std::future::pending::<()>().await;
+    }
     if ending == Ending::LoseAnswer {
         // Done, but the answer never arrives whole.
         return Reply {
@@ -294,6 +300,7 @@ fn apply(fault: crate::config::Fault) -> Result<Ending, Reply> {
         Fault::TruncateAfter(at) => Ok(Ending::Truncate(at)),
         Fault::TokenError | Fault::Pass => Ok(Ending::Complete),
         Fault::LoseAnswer => Ok(Ending::LoseAnswer),
+        Fault::StallAnswer => Ok(Ending::StallAnswer),
     }
 }
 
