@@ -8,6 +8,7 @@ pub use async_trait::async_trait;
 
 mod both;
 mod pausing;
+pub mod secrets;
 pub use both::{AnyClient, Kind, app, both_clients};
 pub use pausing::{BODY_PAUSE, Pausing, TOKEN_PAUSE};
 

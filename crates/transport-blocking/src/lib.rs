@@ -29,9 +29,14 @@
 mod conn;
 mod pool;
 mod proxy;
+#[cfg(feature = "ureq")]
+mod ureq;
 mod wire;
 
 pub use proxy::Proxy;
+#[cfg(feature = "ureq")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ureq")))]
+pub use ureq::UreqTransport;
 
 use std::io::{BufReader, Read};
 use std::sync::Arc;
@@ -47,7 +52,7 @@ use crate::wire::{FramedBody, Framing, HeadClock, NoHead, read_head, write_reque
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing {
-    use std::io::{BufReader, Read};
+    use std::io::{self, BufReader, Read};
 
     use crate::wire::{FramedBody, read_head};
 
@@ -64,6 +69,115 @@ pub mod fuzzing {
             let mut body = Vec::new();
             let framed = FramedBody::new(input, parsed.framing);
             let _ = framed.take(limit).read_to_end(&mut body);
+        }
+    }
+
+    /// A response as a server might send it: `bytes`, with the byte at `long_at` repeated
+    /// `long` times (an arbitrarily long line), in pieces of the sizes `plan` gives in turn
+    /// (a 0 is a read timeout instead).
+    pub struct Hostile<'a> {
+        bytes: &'a [u8],
+        long_at: usize,
+        long: u64,
+        plan: &'a [u8],
+        step: usize,
+        at: usize,
+        repeated: u64,
+    }
+
+    impl<'a> Hostile<'a> {
+        /// See [`Hostile`].
+        pub fn new(bytes: &'a [u8], long_at: usize, long: u64, plan: &'a [u8]) -> Self {
+            Hostile {
+                bytes,
+                long_at,
+                long,
+                plan,
+                step: 0,
+                at: 0,
+                repeated: 0,
+            }
+        }
+    }
+
+    impl Read for Hostile<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let piece = self
+                .plan
+                .get(self.step % self.plan.len().max(1))
+                .copied()
+                .unwrap_or(255);
+            self.step += 1;
+            if piece == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "a scripted timeout",
+                ));
+            }
+            let want = buf.len().min(usize::from(piece));
+            let Some(&byte) = self.bytes.get(self.at) else {
+                return Ok(0);
+            };
+            if self.at == self.long_at && self.repeated < self.long {
+                let n = want.min(usize::try_from(self.long - self.repeated).unwrap_or(want));
+                buf[..n].fill(byte);
+                self.repeated += n as u64;
+                return Ok(n);
+            }
+            let end = (self.at + want).min(self.bytes.len());
+            let end = if self.at < self.long_at && end > self.long_at {
+                self.long_at
+            } else {
+                end
+            };
+            let n = end - self.at;
+            buf[..n].copy_from_slice(&self.bytes[self.at..end]);
+            self.at = end;
+            Ok(n)
+        }
+    }
+
+    /// Reads the response `source` gives, going on after each timeout (at most `patience` in
+    /// a row), and checks after every read that the reader holds no more than its limits
+    /// allow; returns the body read, and whether it ended cleanly.
+    pub fn read_hostile(source: impl Read, head: bool, patience: usize) -> (Vec<u8>, bool) {
+        let method = if head {
+            record_api::http::Method::HEAD
+        } else {
+            record_api::http::Method::GET
+        };
+        let mut input = BufReader::with_capacity(64, source);
+        let parsed = loop {
+            match read_head(&mut input, &method, &mut ()) {
+                Ok(parsed) => break parsed,
+                Err(_) => return (Vec::new(), false),
+            }
+        };
+        let mut framed = FramedBody::new(input, parsed.framing);
+        let mut body = Vec::new();
+        let mut buf = [0u8; 97];
+        let mut timeouts = 0;
+        loop {
+            let read = framed.read(&mut buf);
+            assert!(
+                framed.buffered() <= 2 * crate::TRAILER_LIMIT.max(crate::CHUNK_LINE_LIMIT),
+                "the reader holds {} bytes of framing",
+                framed.buffered()
+            );
+            match read {
+                Ok(0) => return (body, framed.done()),
+                Ok(n) => {
+                    timeouts = 0;
+                    body.extend_from_slice(&buf[..n]);
+                    if body.len() > 1 << 22 {
+                        return (body, false);
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock && timeouts < patience => {
+                    timeouts += 1;
+                }
+                Err(_) => return (body, false),
+            }
         }
     }
 }
@@ -365,7 +479,7 @@ fn take_gzip(headers: &mut http::HeaderMap) -> bool {
 }
 
 /// The body as the caller reads it: decoded when gzip-compressed.
-fn decoded(body: Body, gzip: bool) -> BlockingBody {
+fn decoded(body: impl Read + Send + 'static, gzip: bool) -> BlockingBody {
     if gzip {
         Box::new(flate2::read::MultiGzDecoder::new(body))
     } else {
@@ -373,9 +487,31 @@ fn decoded(body: Body, gzip: bool) -> BlockingBody {
     }
 }
 
+/// An answer read whole: decoded when gzip-compressed, within the buffered limits.
+fn buffered(
+    mut parts: http::response::Parts,
+    body: impl Read,
+) -> Result<http::Response<Vec<u8>>, TransportError> {
+    let bytes = if take_gzip(&mut parts.headers) {
+        read_gzip(body)?
+    } else {
+        let mut bytes = Vec::new();
+        body.take(BUFFERED_BODY_LIMIT + 1)
+            .read_to_end(&mut bytes)
+            .map_err(TransportError::body_read)?;
+        if bytes.len() as u64 > BUFFERED_BODY_LIMIT {
+            return Err(too_large(
+                "the response body exceeds the buffered limit of 256 MiB",
+            ));
+        }
+        bytes
+    };
+    Ok(http::Response::from_parts(parts, bytes))
+}
+
 /// A gzip-compressed body, decoded and buffered within [`BUFFERED_GZIP_LIMIT`] and
 /// [`BUFFERED_GZIP_RATIO`].
-fn read_gzip(body: Body) -> Result<Vec<u8>, TransportError> {
+fn read_gzip(body: impl Read) -> Result<Vec<u8>, TransportError> {
     const RATIO_FROM: u64 = 1024 * 1024;
     // A small buffer below the decoder, so that the compressed bytes counted are close to
     // those it has used.
@@ -435,22 +571,8 @@ impl BlockingTransport for HttpTransport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let (mut parts, body) = self.exchange(&request)?;
-        let bytes = if take_gzip(&mut parts.headers) {
-            read_gzip(body)?
-        } else {
-            let mut bytes = Vec::new();
-            body.take(BUFFERED_BODY_LIMIT + 1)
-                .read_to_end(&mut bytes)
-                .map_err(TransportError::body_read)?;
-            if bytes.len() as u64 > BUFFERED_BODY_LIMIT {
-                return Err(too_large(
-                    "the response body exceeds the buffered limit of 256 MiB",
-                ));
-            }
-            bytes
-        };
-        Ok(http::Response::from_parts(parts, bytes))
+        let (parts, body) = self.exchange(&request)?;
+        buffered(parts, body)
     }
 
     fn send_streaming(

@@ -206,6 +206,7 @@ fn read_line<R: BufRead>(
             ));
         }
         line.extend_from_slice(&available[..take]);
+        debug_assert!(line.len() <= limit, "a line beyond its limit");
         input.consume(take);
         if ended {
             return Ok(true);
@@ -398,6 +399,12 @@ impl<R: BufRead> FramedBody<R> {
     /// Whether the body ended cleanly, so the connection can carry another request.
     pub(crate) fn done(&self) -> bool {
         self.state == State::Done
+    }
+
+    /// The bytes of framing the reader holds (the part of a line read so far).
+    #[cfg(fuzzing)]
+    pub(crate) fn buffered(&self) -> usize {
+        self.line.capacity()
     }
 
     /// The connection under the body.
