@@ -71,6 +71,7 @@ impl Default for Setup {
 pub struct Kit {
     skips: Vec<(Case, &'static str)>,
     memory: Option<(&'static PeakAlloc, usize)>,
+    bounds: Vec<(Case, usize)>,
 }
 
 impl fmt::Debug for Kit {
@@ -78,6 +79,7 @@ impl fmt::Debug for Kit {
         f.debug_struct("Kit")
             .field("skips", &self.skips)
             .field("memory_bound", &self.memory.map(|(_, bound)| bound))
+            .field("bounds", &self.bounds)
             .finish()
     }
 }
@@ -102,6 +104,25 @@ impl Kit {
     pub fn count_memory(mut self, allocator: &'static PeakAlloc, bound: usize) -> Self {
         self.memory = Some((allocator, bound));
         self
+    }
+
+    /// A tighter bound than [`count_memory`](Self::count_memory)'s for one case: e.g. the
+    /// documented limit of a head line plus the reader's buffer for
+    /// [`Case::EndlessHeadLine`].
+    pub fn memory_bound(mut self, case: Case, bound: usize) -> Self {
+        self.bounds.push((case, bound));
+        self
+    }
+
+    /// The allocator and the bound for `case`, when memory is counted.
+    fn memory_for(&self, case: Case) -> Option<(&'static PeakAlloc, usize)> {
+        let (allocator, bound) = self.memory?;
+        let bound = self
+            .bounds
+            .iter()
+            .find(|(bounded, _)| *bounded == case)
+            .map_or(bound, |(_, bound)| *bound);
+        Some((allocator, bound))
     }
 
     /// Runs every case against the transports `make` builds, one per case.
@@ -137,7 +158,7 @@ impl Kit {
                 None => {
                     let context = cases::Context {
                         make: &make,
-                        memory: self.memory,
+                        memory: self.memory_for(case),
                     };
                     match cases::run(case, &context).await {
                         Ok(cases::Ran::Passed) => Outcome::Passed,
