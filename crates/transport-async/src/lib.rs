@@ -64,6 +64,9 @@ impl ReqwestTransport {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(connect)
             .read_timeout(read)
+            // Gzip is decoded here, under the buffered caps, even if another crate of the
+            // program turns reqwest's `gzip` feature on (which would make it the default).
+            .no_gzip()
             .build()
             .map_err(|e| {
                 TransportError::new(TransportErrorKind::Other, false).with_source(e.without_url())
@@ -77,7 +80,8 @@ impl ReqwestTransport {
     /// A transport over a client you configured. It should not follow redirects
     /// (`redirect::Policy::none()`), and should use `read_timeout` rather than `timeout`.
     /// Bodies the server gzip-compressed are decoded here, under this crate's limits, unless
-    /// your client decodes them itself (reqwest's `gzip` feature).
+    /// your client decodes them itself: build it with `no_gzip()`, as another crate of your
+    /// program may turn reqwest's `gzip` feature on, and with it reqwest's own decoding.
     pub fn from_client(client: reqwest::Client) -> Self {
         ReqwestTransport {
             client,

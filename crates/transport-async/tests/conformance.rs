@@ -21,6 +21,7 @@ fn transport(setup: &Setup) -> ReqwestTransport {
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(setup.connect_timeout)
                 .read_timeout(setup.read_timeout)
+                .no_gzip()
                 .proxy(reqwest::Proxy::all(proxy).unwrap())
                 .build()
                 .unwrap();
