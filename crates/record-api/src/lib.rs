@@ -42,6 +42,7 @@ pub mod testing;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod gzip;
 mod transport;
 
 pub use endpoints::{
@@ -50,10 +51,11 @@ pub use endpoints::{
     TokenRequest,
 };
 pub use error::{ApiError, Error, REDACTED, RateLimitKind, SNIPPET_LIMIT};
+pub use gzip::{BUFFERED_GZIP_LIMIT, BUFFERED_GZIP_RATIO, GZIP_RATIO_FROM, gzip_growth, take_gzip};
 pub use list_stream::{ListDecoder, RECORD_SIZE_LIMIT};
 pub use render::{
     Authorization, BaseUrl, DEFAULT_USER_AGENT, authority_host, basic_credentials, host_address,
-    is_loopback_host, render, storage_link_request, without_userinfo,
+    is_loopback_host, render, split_host_port, storage_link_request, without_userinfo,
 };
 pub use request::{ApiRequest, AuthKind, Body, FormValue, Method, ResponseKind, Root};
 pub use response::{error_for_status, rate_limit_of};

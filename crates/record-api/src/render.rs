@@ -274,23 +274,38 @@ pub fn authority_host(uri: &http::Uri) -> Option<&str> {
     let host_port = authority
         .rsplit_once('@')
         .map_or(authority, |(_, rest)| rest);
-    let (host, port) = if host_port.starts_with('[') {
-        let end = host_port.find(']')?;
-        host_port[1..end].parse::<std::net::Ipv6Addr>().ok()?;
-        let (host, rest) = host_port.split_at(end + 1);
+    split_host_port(host_port).map(|(host, _)| host)
+}
+
+/// `host[:port]` split as a connection reads it: a host in brackets must be an IPv6 address and
+/// the whole host; any other host has no bracket; a port is decimal digits (maybe none: the
+/// caller decides what an empty or out-of-range port means).
+///
+/// ```
+/// use record_api::split_host_port;
+/// assert_eq!(split_host_port("[::1]:8080"), Some(("[::1]", Some("8080"))));
+/// assert_eq!(split_host_port("proxy.example"), Some(("proxy.example", None)));
+/// assert_eq!(split_host_port("[::1].evil.example"), None);
+/// assert_eq!(split_host_port("h:0x50"), None);
+/// ```
+pub fn split_host_port(text: &str) -> Option<(&str, Option<&str>)> {
+    let (host, port) = if text.starts_with('[') {
+        let end = text.find(']')?;
+        text[1..end].parse::<std::net::Ipv6Addr>().ok()?;
+        let (host, rest) = text.split_at(end + 1);
         match rest {
             "" => (host, None),
             _ => (host, Some(rest.strip_prefix(':')?)),
         }
     } else {
-        match host_port.split_once(':') {
+        match text.split_once(':') {
             Some((host, port)) => (host, Some(port)),
-            None => (host_port, None),
+            None => (text, None),
         }
     };
     let port_ok = port.is_none_or(|port| port.bytes().all(|b| b.is_ascii_digit()));
     let host_ok = !host.is_empty() && (host.starts_with('[') || !host.contains([']', '[']));
-    (port_ok && host_ok).then_some(host)
+    (port_ok && host_ok).then_some((host, port))
 }
 
 /// `text` with any `user:password@` of a URL replaced by `[redacted]@`, cut to a short prefix:

@@ -34,13 +34,9 @@ use record_api::{AsyncBody, AsyncTransport, TransportError, TransportErrorKind, 
 /// The largest body [`AsyncTransport::send`] buffers; streaming has no limit.
 pub const BUFFERED_BODY_LIMIT: usize = 256 * 1024 * 1024;
 
-/// The largest gzip-compressed body [`AsyncTransport::send`] buffers once decoded: the API's
-/// JSON answers are far smaller, and a compressed "bomb" stops here.
-pub const BUFFERED_GZIP_LIMIT: usize = 64 * 1024 * 1024;
-
-/// The most a gzip-compressed body that [`AsyncTransport::send`] buffers may grow by decoding,
-/// once it is over 1 MiB decoded: JSON compresses tens of times, a bomb a thousand.
-pub const BUFFERED_GZIP_RATIO: usize = 200;
+/// The caps on a gzip-compressed body that [`AsyncTransport::send`] buffers, shared by every
+/// transport of the SDK.
+pub use record_api::{BUFFERED_GZIP_LIMIT, BUFFERED_GZIP_RATIO};
 
 /// A transport over a `reqwest::Client`.
 #[derive(Debug, Clone)]
@@ -155,22 +151,11 @@ impl AsyncTransport for ReqwestTransport {
         let response = self.execute(request).await?;
         let mut parts = into_parts(&response);
         let mut body = Vec::new();
-        if take_gzip(&mut parts.headers) {
+        if record_api::take_gzip(&mut parts.headers) {
             let mut decoded = Gunzip::new(response);
             while let Some(chunk) = decoded.next_chunk().await? {
                 body.extend_from_slice(&chunk);
-                if body.len() > BUFFERED_GZIP_LIMIT {
-                    return Err(too_large(
-                        "the gzip-compressed response body decodes to more than 64 MiB",
-                    ));
-                }
-                if body.len() > 1024 * 1024
-                    && body.len() / decoded.compressed.max(1) > BUFFERED_GZIP_RATIO
-                {
-                    return Err(too_large(
-                        "the gzip-compressed response body decodes to over 200 times its size",
-                    ));
-                }
+                record_api::gzip_growth(body.len() as u64, decoded.compressed)?;
             }
         } else {
             let mut response = ReqwestBody(response);
@@ -192,7 +177,7 @@ impl AsyncTransport for ReqwestTransport {
     ) -> Result<http::Response<Box<dyn AsyncBody>>, TransportError> {
         let response = self.execute(request).await?;
         let mut parts = into_parts(&response);
-        let body: Box<dyn AsyncBody> = if take_gzip(&mut parts.headers) {
+        let body: Box<dyn AsyncBody> = if record_api::take_gzip(&mut parts.headers) {
             Box::new(Gunzip::new(response))
         } else {
             Box::new(ReqwestBody(response))
@@ -203,19 +188,6 @@ impl AsyncTransport for ReqwestTransport {
 
 fn too_large(why: &'static str) -> TransportError {
     TransportError::new(TransportErrorKind::BodyTooLarge, true).with_source(why)
-}
-
-/// Whether the headers say the body is gzip-compressed; if so, drops the headers that
-/// describe the compressed body.
-fn take_gzip(headers: &mut http::HeaderMap) -> bool {
-    let gzip = headers
-        .get(http::header::CONTENT_ENCODING)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-    if gzip {
-        headers.remove(http::header::CONTENT_ENCODING);
-        headers.remove(http::header::CONTENT_LENGTH);
-    }
-    gzip
 }
 
 /// A streamed reqwest body.
@@ -235,7 +207,7 @@ struct Gunzip {
     pending: Bytes,
     decoder: flate2::write::MultiGzDecoder<Vec<u8>>,
     /// The compressed bytes decoded so far.
-    compressed: usize,
+    compressed: u64,
     ended: bool,
 }
 
@@ -277,7 +249,7 @@ impl AsyncBody for Gunzip {
                 }
             }
             let piece = self.pending.split_to(self.pending.len().min(1024));
-            self.compressed += piece.len();
+            self.compressed += piece.len() as u64;
             self.decoder.write_all(&piece).map_err(undecodable)?;
         }
     }

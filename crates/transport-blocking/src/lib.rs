@@ -185,13 +185,9 @@ pub mod fuzzing {
 /// The largest body [`BlockingTransport::send`] buffers; streaming has no limit.
 pub const BUFFERED_BODY_LIMIT: u64 = 256 * 1024 * 1024;
 
-/// The largest gzip-compressed body [`BlockingTransport::send`] buffers once decoded: the
-/// API's JSON answers are far smaller, and a compressed "bomb" stops here.
-pub const BUFFERED_GZIP_LIMIT: u64 = 64 * 1024 * 1024;
-
-/// The most a gzip-compressed body that [`BlockingTransport::send`] buffers may grow by
-/// decoding, once it is over 1 MiB decoded: JSON compresses tens of times, a bomb a thousand.
-pub const BUFFERED_GZIP_RATIO: u64 = 200;
+/// The caps on a gzip-compressed body that [`BlockingTransport::send`] buffers, shared by
+/// every transport of the SDK.
+pub use record_api::{BUFFERED_GZIP_LIMIT, BUFFERED_GZIP_RATIO};
 
 /// The most bytes of a response head the transport reads: the status line and the headers
 /// together (each interim `1xx` head on its own). A longer head is an error, and no more of
@@ -465,19 +461,6 @@ impl Read for Body {
     }
 }
 
-/// Whether the headers say the body is gzip-compressed; if so, drops the headers that
-/// describe the compressed body.
-fn take_gzip(headers: &mut http::HeaderMap) -> bool {
-    let gzip = headers
-        .get(http::header::CONTENT_ENCODING)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-    if gzip {
-        headers.remove(http::header::CONTENT_ENCODING);
-        headers.remove(http::header::CONTENT_LENGTH);
-    }
-    gzip
-}
-
 /// The body as the caller reads it: decoded when gzip-compressed.
 fn decoded(body: impl Read + Send + 'static, gzip: bool) -> BlockingBody {
     if gzip {
@@ -492,7 +475,7 @@ fn buffered(
     mut parts: http::response::Parts,
     body: impl Read,
 ) -> Result<http::Response<Vec<u8>>, TransportError> {
-    let bytes = if take_gzip(&mut parts.headers) {
+    let bytes = if record_api::take_gzip(&mut parts.headers) {
         read_gzip(body)?
     } else {
         let mut bytes = Vec::new();
@@ -512,7 +495,6 @@ fn buffered(
 /// A gzip-compressed body, decoded and buffered within [`BUFFERED_GZIP_LIMIT`] and
 /// [`BUFFERED_GZIP_RATIO`].
 fn read_gzip(body: impl Read) -> Result<Vec<u8>, TransportError> {
-    const RATIO_FROM: u64 = 1024 * 1024;
     // A small buffer below the decoder, so that the compressed bytes counted are close to
     // those it has used.
     let compressed = BufReader::with_capacity(
@@ -533,18 +515,7 @@ fn read_gzip(body: impl Read) -> Result<Vec<u8>, TransportError> {
             Err(error) => return Err(TransportError::body_read(error)),
         };
         bytes.extend_from_slice(&buf[..n]);
-        let decoded = bytes.len() as u64;
-        let compressed = decoder.get_ref().get_ref().count.max(1);
-        if decoded > BUFFERED_GZIP_LIMIT {
-            return Err(too_large(
-                "the gzip-compressed response body decodes to more than 64 MiB",
-            ));
-        }
-        if decoded > RATIO_FROM && decoded / compressed > BUFFERED_GZIP_RATIO {
-            return Err(too_large(
-                "the gzip-compressed response body decodes to over 200 times its size",
-            ));
-        }
+        record_api::gzip_growth(bytes.len() as u64, decoder.get_ref().get_ref().count)?;
     }
 }
 
@@ -580,7 +551,7 @@ impl BlockingTransport for HttpTransport {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<BlockingBody>, TransportError> {
         let (mut parts, body) = self.exchange(&request)?;
-        let gzip = take_gzip(&mut parts.headers);
+        let gzip = record_api::take_gzip(&mut parts.headers);
         Ok(http::Response::from_parts(parts, decoded(body, gzip)))
     }
 }

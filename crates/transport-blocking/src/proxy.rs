@@ -119,30 +119,14 @@ impl Proxy {
 /// The host and port of `host[:port]` (port 80 when absent): a name, an IPv4 address or an
 /// IPv6 address in brackets, and a decimal port from 1 to 65535.
 fn host_and_port(text: &str) -> Option<(&str, u16)> {
-    let (host, port) = if text.starts_with('[') {
-        let end = text.find(']')?;
-        text[1..end].parse::<std::net::Ipv6Addr>().ok()?;
-        let (host, rest) = text.split_at(end + 1);
-        match rest {
-            "" => (host, None),
-            _ => (host, Some(rest.strip_prefix(':')?)),
-        }
-    } else {
-        match text.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (text, None),
-        }
-    };
+    let (host, port) = record_api::split_host_port(text)?;
     let name = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
-    if !host.starts_with('[') && (host.is_empty() || !host.bytes().all(name)) {
+    if !host.starts_with('[') && !host.bytes().all(name) {
         return None;
     }
     let port = match port {
         None => 80,
-        Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
-            digits.parse::<u16>().ok().filter(|&port| port != 0)?
-        }
-        Some(_) => return None,
+        Some(digits) => digits.parse::<u16>().ok().filter(|&port| port != 0)?,
     };
     Some((host, port))
 }

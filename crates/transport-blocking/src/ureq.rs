@@ -167,7 +167,7 @@ impl BlockingTransport for UreqTransport {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<BlockingBody>, TransportError> {
         let (mut parts, body) = self.exchange(request)?;
-        let gzip = crate::take_gzip(&mut parts.headers);
+        let gzip = record_api::take_gzip(&mut parts.headers);
         Ok(http::Response::from_parts(
             parts,
             crate::decoded(body, gzip),
