@@ -42,7 +42,12 @@ use record_api::{BlockingBody, BlockingTransport, TransportError, TransportError
 /// - `LengthAndChunked`: the connection is kept after an answer framed by both
 ///   `Content-Length` and `Transfer-Encoding`;
 /// - `ProxyAbsoluteForm`: plain-HTTP requests go through a `CONNECT` tunnel too, not in
-///   absolute form (a proxy that refuses `CONNECT` to port 80 cannot be used).
+///   absolute form (a proxy that refuses `CONNECT` to port 80 cannot be used);
+/// - `GzipBomb`, when ureq's own `gzip` feature is on anywhere in your program (features are
+///   unified: another crate may turn it on): ureq then decodes gzip itself and removes the
+///   headers that say so, leaving this transport no compressed count to cap, and a buffered
+///   answer is bounded only by [`BUFFERED_BODY_LIMIT`](crate::BUFFERED_BODY_LIMIT) decoded.
+///   With the feature off (as this crate asks for ureq), the caps apply.
 ///
 /// ```no_run
 /// use std::time::Duration;

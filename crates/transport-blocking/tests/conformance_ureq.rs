@@ -37,6 +37,12 @@ fn the_ureq_transport_passes_the_kit() {
             Case::ProxyAbsoluteForm,
             "ureq tunnels plain-HTTP requests through CONNECT too",
         )
+        // The bench turns ureq's `gzip` feature on for the whole workspace: ureq then decodes
+        // in this transport's stead, and no compressed count is left to cap.
+        .skip(
+            Case::GzipBomb,
+            "ureq decodes gzip itself when its `gzip` feature is on",
+        )
         .run_blocking(|setup| {
             UreqTransport::with_proxy(
                 setup.connect_timeout,
