@@ -202,6 +202,8 @@ cases! {
         "Three requests go over one kept-alive connection.",
     Chunked =>
         "A chunked body with extensions and trailers is decoded, and its connection reused.",
+    EmptyGzip =>
+        "An empty answer labelled `Content-Encoding: gzip` (a 204, say) is an empty answer, not a broken gzip stream.",
     Gzip =>
         "A gzip body is decoded, whole and streamed.",
     Interim =>

@@ -242,7 +242,10 @@ impl AsyncBody for Gunzip {
                 match self.body.next_chunk().await? {
                     Some(chunk) => self.pending = chunk,
                     None => {
-                        self.decoder.try_finish().map_err(undecodable)?;
+                        // An empty body labelled gzip (a `204`, say) is an empty body.
+                        if self.compressed > 0 {
+                            self.decoder.try_finish().map_err(undecodable)?;
+                        }
                         self.ended = true;
                         continue;
                     }

@@ -464,9 +464,39 @@ impl Read for Body {
 /// The body as the caller reads it: decoded when gzip-compressed.
 fn decoded(body: impl Read + Send + 'static, gzip: bool) -> BlockingBody {
     if gzip {
-        Box::new(flate2::read::MultiGzDecoder::new(body))
+        Box::new(Gunzip::Unread(BufReader::new(body)))
     } else {
         Box::new(body)
+    }
+}
+
+/// A gzip-compressed body read as it arrives. An empty body (a `204` or a `HEAD` answer that
+/// carries `Content-Encoding: gzip`) is an empty body, not a broken gzip stream.
+enum Gunzip<R> {
+    /// Nothing read yet.
+    Unread(BufReader<R>),
+    Decoding(flate2::bufread::MultiGzDecoder<BufReader<R>>),
+    /// The body was empty.
+    Empty,
+}
+
+impl<R: Read> Read for Gunzip<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self {
+                Gunzip::Decoding(decoder) => return decoder.read(buf),
+                Gunzip::Empty => return Ok(0),
+                Gunzip::Unread(input) => {
+                    let empty = std::io::BufRead::fill_buf(input)?.is_empty();
+                    let Gunzip::Unread(input) = std::mem::replace(self, Gunzip::Empty) else {
+                        return Ok(0);
+                    };
+                    if !empty {
+                        *self = Gunzip::Decoding(flate2::bufread::MultiGzDecoder::new(input));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -504,6 +534,14 @@ fn read_gzip(body: impl Read) -> Result<Vec<u8>, TransportError> {
             count: 0,
         },
     );
+    let mut compressed = compressed;
+    if std::io::BufRead::fill_buf(&mut compressed)
+        .map_err(TransportError::body_read)?
+        .is_empty()
+    {
+        // An empty body labelled gzip (a `204`, say) is an empty body.
+        return Ok(Vec::new());
+    }
     let mut decoder = flate2::bufread::MultiGzDecoder::new(compressed);
     let mut bytes = Vec::new();
     let mut buf = vec![0; 64 * 1024];

@@ -47,7 +47,9 @@ use record_api::{BlockingBody, BlockingTransport, TransportError, TransportError
 ///   unified: another crate may turn it on): ureq then decodes gzip itself and removes the
 ///   headers that say so, leaving this transport no compressed count to cap, and a buffered
 ///   answer is bounded only by [`BUFFERED_BODY_LIMIT`](crate::BUFFERED_BODY_LIMIT) decoded.
-///   With the feature off (as this crate asks for ureq), the caps apply.
+///   With the feature off (as this crate asks for ureq), the caps apply;
+/// - `EmptyGzip`, in the same case: ureq's own decoder fails an empty answer (a `204`)
+///   labelled `Content-Encoding: gzip`, where this transport's gives an empty body.
 ///
 /// ```no_run
 /// use std::time::Duration;

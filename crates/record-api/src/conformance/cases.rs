@@ -32,6 +32,7 @@ pub(super) async fn run<U: Under>(case: Case, cx: &Context<'_, U>) -> Checked {
         Case::KeepAlive => keep_alive(cx).await,
         Case::Chunked => chunked(cx).await,
         Case::Gzip => gzip(cx).await,
+        Case::EmptyGzip => empty_gzip(cx).await,
         Case::Interim => interim(cx).await,
         Case::NoBody => no_body(cx).await,
         Case::ConnectionClose => until_close(cx, b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it", "all of it").await,
@@ -206,6 +207,37 @@ async fn gzip<U: Under>(cx: &Context<'_, U>) -> Checked {
         "buffered",
     )?;
     expect_body(streamed(&under, &server.url("/2")).await, &text, "streamed")?;
+    Ok(Ran::Passed)
+}
+
+async fn empty_gzip<U: Under>(cx: &Context<'_, U>) -> Checked {
+    let server = start(|peer| {
+        while let Some(line) = peer.request() {
+            let answer: &[u8] = if line.contains(" /204 ") {
+                b"HTTP/1.1 204 No Content\r\nContent-Encoding: gzip\r\n\r\n"
+            } else {
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n"
+            };
+            if !peer.send(answer) {
+                return;
+            }
+        }
+    })?;
+    let under = (cx.make)(&Setup::default());
+    for path in ["/204", "/200"] {
+        let (status, body) = whole(&under, "DELETE", &server.url(path))
+            .await
+            .map_err(|error| format!("{path}, buffered: {error}"))?;
+        ensure(body.is_empty(), || {
+            format!("{path}: {status} with {} bytes", body.len())
+        })?;
+    }
+    let (_, body) = streamed(&under, &server.url("/200"))
+        .await
+        .map_err(|error| format!("streamed: {error}"))?;
+    ensure(body.is_empty(), || {
+        format!("streamed: {} bytes", body.len())
+    })?;
     Ok(Ran::Passed)
 }
 
