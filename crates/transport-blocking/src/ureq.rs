@@ -19,13 +19,16 @@ use record_api::{BlockingBody, BlockingTransport, TransportError, TransportError
 /// filter your logger; you must. Keep `ureq_proto` (and `ureq`) below TRACE in every logger
 /// your program installs, whatever its global level:
 ///
+/// ```text
+/// RUST_LOG=trace,ureq_proto=debug,ureq=debug      # env_logger, or any RUST_LOG-style filter
 /// ```
-/// # struct Builder; impl Builder { fn filter_module(&mut self, _: &str, _: log::LevelFilter) -> &mut Self { self } }
-/// # let mut builder = Builder;
-/// // env_logger: `RUST_LOG=trace,ureq_proto=debug,ureq=debug` does the same.
-/// builder
+///
+/// ```rust,ignore
+/// // env_logger's builder; other loggers have the same per-target filter.
+/// env_logger::Builder::from_default_env()
 ///     .filter_module("ureq_proto", log::LevelFilter::Debug)
-///     .filter_module("ureq", log::LevelFilter::Debug);
+///     .filter_module("ureq", log::LevelFilter::Debug)
+///     .init();
 /// ```
 ///
 /// The SDK's tests check, with that filter in place, that no secret reaches a log through
