@@ -88,6 +88,18 @@ fn answering(answer: Vec<u8>) -> impl Fn(&mut Peer) + Send + Sync + 'static {
     }
 }
 
+/// A script answering every request on a connection with what `route` gives for its request
+/// line.
+fn routing(route: fn(&str) -> &'static [u8]) -> impl Fn(&mut Peer) + Send + Sync + 'static {
+    move |peer| {
+        while let Some(line) = peer.request() {
+            if !peer.send(route(&line)) {
+                return;
+            }
+        }
+    }
+}
+
 fn request(method: &str, url: &str) -> Result<http::Request<Vec<u8>>, String> {
     http::Request::builder()
         .method(method)
@@ -211,18 +223,13 @@ async fn gzip<U: Under>(cx: &Context<'_, U>) -> Checked {
 }
 
 async fn empty_gzip<U: Under>(cx: &Context<'_, U>) -> Checked {
-    let server = start(|peer| {
-        while let Some(line) = peer.request() {
-            let answer: &[u8] = if line.contains(" /204 ") {
-                b"HTTP/1.1 204 No Content\r\nContent-Encoding: gzip\r\n\r\n"
-            } else {
-                b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n"
-            };
-            if !peer.send(answer) {
-                return;
-            }
+    let server = start(routing(|line| {
+        if line.contains(" /204 ") {
+            b"HTTP/1.1 204 No Content\r\nContent-Encoding: gzip\r\n\r\n"
+        } else {
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n"
         }
-    })?;
+    }))?;
     let under = (cx.make)(&Setup::default());
     for path in ["/204", "/200"] {
         let (status, body) = whole(&under, "DELETE", &server.url(path))
@@ -254,22 +261,17 @@ async fn interim<U: Under>(cx: &Context<'_, U>) -> Checked {
 }
 
 async fn no_body<U: Under>(cx: &Context<'_, U>) -> Checked {
-    let server = start(|peer| {
-        while let Some(line) = peer.request() {
-            let answer: &[u8] = if line.starts_with("HEAD ") {
-                b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
-            } else if line.contains(" /204 ") {
-                b"HTTP/1.1 204 No Content\r\n\r\n"
-            } else if line.contains(" /304 ") {
-                b"HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n"
-            } else {
-                OK
-            };
-            if !peer.send(answer) {
-                return;
-            }
+    let server = start(routing(|line| {
+        if line.starts_with("HEAD ") {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+        } else if line.contains(" /204 ") {
+            b"HTTP/1.1 204 No Content\r\n\r\n"
+        } else if line.contains(" /304 ") {
+            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n"
+        } else {
+            OK
         }
-    })?;
+    }))?;
     let under = (cx.make)(&Setup::default());
     for (method, path, status) in [
         ("HEAD", "/", 200),
@@ -332,20 +334,15 @@ async fn redirect<U: Under>(cx: &Context<'_, U>) -> Checked {
 }
 
 async fn error_status<U: Under>(cx: &Context<'_, U>) -> Checked {
-    let server = start(|peer| {
-        while let Some(line) = peer.request() {
-            let answer: &[u8] = if line.contains(" /404 ") {
-                b"HTTP/1.1 404 Not Found\r\nContent-Length: 15\r\n\r\n{\"error\":\"no\"}\n"
-            } else if line.contains(" /503 ") {
-                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\nContent-Length: 4\r\n\r\nbusy"
-            } else {
-                b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\nboom"
-            };
-            if !peer.send(answer) {
-                return;
-            }
+    let server = start(routing(|line| {
+        if line.contains(" /404 ") {
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 15\r\n\r\n{\"error\":\"no\"}\n"
+        } else if line.contains(" /503 ") {
+            b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\nContent-Length: 4\r\n\r\nbusy"
+        } else {
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\nboom"
         }
-    })?;
+    }))?;
     let under = (cx.make)(&Setup::default());
     for (path, status, body) in [
         ("/404", 404, "{\"error\":\"no\"}\n"),
