@@ -3,21 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use object_store::ObjectStoreExt as _;
 use telphin_records::layers::record_api::AsyncTransport;
-use telphin_records::layers::record_api::bytes::Bytes;
 use telphin_records::{Client, DownloadSource};
 
 use crate::budget::{Admission, Gate, Permit, RateBudget};
 use crate::catalog::Catalog;
-use crate::error::BackupError;
-use crate::manifest::{ManifestLine, encode, manifest_key};
 use crate::naming::Naming;
 use crate::progress::{Progress, ProgressFn};
 use crate::target::Target;
-
-/// Manifest lines are read from the catalog in pages of this many.
-const MANIFEST_PAGE: usize = 256;
 
 /// How runs behave.
 #[derive(Clone)]
@@ -209,42 +202,5 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                 }
             }
         }
-    }
-
-    /// Writes the manifest of every month whose kept records changed, streamed from the
-    /// catalog page by page (a month of a large call centre is hundreds of MiB of JSON).
-    pub(crate) async fn write_manifests(&self) -> Result<(), BackupError> {
-        for month in self.catalog.dirty_months()? {
-            let key = manifest_key(&month);
-            let mut upload = self.target.upload(&key)?;
-            let mut after = None;
-            let mut text = Vec::new();
-            loop {
-                let page = self.catalog.manifest_page(&month, &after, MANIFEST_PAGE)?;
-                let Some((time, last)) = page.last() else {
-                    break;
-                };
-                after = Some((*time, last.record_uuid.clone()));
-                let lines: Vec<ManifestLine> = page.into_iter().map(|(_, line)| line).collect();
-                text.clear();
-                encode(&lines, &mut text).map_err(|error| BackupError::Corrupt {
-                    what: format!("the manifest of {month}"),
-                    reason: error.to_string(),
-                })?;
-                upload.push(Bytes::copy_from_slice(&text)).await?;
-            }
-            if upload.size() == 0 {
-                // No kept record in the month any more: no manifest.
-                upload.abort().await;
-                match self.target.store().delete(&Target::path(&key)?).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(error) => return Err(error.into()),
-                }
-            } else {
-                upload.finish().await?;
-            }
-            self.catalog.manifest_written(&month)?;
-        }
-        Ok(())
     }
 }

@@ -172,7 +172,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             return Ok(());
         };
         let through = last.init_time_gmt.instant().timestamp_micros();
-        self.catalog.upsert_listed(batch)?;
+        self.catalog.add_listed(batch)?;
         listed.records += batch.len() as u64;
         batch.clear();
         // Records at the batch's last instant may continue in the next batch: only those

@@ -1,18 +1,28 @@
 //! The catalog: one SQLite file (WAL, versioned migrations, owner-only permissions) with every
 //! listed record and its backup state.
 
+mod conditions;
 mod entry;
-mod query;
+mod numbers;
 mod schema;
+mod search;
+mod state;
+mod work;
+mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
-pub use entry::{BackupState, CatalogEntry};
-pub use query::SearchQuery;
-pub(crate) use query::{Kept, Pending, ScopeFilter};
+pub(crate) use conditions::{Conditions, Cursor, ScopeFilter};
+pub use entry::CatalogEntry;
+pub(crate) use entry::{ENTRY_COLUMNS, corrupt, entry_of, json_of, time_text};
+pub(crate) use numbers::index_record;
+pub use search::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Search, SearchQuery};
+pub(crate) use state::KEPT;
+pub use state::{BackupState, Status};
+pub(crate) use work::{Kept, KeptWhich, Pending};
 
 use crate::error::BackupError;
 
@@ -53,10 +63,38 @@ impl Catalog {
             // In WAL mode, NORMAL loses no committed transaction on a process crash, only on a
             // power loss of the last ones — which the next run then repeats.
             connection.pragma_update(None, "synchronous", "NORMAL")?;
-            connection.pragma_update(None, "foreign_keys", "ON")?;
-            connection.busy_timeout(std::time::Duration::from_secs(10))?;
-            query::register_functions(connection)
+            Catalog::prepare(connection)
         })?;
+        catalog.up_to_date()
+    }
+
+    /// A catalog in memory, gone when dropped: for tests and trials.
+    pub fn in_memory() -> Result<Catalog, BackupError> {
+        let path = PathBuf::from(":memory:");
+        let connection = Connection::open_in_memory().map_err(|source| BackupError::Catalog {
+            path: path.clone(),
+            source,
+        })?;
+        let catalog = Catalog {
+            path,
+            connection: Mutex::new(connection),
+        };
+        catalog.with(Catalog::prepare)?;
+        catalog.up_to_date()
+    }
+
+    /// The settings of every connection.
+    fn prepare(connection: &mut Connection) -> rusqlite::Result<()> {
+        connection.pragma_update(None, "foreign_keys", "ON")?;
+        // A page cache of 16 MiB at most, whatever the catalog's size (larger sorts spill to
+        // temporary files).
+        connection.pragma_update(None, "cache_size", -16_384)?;
+        connection.busy_timeout(std::time::Duration::from_secs(10))
+    }
+
+    /// Refuses a catalog of a newer schema, and migrates an older one.
+    fn up_to_date(self) -> Result<Catalog, BackupError> {
+        let catalog = self;
         let version = catalog.with(schema::version)?;
         if version > schema::LATEST {
             return Err(BackupError::CatalogTooNew {
@@ -136,51 +174,4 @@ fn protect(path: &Path) -> Result<(), BackupError> {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn migrations_run_once_and_a_newer_catalog_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.sqlite");
-        let catalog = Catalog::open(&path).unwrap();
-        assert_eq!(catalog.with(schema::version).unwrap(), schema::LATEST);
-        let mode: String = catalog
-            .with(|c| c.pragma_query_value(None, "journal_mode", |row| row.get(0)))
-            .unwrap();
-        assert_eq!(mode, "wal");
-        drop(catalog);
-        // Reopening changes nothing.
-        let catalog = Catalog::open(&path).unwrap();
-        assert_eq!(catalog.with(schema::version).unwrap(), schema::LATEST);
-        catalog
-            .with(|c| c.pragma_update(None, "user_version", schema::LATEST + 1))
-            .unwrap();
-        drop(catalog);
-        let error = Catalog::open(&path).unwrap_err();
-        assert!(
-            matches!(error, BackupError::CatalogTooNew { found, .. } if found == schema::LATEST + 1),
-            "{error}"
-        );
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn the_catalog_is_its_owners_only() {
-        use std::os::unix::fs::PermissionsExt as _;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.sqlite");
-        std::fs::write(&path, b"").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let catalog = Catalog::open(&path).unwrap();
-        catalog.upsert_listed(&[]).unwrap();
-        for file in ["c.sqlite", "c.sqlite-wal", "c.sqlite-shm"] {
-            let mode = std::fs::metadata(dir.path().join(file))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600, "{file}: {mode:o}");
-        }
-    }
-}
+mod tests;

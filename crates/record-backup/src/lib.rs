@@ -61,19 +61,21 @@ mod manifest;
 mod naming;
 mod progress;
 mod purge;
-mod rebuild;
 mod target;
 mod verify;
 
 pub use archive::{Archive, ArchiveOptions, Outcome};
 pub use backup::BackupReport;
 pub use budget::{RateBudget, Reserve, WhenReserveReached};
-pub use catalog::{BackupState, Catalog, CatalogEntry, SearchQuery};
+pub use catalog::{
+    BackupState, Catalog, CatalogEntry, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Search, SearchQuery,
+    Status,
+};
 pub use error::BackupError;
+pub use manifest::rebuild_catalog;
 pub use naming::{DEFAULT_TEMPLATE, NameTemplate, Naming};
 pub use progress::Progress;
 pub use purge::{PurgeOptions, PurgeReport};
-pub use rebuild::rebuild_catalog;
 pub use target::{PART_SIZE, Target};
 pub use verify::VerifyReport;
 

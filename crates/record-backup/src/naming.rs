@@ -7,15 +7,13 @@ use hmac::{KeyInit as _, Mac as _};
 use telphin_records::Record;
 
 use crate::error::BackupError;
+use crate::manifest::MANIFEST_PREFIX;
 
 /// The default object-name template.
 pub const DEFAULT_TEMPLATE: &str = "{yyyy}/{mm}/{dd}/{HHMMSS}_{flow}_{from}_{to}_{record_uuid}.mp3";
 
 /// The longest a placeholder's value may be, in bytes, once sanitised.
 const VALUE_LIMIT: usize = 80;
-
-/// Where the target's manifests live; no object name may start with it.
-pub(crate) const MANIFEST_PREFIX: &str = "_manifest";
 
 /// A placeholder of a template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

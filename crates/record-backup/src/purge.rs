@@ -6,7 +6,7 @@ use telphin_records::{Deletion, Error as ApiError, RecordUuid, Scope};
 
 use crate::archive::{Archive, Outcome};
 use crate::budget::Gate;
-use crate::catalog::ScopeFilter;
+use crate::catalog::{KeptWhich, ScopeFilter};
 use crate::error::BackupError;
 use crate::progress::Progress;
 
@@ -17,14 +17,15 @@ const PAGE: usize = 256;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PurgeOptions {
-    /// List what would be deleted, delete nothing.
+    /// Count what would be deleted, delete nothing (the records themselves:
+    /// [`SearchQuery::purgeable`](crate::SearchQuery::purgeable)).
     pub dry_run: bool,
     /// Delete at most this many records in this run.
     pub max_deletions: Option<u64>,
 }
 
 impl PurgeOptions {
-    /// Deletes nothing; the report lists what would go.
+    /// Deletes nothing; the report counts what would go.
     pub fn dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
         self
@@ -48,8 +49,9 @@ pub struct PurgeReport {
     /// Verified records whose object was missing or of another size right before deletion:
     /// kept on the PBX, and marked as not kept.
     pub not_kept: u64,
-    /// In a dry run, the records that would be deleted; otherwise those deleted (or gone).
-    pub records: Vec<RecordUuid>,
+    /// In a dry run, how many records would be deleted (each deleted one is reported as
+    /// [`Progress::Deleted`] when it goes).
+    pub would_delete: u64,
     /// Whether the run did all its work.
     pub outcome: Outcome,
 }
@@ -77,23 +79,25 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             deleted: 0,
             already_gone: 0,
             not_kept: 0,
-            records: Vec::new(),
+            would_delete: 0,
             outcome: Outcome::Complete,
         };
         let mut after = None;
         let result = 'pages: loop {
-            let page = self
-                .catalog
-                .kept_page(filter, None, Some(cutoff), &after, PAGE)?;
+            let page = self.catalog.kept_page(
+                filter,
+                None,
+                KeptWhich::PurgeableBefore(cutoff),
+                &after,
+                PAGE,
+            )?;
             let Some(last) = page.last() else {
                 break Ok(());
             };
             after = Some((last.init_time_us, last.record_uuid.clone()));
             for kept in page {
-                if options
-                    .max_deletions
-                    .is_some_and(|max| report.records.len() as u64 >= max)
-                {
+                let done = report.deleted + report.already_gone + report.would_delete;
+                if options.max_deletions.is_some_and(|max| done >= max) {
                     break 'pages Ok(());
                 }
                 let uuid = RecordUuid::new(kept.record_uuid.as_str()).map_err(|error| {
@@ -103,7 +107,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                     }
                 })?;
                 if options.dry_run {
-                    report.records.push(uuid);
+                    report.would_delete += 1;
                     continue;
                 }
                 if self.target.size(&kept.object_key).await? != Some(kept.size) {
@@ -141,7 +145,6 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                 self.report(Progress::Deleted {
                     record_uuid: kept.record_uuid.clone(),
                 });
-                report.records.push(uuid);
             }
         };
         self.write_manifests().await?;

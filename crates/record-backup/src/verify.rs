@@ -7,7 +7,7 @@ use telphin_records::layers::record_api::AsyncTransport;
 use telphin_records::{Period, Scope};
 
 use crate::archive::Archive;
-use crate::catalog::{Kept, ScopeFilter};
+use crate::catalog::{Kept, KeptWhich, ScopeFilter};
 use crate::error::BackupError;
 use crate::progress::Progress;
 
@@ -65,7 +65,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             let after = cursor?;
             match self
                 .catalog
-                .kept_page(filter, period.as_ref(), None, &after, PAGE)
+                .kept_page(filter, period.as_ref(), KeptWhich::All, &after, PAGE)
             {
                 Ok(page) => {
                     let next = page

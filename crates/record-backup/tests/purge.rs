@@ -75,12 +75,16 @@ fn purge_deletes_exactly_the_verified_records_older_than_the_cutoff() {
         .unwrap();
     assert_eq!(uuids_on_pbx(&sim), before, "a dry run deletes nothing");
     assert_eq!(sim.counters().route("delete_record"), 0);
-    let would: BTreeSet<String> = dry.records.iter().map(|u| u.to_string()).collect();
+    let would: BTreeSet<String> = found(archive.catalog(), &SearchQuery::purgeable(cutoff))
+        .iter()
+        .map(|e| e.record.record_uuid.to_string())
+        .collect();
     let want: BTreeSet<String> = jan_feb_records.iter().map(|r| r.uuid.clone()).collect();
     assert_eq!(
         would, want,
-        "a dry run lists the verified records before the cutoff"
+        "what purge would delete: the verified records before the cutoff"
     );
+    assert_eq!(dry.would_delete, want.len() as u64, "a dry run counts them");
 
     // A cap stops after that many deletions.
     let capped = runtime
@@ -171,15 +175,13 @@ fn search_finds_calls_by_number_extension_flow_result_and_duration() {
         .unwrap();
     let number = with_number.record.from_username.clone().unwrap();
     let spaced = format!("+{} ({}) {}", &number[..1], &number[1..4], &number[4..]);
-    let found = catalog
-        .search(&SearchQuery::default().number(&spaced))
-        .unwrap();
+    let by_number = found(catalog, &SearchQuery::default().number(&spaced));
     assert!(
-        found
+        by_number
             .iter()
             .any(|e| e.record.record_uuid == with_number.record.record_uuid)
     );
-    for entry in &found {
+    for entry in &by_number {
         let r = &entry.record;
         let fields = [
             r.from_username.as_deref(),
@@ -219,9 +221,7 @@ fn search_finds_calls_by_number_extension_flow_result_and_duration() {
         .result("answered")
         .min_duration(30)
         .period(Period::month(2024, 2).unwrap());
-    let found: Vec<String> = catalog
-        .search(&query)
-        .unwrap()
+    let by_criteria: Vec<String> = found(catalog, &query.clone().page_size(3))
         .into_iter()
         .map(|e| e.record.record_uuid.to_string())
         .collect();
@@ -238,11 +238,15 @@ fn search_finds_calls_by_number_extension_flow_result_and_duration() {
         .map(|e| e.record.record_uuid.to_string())
         .collect();
     assert!(!by_hand.is_empty());
-    assert_eq!(found, by_hand);
+    assert_eq!(by_criteria, by_hand, "in pages of 3");
+    assert_eq!(
+        catalog.search(&query).unwrap().total().unwrap(),
+        by_hand.len() as u64
+    );
     let one = SearchQuery::default()
         .scope(Scope::Extension(ExtensionId::new(1)))
         .limit(3);
-    assert!(catalog.search(&one).unwrap().is_empty());
+    assert!(found(catalog, &one).is_empty());
     assert!(
         catalog
             .search(&SearchQuery::default().number("no digits"))
@@ -309,8 +313,8 @@ fn an_object_deleted_behind_the_catalogs_back_is_downloaded_again() {
     runtime
         .block_on(target.store().delete(&ObjectPath::parse(&key).unwrap()))
         .unwrap();
-    let found = runtime.block_on(archive.verify(pbx(), None)).unwrap();
-    assert_eq!((found.missing, found.altered), (1, 0), "{found:?}");
+    let checked = runtime.block_on(archive.verify(pbx(), None)).unwrap();
+    assert_eq!((checked.missing, checked.altered), (1, 0), "{checked:?}");
     let entry = archive
         .catalog()
         .entry(victim.record.record_uuid.as_str())
@@ -323,7 +327,13 @@ fn an_object_deleted_behind_the_catalogs_back_is_downloaded_again() {
     let dry = runtime
         .block_on(archive.purge(cutoff, pbx(), PurgeOptions::default().dry_run(true)))
         .unwrap();
-    assert!(!dry.records.contains(&victim.record.record_uuid));
+    let purgeable = found(archive.catalog(), &SearchQuery::purgeable(cutoff));
+    assert_eq!(dry.would_delete, purgeable.len() as u64);
+    assert!(
+        !purgeable
+            .iter()
+            .any(|e| e.record.record_uuid == victim.record.record_uuid)
+    );
     // The next backup downloads it again, and only it.
     let again = runtime.block_on(archive.backup(pbx(), quarter())).unwrap();
     assert_eq!(again.stored, 1, "{again:?}");

@@ -97,7 +97,13 @@ pub fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 /// Every entry of the catalog, oldest first.
 pub fn entries(catalog: &Catalog) -> Vec<CatalogEntry> {
-    catalog.search(&SearchQuery::default()).unwrap()
+    found(catalog, &SearchQuery::default())
+}
+
+/// Every entry `query` finds, page after page.
+pub fn found(catalog: &Catalog, query: &SearchQuery) -> Vec<CatalogEntry> {
+    let pages: Result<Vec<Vec<CatalogEntry>>, _> = catalog.search(query).unwrap().collect();
+    pages.unwrap().concat()
 }
 
 /// The runtime of a test.

@@ -1,12 +1,21 @@
 //! The target's manifests: one JSON Lines object per month (UTC) of the kept records, so that
-//! the target alone describes itself and the catalog can be rebuilt from it.
+//! the target alone describes itself and the catalog can be rebuilt from it. The format and
+//! its reading live here; [`write`] keeps them up to date from the catalog, [`rebuild`] brings
+//! a lost catalog back from them.
+
+mod rebuild;
+mod write;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use telphin_records::Record;
 
 use crate::catalog::CatalogEntry;
-use crate::naming::MANIFEST_PREFIX;
+
+pub use rebuild::rebuild_catalog;
+
+/// Where the target's manifests live; no object name may start with it.
+pub(crate) const MANIFEST_PREFIX: &str = "_manifest";
 
 /// One kept record in a manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,9 +34,13 @@ pub(crate) struct ManifestLine {
 }
 
 impl ManifestLine {
-    /// The line of a kept entry; `None` if it is not kept.
+    /// The line of a kept entry; `None` if it is not kept (or its row lacks what storing
+    /// writes).
     pub(crate) fn of(entry: &CatalogEntry) -> Option<ManifestLine> {
         let state = &entry.state;
+        if !state.is_kept() {
+            return None;
+        }
         Some(ManifestLine {
             record_uuid: entry.record.record_uuid.to_string(),
             object_key: state.object_key.clone()?,
@@ -105,7 +118,7 @@ mod tests {
     use super::*;
 
     fn line(uuid_tail: char) -> ManifestLine {
-        let text = include_str!("../../record-model/tests/fixtures/full_record.json")
+        let text = include_str!("../../../record-model/tests/fixtures/full_record.json")
             .replace("0606\"", &format!("060{uuid_tail}\""));
         let record: Record = serde_json::from_str(&text).unwrap();
         ManifestLine {

@@ -1,0 +1,345 @@
+//! Search: the catalog's entries by period, number, scope, flow, result, duration and state,
+//! in pages read by index (never the whole catalog, never every match at once).
+
+use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension as _;
+use rusqlite::types::Value as Sql;
+use telphin_records::{Order, Period, Scope};
+
+use super::conditions::{Conditions, Cursor, ScopeFilter, order_by};
+use super::entry::{ENTRY_COLUMNS, entry_of};
+use super::state::{STATUS, Status};
+use super::{Catalog, CatalogEntry, numbers};
+use crate::error::BackupError;
+
+/// Entries per page unless [`SearchQuery::page_size`] says otherwise.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+
+/// The most entries one page may hold.
+pub const MAX_PAGE_SIZE: usize = 10_000;
+
+/// A search of the catalog; every criterion is optional, and all given ones must hold.
+///
+/// ```
+/// use record_backup::SearchQuery;
+/// use telphin_records::{Flow, Period};
+///
+/// let query = SearchQuery::default()
+///     .period(Period::month(2024, 3)?)
+///     .number("+7 (495) 123-45-67")
+///     .flow(Flow::In)
+///     .min_duration(60);
+/// # Ok::<(), telphin_records::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SearchQuery {
+    /// Calls that started in this period.
+    pub period: Option<Period>,
+    /// Calls that started before this instant.
+    pub before: Option<DateTime<Utc>>,
+    /// Calls with this number in any number field (caller, callee, source, destination, DID,
+    /// ANI, registered extension number), compared by digits: `+7 (495) 123-45-67` finds
+    /// `74951234567`; a number of 4 digits or more also finds numbers ending with it.
+    pub number: Option<String>,
+    /// Calls of this scope (client, group, extension).
+    pub scope: Option<Scope>,
+    /// Calls of this direction.
+    pub flow: Option<String>,
+    /// Calls with this result.
+    pub result: Option<String>,
+    /// Calls at least this long, in seconds.
+    pub min_duration: Option<u64>,
+    /// Records in this backup state.
+    pub status: Option<Status>,
+    /// Newest first (default: oldest first).
+    pub newest_first: bool,
+    /// At most this many entries in all (default: every match).
+    pub limit: Option<usize>,
+    /// Entries per page (default [`DEFAULT_PAGE_SIZE`], at most [`MAX_PAGE_SIZE`]).
+    pub page_size: Option<usize>,
+}
+
+impl SearchQuery {
+    /// Calls that started in `period`.
+    pub fn period(mut self, period: impl Into<Period>) -> Self {
+        self.period = Some(period.into());
+        self
+    }
+
+    /// Calls that started before `instant`.
+    pub fn before(mut self, instant: DateTime<Utc>) -> Self {
+        self.before = Some(instant);
+        self
+    }
+
+    /// Calls with `number` in any number field.
+    pub fn number(mut self, number: impl Into<String>) -> Self {
+        self.number = Some(number.into());
+        self
+    }
+
+    /// Calls of `scope` (e.g. one extension).
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// Calls of this direction.
+    pub fn flow(mut self, flow: impl std::fmt::Display) -> Self {
+        self.flow = Some(flow.to_string());
+        self
+    }
+
+    /// Calls with this result.
+    pub fn result(mut self, result: impl std::fmt::Display) -> Self {
+        self.result = Some(result.to_string());
+        self
+    }
+
+    /// Calls of at least `seconds`.
+    pub fn min_duration(mut self, seconds: u64) -> Self {
+        self.min_duration = Some(seconds);
+        self
+    }
+
+    /// Records in `status` ([`Status::Verified`] before a cutoff: what `purge` would delete).
+    pub fn status(mut self, status: Status) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// What [`Archive::purge`](crate::Archive::purge) would delete with this cutoff: the
+    /// verified records still on the PBX that started before `older_than` (add a scope and a
+    /// limit as the purge has them). What a dry run prints.
+    pub fn purgeable(older_than: DateTime<Utc>) -> Self {
+        SearchQuery::default()
+            .status(Status::Verified)
+            .before(older_than)
+    }
+
+    /// Newest first.
+    pub fn newest_first(mut self) -> Self {
+        self.newest_first = true;
+        self
+    }
+
+    /// At most `limit` entries in all.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// `size` entries per page.
+    pub fn page_size(mut self, size: usize) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    fn order(&self) -> Order {
+        if self.newest_first {
+            Order::Desc
+        } else {
+            Order::Asc
+        }
+    }
+
+    /// The query's conditions, or why it is refused (before any read).
+    fn conditions(&self) -> Result<Conditions, BackupError> {
+        let mut conditions = Conditions::default();
+        if let Some(number) = &self.number {
+            // The number's rows carry the call's time: the period narrows the index range.
+            let mut on_number = Conditions::default();
+            if let Some(period) = &self.period {
+                on_number.period(period);
+            }
+            if let Some(before) = self.before {
+                on_number.push("init_time_us < ?", [micros(before)]);
+            }
+            conditions =
+                numbers::matching(number, on_number).map_err(BackupError::InvalidOption)?;
+        }
+        if let Some(period) = &self.period {
+            conditions.period(period);
+        }
+        if let Some(before) = self.before {
+            conditions.push("init_time_us < ?", [micros(before)]);
+        }
+        if let Some(scope) = self.scope {
+            conditions.scope(ScopeFilter::of(scope));
+        }
+        if let Some(flow) = &self.flow {
+            conditions.push("flow = ?", [Sql::Text(flow.clone())]);
+        }
+        if let Some(result) = &self.result {
+            conditions.push("result = ?", [Sql::Text(result.clone())]);
+        }
+        if let Some(seconds) = self.min_duration {
+            let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
+            conditions.push("duration >= ?", [Sql::Integer(seconds)]);
+        }
+        if let Some(status) = self.status {
+            conditions.push(
+                &format!("({STATUS}) = ?"),
+                [Sql::Text(status.as_str().to_owned())],
+            );
+        }
+        Ok(conditions)
+    }
+}
+
+fn micros(at: DateTime<Utc>) -> Sql {
+    Sql::Integer(at.timestamp_micros())
+}
+
+/// The pages of a search, read one at a time as they are asked for: each page is one indexed
+/// query that starts after the previous page's last entry, so memory holds one page whatever
+/// the number of matches. An iterator of pages (`Result<Vec<CatalogEntry>, _>`).
+#[derive(Debug)]
+pub struct Search<'a> {
+    catalog: &'a Catalog,
+    conditions: Conditions,
+    order: Order,
+    page_size: usize,
+    remaining: Option<usize>,
+    after: Cursor,
+    done: bool,
+}
+
+impl Catalog {
+    /// The entries matching `query`, page by page, oldest first (or newest first): an index
+    /// of the recordings that the PBX itself cannot search (by number, extension, flow,
+    /// result, duration, state). A query that cannot match (a number without a digit, a page
+    /// size of 0) is refused here, before any read.
+    ///
+    /// ```no_run
+    /// use record_backup::{Catalog, SearchQuery};
+    ///
+    /// # fn demo() -> Result<(), record_backup::BackupError> {
+    /// let catalog = Catalog::open("recordings.sqlite")?;
+    /// let mut search = catalog.search(&SearchQuery::default().number("4567"))?;
+    /// println!("{} calls", search.total()?);
+    /// for page in search {
+    ///     for entry in page? {
+    ///         println!("{} {}", entry.record.init_time_gmt, entry.record.record_uuid);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn search(&self, query: &SearchQuery) -> Result<Search<'_>, BackupError> {
+        let page_size = query.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        if page_size == 0 || page_size > MAX_PAGE_SIZE {
+            return Err(BackupError::InvalidOption(format!(
+                "a search page holds 1 to {MAX_PAGE_SIZE} entries, not {page_size}"
+            )));
+        }
+        Ok(Search {
+            catalog: self,
+            conditions: query.conditions()?,
+            order: query.order(),
+            page_size,
+            remaining: query.limit,
+            after: None,
+            done: query.limit == Some(0),
+        })
+    }
+
+    /// The entry of one record, if the catalog has it.
+    pub fn entry(&self, record_uuid: &str) -> Result<Option<CatalogEntry>, BackupError> {
+        self.with(|connection| {
+            connection
+                .prepare_cached(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM record WHERE record_uuid = ?1"
+                ))?
+                .query_row([record_uuid], entry_of)
+                .optional()
+        })
+    }
+}
+
+impl Search<'_> {
+    /// How many entries match in all (a count over the same indexes; `limit` aside).
+    pub fn total(&self) -> Result<u64, BackupError> {
+        let sql = format!(
+            "SELECT count(*) FROM record WHERE {}",
+            self.conditions.clause()
+        );
+        self.catalog.with(|connection| {
+            let count: i64 = connection
+                .prepare_cached(&sql)?
+                .query_row(rusqlite::params_from_iter(&self.conditions.params), |row| {
+                    row.get(0)
+                })?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+    }
+
+    /// The SQL of the next page and its parameters.
+    fn page_query(&self, size: usize) -> (String, Conditions) {
+        let mut conditions = self.conditions.clone();
+        conditions.after(&self.after, self.order);
+        let sql = format!(
+            "SELECT init_time_us, record_uuid, {ENTRY_COLUMNS} FROM record WHERE {} {} LIMIT {size}",
+            conditions.clause(),
+            order_by(self.order),
+        );
+        (sql, conditions)
+    }
+
+    /// The next page; `None` after the last one.
+    pub fn next_page(&mut self) -> Result<Option<Vec<CatalogEntry>>, BackupError> {
+        if self.done {
+            return Ok(None);
+        }
+        let size = self
+            .remaining
+            .map_or(self.page_size, |left| left.min(self.page_size));
+        let (sql, conditions) = self.page_query(size);
+        let rows: Vec<(i64, String, CatalogEntry)> = self.catalog.with(|connection| {
+            let mut statement = connection.prepare_cached(&sql)?;
+            let rows = statement
+                .query_map(rusqlite::params_from_iter(&conditions.params), |row| {
+                    Ok((row.get(0)?, row.get(1)?, entry_of(row)?))
+                })?;
+            rows.collect()
+        })?;
+        if let Some(left) = &mut self.remaining {
+            *left -= rows.len().min(*left);
+            self.done |= *left == 0;
+        }
+        self.done |= rows.len() < size;
+        let Some((time, uuid, _)) = rows.last() else {
+            return Ok(None);
+        };
+        self.after = Some((*time, uuid.clone()));
+        Ok(Some(rows.into_iter().map(|(_, _, entry)| entry).collect()))
+    }
+
+    /// The plan SQLite picks for the next page (`EXPLAIN QUERY PLAN`), one step per line: to
+    /// check that a search is served by an index.
+    pub fn query_plan(&self) -> Result<String, BackupError> {
+        let (sql, conditions) = self.page_query(self.page_size);
+        self.catalog.with(|connection| {
+            let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let steps = statement
+                .query_map(rusqlite::params_from_iter(&conditions.params), |row| {
+                    row.get::<_, String>(3)
+                })?;
+            Ok(steps.collect::<rusqlite::Result<Vec<_>>>()?.join("\n"))
+        })
+    }
+}
+
+impl Iterator for Search<'_> {
+    type Item = Result<Vec<CatalogEntry>, BackupError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_page() {
+            Ok(page) => page.map(Ok),
+            Err(error) => {
+                self.done = true;
+                Some(Err(error))
+            }
+        }
+    }
+}

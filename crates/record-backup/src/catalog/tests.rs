@@ -1,0 +1,381 @@
+//! The catalog's queries on real SQLite: files for opening and migrating, in-memory
+//! catalogs for search, pages of work, and the query plans that keep search indexed.
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use telphin_records::{ExtensionId, Period, Record, Scope};
+
+#[test]
+fn migrations_run_once_and_a_newer_catalog_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite");
+    let catalog = Catalog::open(&path).unwrap();
+    assert_eq!(catalog.with(schema::version).unwrap(), schema::LATEST);
+    let mode: String = catalog
+        .with(|c| c.pragma_query_value(None, "journal_mode", |row| row.get(0)))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    drop(catalog);
+    // Reopening changes nothing.
+    let catalog = Catalog::open(&path).unwrap();
+    assert_eq!(catalog.with(schema::version).unwrap(), schema::LATEST);
+    catalog
+        .with(|c| c.pragma_update(None, "user_version", schema::LATEST + 1))
+        .unwrap();
+    drop(catalog);
+    let error = Catalog::open(&path).unwrap_err();
+    assert!(
+        matches!(error, BackupError::CatalogTooNew { found, .. } if found == schema::LATEST + 1),
+        "{error}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_catalog_is_its_owners_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite");
+    std::fs::write(&path, b"").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let catalog = Catalog::open(&path).unwrap();
+    catalog.add_listed(&[]).unwrap();
+    for file in ["c.sqlite", "c.sqlite-wal", "c.sqlite-shm"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}: {mode:o}");
+    }
+}
+
+/// A record like the API's, with the fields that matter to search changed.
+fn record(
+    n: u32,
+    time: &str,
+    from: &str,
+    extension: u64,
+    flow: &str,
+    result: &str,
+    duration: u64,
+) -> Record {
+    let mut value: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../record-model/tests/fixtures/full_record.json"
+    ))
+    .unwrap();
+    value["record_uuid"] = format!("30-{n:032X}").into();
+    value["init_time_gmt"] = time.into();
+    value["from_username"] = from.into();
+    value["source_number"] = from.into();
+    value["extension_id"] = extension.into();
+    value["flow"] = flow.into();
+    value["result"] = result.into();
+    value["duration"] = duration.into();
+    serde_json::from_value(value).unwrap()
+}
+
+/// Twelve calls over three months, from three customers, on two extensions.
+fn calls() -> Vec<Record> {
+    let customers = ["+7 (916) 555-01-23", "8 916 555 0123", "74991112233"];
+    (0..12u32)
+        .map(|n| {
+            let month = 1 + n % 3;
+            let time = format!("2024-{month:02}-{:02} 10:00:{:02}", 1 + n, n);
+            record(
+                n,
+                &time,
+                customers[n as usize % 3],
+                if n % 2 == 0 { 204 } else { 205 },
+                if n % 4 == 0 { "out" } else { "in" },
+                if n % 3 == 0 { "busy" } else { "answered" },
+                u64::from(n) * 20,
+            )
+        })
+        .collect()
+}
+
+fn uuids(catalog: &Catalog, query: &SearchQuery) -> Vec<u32> {
+    let pages: Vec<Vec<CatalogEntry>> = catalog
+        .search(query)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    pages
+        .concat()
+        .iter()
+        .map(|e| u32::from_str_radix(&e.record.record_uuid.to_string()[3..], 16).unwrap())
+        .collect()
+}
+
+fn filled() -> Catalog {
+    let catalog = Catalog::in_memory().unwrap();
+    catalog.add_listed(&calls()).unwrap();
+    catalog
+}
+
+fn by_time(mut ns: Vec<u32>) -> Vec<u32> {
+    let calls = calls();
+    ns.sort_by_key(|&n| (calls[n as usize].init_time_gmt.instant(), n));
+    ns
+}
+
+#[test]
+fn a_number_is_found_by_its_digits_whole_or_by_its_last_four_or_more() {
+    let catalog = filled();
+    // Customers 0 and 1 share the digits 9165550123 (one with the country code 7, one with 8).
+    let first = by_time(vec![0, 3, 6, 9]);
+    let both = by_time(vec![0, 1, 3, 4, 6, 7, 9, 10]);
+    assert_eq!(
+        uuids(&catalog, &SearchQuery::default().number("79165550123")),
+        first
+    );
+    assert_eq!(
+        uuids(&catalog, &SearchQuery::default().number("(916) 555-0123")),
+        both
+    );
+    assert_eq!(
+        uuids(&catalog, &SearchQuery::default().number("0123")),
+        both
+    );
+    assert_eq!(
+        uuids(&catalog, &SearchQuery::default().number("2233")),
+        by_time(vec![2, 5, 8, 11])
+    );
+    // Fewer than four digits: whole numbers only (none is that short here).
+    assert!(uuids(&catalog, &SearchQuery::default().number("123")).is_empty());
+    // The record's own number (ext_number_reg, DID, to) is found too: every call has it, once.
+    let every = uuids(&catalog, &SearchQuery::default().number("74951234567"));
+    assert_eq!(every, by_time((0..12).collect()));
+    assert!(matches!(
+        catalog.search(&SearchQuery::default().number("no digits")),
+        Err(BackupError::InvalidOption(_))
+    ));
+}
+
+#[test]
+fn a_relisted_record_is_found_by_its_new_numbers_only() {
+    let catalog = filled();
+    let mut changed = calls()[0].clone();
+    changed.from_username = Some("74990000001".to_owned());
+    changed.source_number = None;
+    catalog.add_listed(&[changed]).unwrap();
+    assert_eq!(
+        uuids(&catalog, &SearchQuery::default().number("74990000001")),
+        vec![0]
+    );
+    assert_eq!(
+        uuids(&catalog, &SearchQuery::default().number("79165550123")),
+        by_time(vec![3, 6, 9])
+    );
+}
+
+#[test]
+fn filters_combine_and_pages_follow_each_other_in_either_order() {
+    let catalog = filled();
+    let q = SearchQuery::default()
+        .scope(Scope::Extension(ExtensionId::new(204)))
+        .flow("in")
+        .min_duration(40);
+    let want: Vec<u32> = by_time(
+        calls()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.extension_id.get() == 204 && r.flow.to_string() == "in" && r.duration >= 40
+            })
+            .map(|(n, _)| n as u32)
+            .collect(),
+    );
+    assert!(want.len() >= 2);
+    for size in [1, 2, 100] {
+        assert_eq!(
+            uuids(&catalog, &q.clone().page_size(size)),
+            want,
+            "pages of {size}"
+        );
+    }
+    let mut newest = want.clone();
+    newest.reverse();
+    assert_eq!(
+        uuids(&catalog, &q.clone().newest_first().page_size(1)),
+        newest
+    );
+    assert_eq!(uuids(&catalog, &q.clone().limit(1).page_size(1)), want[..1]);
+    assert_eq!(
+        catalog.search(&q).unwrap().total().unwrap(),
+        want.len() as u64
+    );
+
+    let february = SearchQuery::default().period(Period::month(2024, 2).unwrap());
+    assert_eq!(uuids(&catalog, &february), by_time(vec![1, 4, 7, 10]));
+    let busy = SearchQuery::default()
+        .result("busy")
+        .period(Period::month(2024, 1).unwrap());
+    assert_eq!(uuids(&catalog, &busy), by_time(vec![0, 3, 6, 9]));
+    assert!(matches!(
+        catalog.search(&SearchQuery::default().page_size(0)),
+        Err(BackupError::InvalidOption(_))
+    ));
+}
+
+#[test]
+fn states_are_searched_and_work_pages_hold_what_their_state_says() {
+    let catalog = filled();
+    let calls = calls();
+    let uuid = |n: usize| calls[n].record_uuid.to_string();
+    for n in [0, 1, 2] {
+        catalog
+            .mark_stored(&uuid(n), &format!("k{n}"), 10, &"ab".repeat(32))
+            .unwrap();
+    }
+    catalog.mark_verified(&uuid(0)).unwrap();
+    catalog.mark_verified(&uuid(1)).unwrap();
+    catalog.mark_deleted(&uuid(1)).unwrap();
+    catalog.mark_failed(&uuid(3), "boom").unwrap();
+    let status = |s: Status| uuids(&catalog, &SearchQuery::default().status(s));
+    assert_eq!(status(Status::Verified), vec![0]);
+    assert_eq!(status(Status::OffPbx), vec![1]);
+    assert_eq!(status(Status::Kept), vec![2]);
+    assert_eq!(status(Status::Failed), vec![3]);
+    assert_eq!(status(Status::Pending).len(), 8);
+    let far = chrono::DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    assert_eq!(uuids(&catalog, &SearchQuery::purgeable(far)), vec![0]);
+
+    let year = Period::year(2024).unwrap();
+    let kept = catalog
+        .kept_page(ScopeFilter::All, Some(&year), KeptWhich::All, &None, 10)
+        .unwrap();
+    assert_eq!(kept.len(), 3);
+    let purgeable = catalog
+        .kept_page(
+            ScopeFilter::All,
+            None,
+            KeptWhich::PurgeableBefore(far.timestamp_micros()),
+            &None,
+            10,
+        )
+        .unwrap();
+    assert_eq!(
+        purgeable
+            .iter()
+            .map(|k| k.record_uuid.clone())
+            .collect::<Vec<_>>(),
+        vec![uuid(0)]
+    );
+    let pending = catalog
+        .pending_page(ScopeFilter::All, &year, &None, None, 100)
+        .unwrap();
+    assert_eq!(pending.len(), 9, "the failed one is pending too");
+    assert_eq!(catalog.pending_count(ScopeFilter::All, &year).unwrap().0, 9);
+    assert_eq!(
+        catalog.kept_count(ScopeFilter::All, &year).unwrap(),
+        (3, 30)
+    );
+    // Page after page by the keyset.
+    let first = catalog
+        .pending_page(ScopeFilter::All, &year, &None, None, 4)
+        .unwrap();
+    let last = first.last().unwrap();
+    let after = Some((last.init_time_us, last.record.record_uuid.to_string()));
+    let rest = catalog
+        .pending_page(ScopeFilter::All, &year, &after, None, 100)
+        .unwrap();
+    assert_eq!(first.len() + rest.len(), 9);
+}
+
+/// The plan of the first page of `query`.
+fn plan(catalog: &Catalog, query: SearchQuery) -> String {
+    catalog.search(&query).unwrap().query_plan().unwrap()
+}
+
+#[test]
+fn every_filter_is_served_by_an_index() {
+    let catalog = filled();
+    let month = || Period::month(2024, 2).unwrap();
+    let cases = [
+        (SearchQuery::default(), "record_by_time"),
+        (SearchQuery::default().period(month()), "record_by_time"),
+        (
+            SearchQuery::default().number("79165550123"),
+            "record_number",
+        ),
+        (SearchQuery::default().number("0123"), "record_number"),
+        (SearchQuery::default().number("123"), "record_number"),
+        (
+            SearchQuery::default().number("79165550123").period(month()),
+            "record_number",
+        ),
+        (
+            SearchQuery::default()
+                .scope(Scope::Extension(ExtensionId::new(204)))
+                .period(month()),
+            "record_by_extension",
+        ),
+        (SearchQuery::default().flow("in"), "record_by_outcome"),
+        (
+            SearchQuery::default()
+                .flow("in")
+                .result("answered")
+                .min_duration(60),
+            "record_by_outcome",
+        ),
+        (
+            // Alone, a minimum duration walks the time index and filters: pages in time
+            // order at once when long calls are common (see docs/decisions.md).
+            SearchQuery::default().min_duration(3600),
+            "record_by_time",
+        ),
+        (SearchQuery::purgeable(chrono::Utc::now()), "record_by_time"),
+    ];
+    for (query, index) in cases {
+        let described = format!("{query:?}");
+        let plan = plan(&catalog, query);
+        assert!(
+            plan.contains(index),
+            "{described}: wanted {index}, got\n{plan}"
+        );
+        // No step reads the whole table.
+        for step in plan.lines() {
+            let scan = step.starts_with("SCAN record") && !step.contains("USING");
+            assert!(!scan, "{described}: a full scan\n{plan}");
+        }
+    }
+}
+
+#[test]
+fn a_catalog_written_by_schema_1_migrates_and_is_searched_by_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.sqlite");
+    {
+        // The catalog as version 1 wrote it: its schema, its rows.
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection.execute_batch(schema::V1).unwrap();
+        connection.pragma_update(None, "user_version", 1).unwrap();
+        for call in calls() {
+            connection
+                .execute(
+                    "INSERT INTO record (record_uuid, init_time_us, record_json, first_listed_at, \
+                     last_listed_at) VALUES (?1, ?2, ?3, 'x', 'x')",
+                    rusqlite::params![
+                        call.record_uuid.to_string(),
+                        call.init_time_gmt.instant().timestamp_micros(),
+                        serde_json::to_string(&call).unwrap()
+                    ],
+                )
+                .unwrap();
+        }
+    }
+    let catalog = Catalog::open(&path).unwrap();
+    assert_eq!(catalog.with(schema::version).unwrap(), schema::LATEST);
+    assert_eq!(
+        uuids(&catalog, &SearchQuery::default().number("+7 916 555-01-23")),
+        by_time(vec![0, 3, 6, 9])
+    );
+    assert_eq!(
+        uuids(&catalog, &SearchQuery::default().number("0123")),
+        by_time(vec![0, 1, 3, 4, 6, 7, 9, 10])
+    );
+    assert!(plan(&catalog, SearchQuery::default().number("0123")).contains("record_number"));
+}
