@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::commands::{
+    archive, backup, delete, download, link, list, monthly, purge, search, sim, stats, verify,
+};
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  done
@@ -24,6 +28,16 @@ Secrets are never taken as arguments and never printed. --sandbox needs none of 
 #[derive(Debug, Parser)]
 #[command(name = "telphin-records", version, after_help = EXIT_CODES)]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The options every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
     /// Run against a simulated PBX started inside this process: no account needed.
     #[arg(long, global = true, help_heading = "Global options")]
     pub sandbox: bool,
@@ -79,9 +93,6 @@ pub struct Cli {
         value_name = "ID"
     )]
     pub extension: Option<u64>,
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
 }
 
 /// Output formats.
@@ -149,75 +160,39 @@ pub struct StoreArgs {
     pub catalog: PathBuf,
 }
 
-/// The subcommands.
+/// The subcommands; each is a module of `commands` with its arguments and its handler.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the recordings of a period.
-    #[command(
-        after_help = "Example:\n  telphin-records list --month 2024-03 --tz Europe/Moscow --format csv > march.csv"
-    )]
-    List {
-        #[command(flatten)]
-        period: PeriodArgs,
-        /// Newest first.
-        #[arg(long)]
-        desc: bool,
-    },
+    #[command(after_help = "Examples:\n  \
+        telphin-records list --month 2024-03 --tz Europe/Moscow --format csv > march.csv\n  \
+        telphin-records list --year 2024 --format jsonl | gzip > 2024.jsonl.gz\n\n\
+        Records are printed as they arrive: a year of a call centre streams in constant memory.")]
+    List(list::ListArgs),
     /// Count the recordings of a period and their total size.
     #[command(after_help = "Example:\n  telphin-records stats --year 2024")]
-    Stats {
-        #[command(flatten)]
-        period: PeriodArgs,
-    },
+    Stats(stats::StatsArgs),
     /// Storage used per month (client level).
     #[command(after_help = "Example:\n  telphin-records monthly --until 2024-12")]
-    Monthly {
-        /// Only months up to this one (YYYY-MM).
-        #[arg(long, value_name = "YYYY-MM")]
-        until: Option<String>,
-    },
+    Monthly(monthly::MonthlyArgs),
     /// Download recordings by their uuid into a directory (verified, never partial).
     #[command(
         after_help = "Example:\n  telphin-records download 30-624835FEEE0E11E6A19D331E4D6A0606 --to ./calls"
     )]
-    Download {
-        /// The records' uuids.
-        #[arg(required = true, value_name = "RECORD_UUID")]
-        uuids: Vec<String>,
-        /// The directory (created if missing); files are named RECORD_UUID.mp3.
-        #[arg(long, value_name = "DIR", default_value = ".")]
-        to: PathBuf,
-    },
+    Download(download::DownloadArgs),
     /// Print a recording's permanent storage link (a secret: anyone with it can download).
     #[command(after_help = "Example:\n  telphin-records link 30-624835FEEE0E11E6A19D331E4D6A0606")]
-    Link {
-        /// The record's uuid.
-        #[arg(value_name = "RECORD_UUID")]
-        uuid: String,
-    },
+    Link(link::LinkArgs),
     /// Delete one recording from the PBX (asks for --yes).
     #[command(
         after_help = "Example:\n  telphin-records delete 30-624835FEEE0E11E6A19D331E4D6A0606 --yes"
     )]
-    Delete {
-        /// The record's uuid.
-        #[arg(value_name = "RECORD_UUID")]
-        uuid: String,
-        /// Really delete.
-        #[arg(long)]
-        yes: bool,
-    },
+    Delete(delete::DeleteArgs),
     /// Have the PBX e-mail an archive of a period's files (client level).
     #[command(
         after_help = "Example:\n  telphin-records archive --day 2024-03-05 --email ops@example.com"
     )]
-    Archive {
-        #[command(flatten)]
-        period: PeriodArgs,
-        /// Where to send it (repeat for several addresses).
-        #[arg(long, required = true, value_name = "ADDRESS")]
-        email: Vec<String>,
-    },
+    Archive(archive::ArchiveArgs),
     /// Back up a period's recordings to a directory or bucket, with a catalog; resumable.
     #[command(
         after_help = "Examples:\n  telphin-records backup --month 2024-03 --to ./backup\n  \
@@ -225,40 +200,10 @@ pub enum Command {
         A rerun transfers nothing already kept. Exit code 4: the rate-limit budget is spent;\n\
         run the same command again after the time it prints."
     )]
-    Backup {
-        #[command(flatten)]
-        period: PeriodArgs,
-        #[command(flatten)]
-        store: StoreArgs,
-        /// Files transferred at once.
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-        /// The object-name template (placeholders: {yyyy} {mm} {dd} {HH} {MM} {SS} {HHMMSS}
-        /// {flow} {from} {to} {record_uuid} {call_uuid} {extension_id} {extension} {result}
-        /// {duration} {client_id}); times in --tz.
-        #[arg(long, value_name = "TEMPLATE", default_value = record_backup::DEFAULT_TEMPLATE)]
-        names: String,
-        /// Replace phone numbers in names by a keyed hash; the key is read from
-        /// TELPHIN_NAME_KEY.
-        #[arg(long)]
-        hash_numbers: bool,
-        /// Leave this much of the hourly rate limit to other integrations: a number of
-        /// requests, or a percentage such as 20%.
-        #[arg(long, value_name = "N|P%", default_value = "10%")]
-        reserve: String,
-        /// When only the reserve is left, wait for the limit to reset (without it: stop, exit
-        /// code 4).
-        #[arg(long)]
-        wait: bool,
-    },
+    Backup(backup::BackupArgs),
     /// Read kept files back and compare them with the catalog (no API request).
     #[command(after_help = "Example:\n  telphin-records verify --to ./backup")]
-    Verify {
-        #[command(flatten)]
-        period: PeriodArgs,
-        #[command(flatten)]
-        store: StoreArgs,
-    },
+    Verify(verify::VerifyArgs),
     /// Delete from the PBX the verified recordings older than a cutoff; a dry run without --yes.
     #[command(
         after_help = "Examples:\n  telphin-records purge --older-than 180d --to ./backup\n  \
@@ -266,62 +211,16 @@ pub enum Command {
         Only records kept in the target and verified since (telphin-records verify) are deleted,\n\
         one at a time; without --yes it lists what would go and deletes nothing."
     )]
-    Purge {
-        /// The cutoff: an age (180d, 12w, 36h) or a date in --tz.
-        #[arg(long, value_name = "AGE|DATE")]
-        older_than: String,
-        #[command(flatten)]
-        store: StoreArgs,
-        /// Really delete.
-        #[arg(long)]
-        yes: bool,
-        /// Delete at most this many.
-        #[arg(long, value_name = "N")]
-        max: Option<u64>,
-    },
-    /// Search the catalog: by period, phone number, extension, flow, result, duration.
+    Purge(purge::PurgeArgs),
+    /// Search the catalog: by period, phone number, extension, flow, result, duration, state.
     #[command(
-        after_help = "Example:\n  telphin-records search --number \"+7 495 123-45-67\" --min-duration 60 --month 2024-03"
+        after_help = "Examples:\n  telphin-records search --number \"+7 495 123-45-67\" --min-duration 60 --month 2024-03\n  \
+        telphin-records search --number 4567 --desc --limit 20\n\n\
+        The catalog is read page by page through its indexes: the first matches print at once,\n\
+        whatever its size."
     )]
-    Search {
-        #[command(flatten)]
-        period: PeriodArgs,
-        /// The catalog.
-        #[arg(
-            long,
-            value_name = "FILE",
-            env = "TELPHIN_CATALOG",
-            hide_env_values = true,
-            default_value = "telphin-records.sqlite"
-        )]
-        catalog: PathBuf,
-        /// A phone number in any number field, compared by digits (4+ digits: also a suffix).
-        #[arg(long)]
-        number: Option<String>,
-        /// in, out, transfer, ...
-        #[arg(long)]
-        flow: Option<String>,
-        /// answered, busy, "not answered", ...
-        #[arg(long)]
-        result: Option<String>,
-        /// At least this many seconds.
-        #[arg(long, value_name = "SECONDS")]
-        min_duration: Option<u64>,
-        /// At most this many.
-        #[arg(long)]
-        limit: Option<usize>,
-    },
+    Search(search::SearchArgs),
     /// Serve a simulated PBX over HTTP and print its address and credentials as JSON.
     #[command(after_help = "Example:\n  telphin-records sim --addr 127.0.0.1:18080")]
-    Sim {
-        /// Where to listen.
-        #[arg(long, default_value = "127.0.0.1:18080")]
-        addr: std::net::SocketAddr,
-        /// Everything generated derives from it.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// About how many recordings over 2024.
-        #[arg(long, default_value_t = 1200)]
-        records: usize,
-    },
+    Sim(sim::SimArgs),
 }

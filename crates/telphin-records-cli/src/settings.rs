@@ -6,11 +6,9 @@ use std::path::Path;
 
 use record_sim::{Sim, SimConfig, SimHandle};
 use telphin_records::layers::transport_async::ReqwestTransport;
-use telphin_records::{
-    Client, ClientBuilder, ClientId, Credentials, ExtensionGroupId, ExtensionId, Scope,
-};
+use telphin_records::{Client, ClientBuilder, Credentials};
 
-use crate::cli::Cli;
+use crate::cli::Global;
 use crate::exit::{Exit, Failure};
 
 /// The sandbox's PBX: the same recordings on every run (a fixed seed), small files.
@@ -121,11 +119,11 @@ pub struct Api {
 /// Connects to the API (or starts the sandbox). `needs_credentials` is false for commands
 /// that make no API request (verify).
 pub async fn connect(
-    cli: &Cli,
+    global: &Global,
     settings: &Settings,
     needs_credentials: bool,
 ) -> Result<Api, Failure> {
-    if cli.sandbox {
+    if global.sandbox {
         let sim = Sim::start(sandbox_config())
             .await
             .map_err(|error| Failure::failed(format!("the sandbox did not start: {error}")))?;
@@ -156,31 +154,4 @@ pub async fn connect(
         client: builder.build_async()?,
         _sandbox: None,
     })
-}
-
-/// The scope of the `--client`, `--group` and `--extension` flags.
-pub fn scope(cli: &Cli) -> Result<Scope, Failure> {
-    if let Some(extension) = cli.extension {
-        return Ok(Scope::Extension(ExtensionId::new(extension)));
-    }
-    if let Some(group) = cli.group {
-        return Ok(Scope::ExtensionGroup(ExtensionGroupId::new(group)));
-    }
-    let client: ClientId = cli
-        .client
-        .parse()
-        .map_err(|_| Failure::usage(format!("--client {}: a number or @me", cli.client)))?;
-    Ok(Scope::client(client))
-}
-
-/// The `ClientId` for client-level commands.
-pub fn client_id(cli: &Cli) -> Result<ClientId, Failure> {
-    if cli.group.is_some() || cli.extension.is_some() {
-        return Err(Failure::usage(
-            "this command works at the client level only",
-        ));
-    }
-    cli.client
-        .parse()
-        .map_err(|_| Failure::usage(format!("--client {}: a number or @me", cli.client)))
 }

@@ -146,6 +146,73 @@ fn list_prints_every_format() {
     assert_eq!(table.stdout.lines().count(), want.len() + 1);
 }
 
+/// `list` prints each window's records as they arrive: with the second window's answer held
+/// back by the server, the first records are already on stdout (a command that collected the
+/// period would print nothing until the server answered).
+#[test]
+fn list_prints_records_as_they_arrive_and_stops_quietly_when_the_reader_leaves() {
+    let sim = sim(small());
+    let dir = tempfile::tempdir().unwrap();
+    sim.inject(Some("list_records"), Fault::Pass, 1);
+    sim.inject(Some("list_records"), Fault::StallAnswer, 1);
+    for format in ["jsonl", "csv", "json", "table"] {
+        let before = sim.counters().route("list_records");
+        let mut child = cmd(&sim, dir.path())
+            .args(["list", "--year", "2024", "--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let second = lines.next().unwrap().unwrap();
+        // The second window's answer is held, and the windows read ahead wait behind it: a
+        // command that collected the year would have asked for all twelve months first.
+        let asked = sim.counters().route("list_records") - before;
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{format}: still listing"
+        );
+        match format {
+            "jsonl" => assert!(first.starts_with("{\"") && second.starts_with("{\"")),
+            "csv" => assert!(first.starts_with("init_time,") && second.starts_with("2024-01-")),
+            "json" => assert!(first == "[" && second.starts_with("{\"")),
+            _ => assert!(first.starts_with("time ") && second.starts_with("2024-01-")),
+        }
+        assert!(asked < 12, "{format}: {asked} list requests");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // The next run's second window is held again.
+        sim.inject(Some("list_records"), Fault::Pass, 1);
+        sim.inject(Some("list_records"), Fault::StallAnswer, 1);
+    }
+
+    // A reader that leaves after one line (`| head -1`) ends the command, without an error.
+    let clean = Sim::start_blocking(small()).unwrap();
+    let mut child = cmd(&clean, dir.path())
+        .args(["list", "--year", "2024", "--format", "jsonl"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    drop(reader);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn stats_monthly_link_download_delete_and_archive() {
     let sim = sim(small());

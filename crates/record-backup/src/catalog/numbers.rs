@@ -80,7 +80,7 @@ fn index(
 pub(crate) fn index_record(transaction: &Transaction<'_>, record: &Record) -> rusqlite::Result<()> {
     index(
         transaction,
-        &record.record_uuid.to_string(),
+        record.record_uuid.as_ref(),
         record.init_time_gmt.instant().timestamp_micros(),
         &numbers_of(fields_of(record)),
     )

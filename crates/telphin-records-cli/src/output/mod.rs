@@ -1,15 +1,17 @@
 //! Printing records and figures: tables sized to the terminal with human sizes and durations,
 //! or exact values as JSON, JSON Lines or CSV.
 
+mod records;
+
 use std::io::Write;
 
-use chrono_tz::Tz;
 use indicatif::HumanBytes;
 use serde_json::{Value, json};
-use telphin_records::Record;
 
 use crate::cli::Format;
 use crate::exit::Failure;
+
+pub use records::RecordWriter;
 
 /// One column: its header, and how narrow-terminal tables drop it (higher goes first).
 pub struct Column {
@@ -34,10 +36,10 @@ impl Rows {
         let written = match format {
             Format::Table => self.table(&mut out),
             Format::Json => serde_json::to_writer_pretty(&mut out, &self.values)
-                .map_err(std::io::Error::other)
+                .map_err(std::io::Error::from)
                 .and_then(|()| writeln!(out)),
             Format::Jsonl => self.values.iter().try_for_each(|value| {
-                serde_json::to_writer(&mut out, value).map_err(std::io::Error::other)?;
+                serde_json::to_writer(&mut out, value).map_err(std::io::Error::from)?;
                 writeln!(out)
             }),
             Format::Csv => {
@@ -45,30 +47,65 @@ impl Rows {
                 std::iter::once(self.csv_header.iter().map(|h| (*h).to_owned()).collect())
                     .chain(self.csv.iter().cloned())
                     .try_for_each(|row: Vec<String>| writer.write_record(&row))
-                    .map_err(std::io::Error::other)
+                    .map_err(csv_io)
                     .and_then(|()| writer.flush())
             }
         };
-        match written {
-            Ok(()) => Ok(()),
-            // A closed pipe (`| head`) is the reader's choice, not a failure.
-            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            Err(error) => Err(Failure::failed(format!("cannot write the output: {error}"))),
-        }
+        written_or_left(written).map(drop)
     }
+}
 
+/// The I/O error behind a CSV error (a closed pipe stays one).
+pub fn csv_io(error: csv::Error) -> std::io::Error {
+    match error.into_kind() {
+        csv::ErrorKind::Io(error) => error,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
+}
+
+/// `Ok(true)` when written, `Ok(false)` when the reader closed the pipe (`| head`: the
+/// reader's choice, not a failure), `Err` otherwise.
+pub fn written_or_left(written: std::io::Result<()>) -> Result<bool, Failure> {
+    match written {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(error) => Err(Failure::failed(format!("cannot write the output: {error}"))),
+    }
+}
+
+impl Rows {
     /// The table, dropping columns (by `drop_order`) until it fits the terminal.
     fn table(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let layout = Layout::fit(&self.columns, &self.cells);
+        layout.header(out, &self.columns)?;
+        for row in &self.cells {
+            layout.row(out, row)?;
+        }
+        Ok(())
+    }
+}
+
+/// Which columns a table shows, and how wide: from the rows it has seen (all of a small
+/// table, the first page of a long one), narrowed to the terminal.
+pub struct Layout {
+    shown: Vec<usize>,
+    widths: Vec<usize>,
+}
+
+impl Layout {
+    /// Fits `cells` under `columns`, dropping columns (by `drop_order`) until the table fits
+    /// the terminal.
+    pub fn fit(columns: &[Column], cells: &[Vec<String>]) -> Layout {
         let width = console::Term::stdout()
             .size_checked()
             .map(|(_, w)| usize::from(w));
-        let mut shown: Vec<usize> = (0..self.columns.len()).collect();
-        let widths: Vec<usize> = (0..self.columns.len())
+        let mut shown: Vec<usize> = (0..columns.len()).collect();
+        let widths: Vec<usize> = (0..columns.len())
             .map(|i| {
-                self.cells
+                cells
                     .iter()
-                    .map(|row| row[i].chars().count())
-                    .chain([self.columns[i].header.len()])
+                    .map(|row| row.get(i).map_or(0, |cell| cell.chars().count()))
+                    .chain([columns[i].header.len()])
                     .max()
                     .unwrap_or(0)
             })
@@ -79,34 +116,37 @@ impl Rows {
                 let Some(drop) = shown
                     .iter()
                     .copied()
-                    .filter(|&i| self.columns[i].drop_order > 0)
-                    .max_by_key(|&i| self.columns[i].drop_order)
+                    .filter(|&i| columns[i].drop_order > 0)
+                    .max_by_key(|&i| columns[i].drop_order)
                 else {
                     break;
                 };
                 shown.retain(|&i| i != drop);
             }
         }
-        let line = |cells: Vec<&str>| -> String {
-            let mut text = String::new();
-            for (cell, &i) in cells.iter().zip(&shown) {
-                text.push_str(&format!("{cell:<w$}  ", w = widths[i]));
-            }
-            text.trim_end().to_owned()
-        };
-        writeln!(
-            out,
-            "{}",
-            line(shown.iter().map(|&i| self.columns[i].header).collect())
-        )?;
-        for row in &self.cells {
-            writeln!(
-                out,
-                "{}",
-                line(shown.iter().map(|&i| row[i].as_str()).collect())
-            )?;
+        Layout { shown, widths }
+    }
+
+    fn line<'a>(
+        &self,
+        out: &mut impl Write,
+        cells: impl Fn(usize) -> &'a str,
+    ) -> std::io::Result<()> {
+        let mut text = String::new();
+        for &i in &self.shown {
+            text.push_str(&format!("{:<w$}  ", cells(i), w = self.widths[i]));
         }
-        Ok(())
+        writeln!(out, "{}", text.trim_end())
+    }
+
+    /// The header line.
+    pub fn header(&self, out: &mut impl Write, columns: &[Column]) -> std::io::Result<()> {
+        self.line(out, |i| columns[i].header)
+    }
+
+    /// One row (a cell wider than its column pushes the rest of its row, never cut).
+    pub fn row(&self, out: &mut impl Write, row: &[String]) -> std::io::Result<()> {
+        self.line(out, |i| row.get(i).map_or("", String::as_str))
     }
 }
 
@@ -122,114 +162,6 @@ pub fn duration(seconds: u64) -> String {
 
 pub fn size(bytes: u64) -> String {
     HumanBytes(bytes).to_string()
-}
-
-/// Who called and who was called, as names use them.
-fn parties(record: &Record) -> (String, String) {
-    let from = record
-        .from_username
-        .clone()
-        .or_else(|| record.source_number.clone())
-        .unwrap_or_default();
-    let to = record
-        .to_username
-        .clone()
-        .or_else(|| record.dest_number.clone())
-        .unwrap_or_default();
-    (from, to)
-}
-
-/// The record columns, and `extra` ones after them.
-pub fn records<'a>(
-    records: impl IntoIterator<Item = (&'a Record, Vec<(&'static str, String, Value)>)>,
-    tz: Tz,
-) -> Rows {
-    let mut rows = Rows {
-        columns: [
-            ("time", 0),
-            ("flow", 4),
-            ("from", 0),
-            ("to", 0),
-            ("duration", 3),
-            ("size", 2),
-            ("result", 5),
-            ("extension", 6),
-            ("record_uuid", 1),
-        ]
-        .into_iter()
-        .map(|(header, drop_order)| Column { header, drop_order })
-        .collect(),
-        cells: Vec::new(),
-        values: Vec::new(),
-        csv_header: vec![
-            "init_time",
-            "init_time_utc",
-            "flow",
-            "from",
-            "to",
-            "duration_s",
-            "size_bytes",
-            "result",
-            "extension_id",
-            "record_uuid",
-        ],
-        csv: Vec::new(),
-    };
-    let mut extra_headers = Vec::new();
-    for (record, extra) in records {
-        let at = record.init_time_gmt.instant();
-        let local = at.with_timezone(&tz);
-        let (from, to) = parties(record);
-        let mut cells = vec![
-            local.format("%Y-%m-%d %H:%M:%S").to_string(),
-            record.flow.to_string(),
-            from.clone(),
-            to.clone(),
-            duration(record.duration),
-            size(record.record_file_size),
-            record.result.to_string(),
-            record.extension_id.to_string(),
-            record.record_uuid.to_string(),
-        ];
-        let mut csv = vec![
-            local.to_rfc3339(),
-            at.to_rfc3339(),
-            record.flow.to_string(),
-            from,
-            to,
-            record.duration.to_string(),
-            record.record_file_size.to_string(),
-            record.result.to_string(),
-            record.extension_id.to_string(),
-            record.record_uuid.to_string(),
-        ];
-        let mut value = serde_json::to_value(record).unwrap_or(Value::Null);
-        if extra_headers.is_empty() {
-            extra_headers = extra.iter().map(|(header, _, _)| *header).collect();
-        }
-        for (header, cell, exact) in extra {
-            cells.push(cell);
-            csv.push(match &exact {
-                Value::String(text) => text.clone(),
-                Value::Null => String::new(),
-                other => other.to_string(),
-            });
-            if let Value::Object(map) = &mut value {
-                map.insert(header.to_owned(), exact);
-            }
-        }
-        rows.cells.push(cells);
-        rows.csv.push(csv);
-        rows.values.push(value);
-    }
-    for header in extra_headers {
-        rows.columns.push(Column {
-            header,
-            drop_order: 0,
-        });
-        rows.csv_header.push(header);
-    }
-    rows
 }
 
 /// Name–value figures (statistics, reports) as one row.
