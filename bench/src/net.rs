@@ -97,8 +97,10 @@ pub fn list_stream(args: &[String]) -> Result<String, String> {
     let year = Period::year(2024).map_err(|e| e.to_string())?;
     let (started, cpu) = (Instant::now(), process_cpu());
     let (mut records, mut bytes) = (0u64, 0u64);
+    let mut first_record_s = None;
     for record in client.records(pbx(), year, ListOptions::new(order)) {
         let record = record.map_err(|e| e.to_string())?;
+        first_record_s.get_or_insert_with(|| started.elapsed().as_secs_f64());
         records += 1;
         bytes += record.record_file_size;
     }
@@ -107,6 +109,7 @@ pub fn list_stream(args: &[String]) -> Result<String, String> {
         "records": records,
         "file_bytes": bytes,
         "wall_s": started.elapsed().as_secs_f64(),
+        "first_record_s": first_record_s,
         "cpu_s": process_cpu() - cpu,
         "peak_rss_kib": peak_rss_kib(),
     })

@@ -18,7 +18,7 @@ use rusqlite::Connection;
 pub(crate) use conditions::{Conditions, Cursor, ScopeFilter};
 pub use entry::CatalogEntry;
 pub(crate) use entry::{ENTRY_COLUMNS, corrupt, entry_of, json_of, time_text};
-pub(crate) use numbers::index_record;
+pub(crate) use numbers::{forget as forget_numbers, index_record};
 pub use search::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Search, SearchQuery};
 pub(crate) use state::KEPT;
 pub use state::{BackupState, Status};
@@ -86,6 +86,7 @@ impl Catalog {
     /// The settings of every connection.
     fn prepare(connection: &mut Connection) -> rusqlite::Result<()> {
         connection.pragma_update(None, "foreign_keys", "ON")?;
+        numbers::register_functions(connection)?;
         // A page cache of 16 MiB at most, whatever the catalog's size (larger sorts spill to
         // temporary files).
         connection.pragma_update(None, "cache_size", -16_384)?;

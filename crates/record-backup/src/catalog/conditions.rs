@@ -87,6 +87,17 @@ impl Conditions {
         }
     }
 
+    /// Adds every condition of `other`.
+    pub(crate) fn extend(&mut self, other: Conditions) {
+        self.sql.extend(other.sql);
+        self.params.extend(other.params);
+    }
+
+    /// Whether there is no condition.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sql.is_empty()
+    }
+
     pub(crate) fn clause(&self) -> String {
         if self.sql.is_empty() {
             "1".to_owned()

@@ -56,18 +56,56 @@ fn fields_of(record: &Record) -> [Option<&str>; 7] {
     ]
 }
 
-/// Replaces the index rows of one record (inside the caller's transaction).
-fn index(
+/// The reversed digits of a row's number columns (`values`, in [`NUMBER_COLUMNS`]' order).
+fn numbers_of_row(values: impl IntoIterator<Item = Option<Sql>>) -> Vec<String> {
+    let fields: Vec<Option<String>> = values
+        .into_iter()
+        .map(|value| match value {
+            Some(Sql::Text(text)) => Some(text),
+            // A number the API sent as a JSON number reads back as one.
+            Some(Sql::Integer(n)) => Some(n.to_string()),
+            _ => None,
+        })
+        .collect();
+    numbers_of(fields.iter().map(Option::as_deref))
+}
+
+/// Removes the index rows of the record `uuid` as the catalog has it now (before it is
+/// listed again, or erased). Rows are found by their key, from the record's own numbers: no
+/// second index is kept for this.
+pub(crate) fn forget(transaction: &Transaction<'_>, uuid: &str) -> rusqlite::Result<()> {
+    let sql = format!(
+        "SELECT init_time_us, {} FROM record WHERE record_uuid = ?1",
+        NUMBER_COLUMNS.join(", ")
+    );
+    let mut select = transaction.prepare_cached(&sql)?;
+    let mut rows = select.query([uuid])?;
+    let Some(row) = rows.next()? else {
+        return Ok(());
+    };
+    let time: i64 = row.get(0)?;
+    let mut values = Vec::with_capacity(NUMBER_COLUMNS.len());
+    for column in 0..NUMBER_COLUMNS.len() {
+        values.push(row.get::<_, Option<Sql>>(column + 1)?);
+    }
+    let mut delete = transaction.prepare_cached(
+        "DELETE FROM record_number WHERE digits_reversed = ?1 AND init_time_us = ?2 \
+         AND record_uuid = ?3",
+    )?;
+    for number in numbers_of_row(values) {
+        delete.execute(params![number, time, uuid])?;
+    }
+    Ok(())
+}
+
+fn insert(
     transaction: &Transaction<'_>,
     uuid: &str,
     init_time_us: i64,
     numbers: &[String],
 ) -> rusqlite::Result<()> {
-    transaction
-        .prepare_cached("DELETE FROM record_number WHERE record_uuid = ?1")?
-        .execute([uuid])?;
     let mut insert = transaction.prepare_cached(
-        "INSERT INTO record_number (digits_reversed, init_time_us, record_uuid) \
+        "INSERT OR IGNORE INTO record_number (digits_reversed, init_time_us, record_uuid) \
          VALUES (?1, ?2, ?3)",
     )?;
     for number in numbers {
@@ -76,9 +114,9 @@ fn index(
     Ok(())
 }
 
-/// Indexes the numbers of `record` (listed or restored), replacing what it had.
+/// Indexes the numbers of `record` (after [`forget`] and the write of its row).
 pub(crate) fn index_record(transaction: &Transaction<'_>, record: &Record) -> rusqlite::Result<()> {
-    index(
+    insert(
         transaction,
         record.record_uuid.as_ref(),
         record.init_time_gmt.instant().timestamp_micros(),
@@ -98,50 +136,91 @@ pub(crate) fn index_all(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
     while let Some(row) = rows.next()? {
         let uuid: String = row.get(0)?;
         let time: i64 = row.get(1)?;
-        let mut fields = Vec::with_capacity(NUMBER_COLUMNS.len());
+        let mut values = Vec::with_capacity(NUMBER_COLUMNS.len());
         for column in 0..NUMBER_COLUMNS.len() {
-            // A number the API sent as a JSON number reads back as one.
-            let field: Option<rusqlite::types::Value> = row.get(column + 2)?;
-            fields.push(match field {
-                Some(Sql::Text(text)) => Some(text),
-                Some(Sql::Integer(n)) => Some(n.to_string()),
-                _ => None,
-            });
+            values.push(row.get::<_, Option<Sql>>(column + 2)?);
         }
-        let numbers = numbers_of(fields.iter().map(Option::as_deref));
-        index(transaction, &uuid, time, &numbers)?;
+        insert(transaction, &uuid, time, &numbers_of_row(values))?;
     }
     Ok(())
 }
 
-/// The condition "one of the record's numbers is `wanted`, or ends with it" (4 digits or
-/// more) on `record_number`, with the rows' time conditions `on_number` (period, keyset).
-/// `Err` when `wanted` has no digit.
-pub(crate) fn matching(wanted: &str, on_number: Conditions) -> Result<Conditions, String> {
-    let Some(reversed) = reversed_digits(wanted) else {
-        return Err(format!(
-            "a number to search for must contain digits: {wanted:?}"
-        ));
-    };
-    let mut inner = on_number;
-    if reversed.len() >= SUFFIX_FROM {
-        let upper = format!("{reversed}:");
-        inner.push(
-            "digits_reversed >= ? AND digits_reversed < ?",
-            [Sql::Text(reversed), Sql::Text(upper)],
-        );
-    } else {
-        inner.push("digits_reversed = ?", [Sql::Text(reversed)]);
+/// A number to search for: its digits, last first, and whether numbers ending with it match
+/// too (4 digits or more).
+#[derive(Debug, Clone)]
+pub(crate) struct Wanted {
+    reversed: String,
+    suffix: bool,
+}
+
+impl Wanted {
+    /// `Err` when `text` has no digit.
+    pub(crate) fn parse(text: &str) -> Result<Wanted, String> {
+        let reversed = reversed_digits(text)
+            .ok_or_else(|| format!("a number to search for must contain digits: {text:?}"))?;
+        Ok(Wanted {
+            suffix: reversed.len() >= SUFFIX_FROM,
+            reversed,
+        })
     }
-    let mut outer = Conditions::default();
-    outer.push(
-        &format!(
-            "record_uuid IN (SELECT record_uuid FROM record_number WHERE {})",
-            inner.clause()
-        ),
-        inner.params,
-    );
-    Ok(outer)
+
+    /// The condition on `record_number`'s rows.
+    pub(crate) fn on_rows(&self, conditions: &mut Conditions) {
+        if self.suffix {
+            conditions.push(
+                "digits_reversed >= ? AND digits_reversed < ?",
+                [
+                    Sql::Text(self.reversed.clone()),
+                    Sql::Text(format!("{}:", self.reversed)),
+                ],
+            );
+        } else {
+            conditions.push("digits_reversed = ?", [Sql::Text(self.reversed.clone())]);
+        }
+    }
+
+    /// The condition on `record`'s rows, evaluated row by row (for a number found in so many
+    /// calls that walking the calls in time order fills a page sooner than the index would).
+    pub(crate) fn on_record(&self, conditions: &mut Conditions) {
+        let any = NUMBER_COLUMNS
+            .iter()
+            .map(|column| format!("number_matches({column}, ?, ?)"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        conditions.push(
+            &format!("({any})"),
+            NUMBER_COLUMNS.iter().flat_map(|_| {
+                [
+                    Sql::Text(self.reversed.clone()),
+                    Sql::Integer(i64::from(self.suffix)),
+                ]
+            }),
+        );
+    }
+}
+
+/// `number_matches(field, wanted_reversed, suffix)`: whether the field's digits are the
+/// wanted ones, or (with `suffix`) end with them — the same test as the index's, row by row.
+pub(crate) fn register_functions(connection: &mut rusqlite::Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    connection.create_scalar_function(
+        "number_matches",
+        3,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |context| {
+            let field = match context.get::<Option<Sql>>(0)? {
+                Some(Sql::Text(text)) => text,
+                Some(Sql::Integer(n)) => n.to_string(),
+                _ => return Ok(false),
+            };
+            let wanted: String = context.get(1)?;
+            let suffix: bool = context.get(2)?;
+            let Some(digits) = reversed_digits(&field) else {
+                return Ok(false);
+            };
+            Ok(digits == wanted || (suffix && digits.starts_with(&wanted)))
+        },
+    )
 }
 
 #[cfg(test)]

@@ -8,8 +8,9 @@ use telphin_records::{Order, Period, Scope};
 
 use super::conditions::{Conditions, Cursor, ScopeFilter, order_by};
 use super::entry::{ENTRY_COLUMNS, entry_of};
+use super::numbers::Wanted;
 use super::state::{STATUS, Status};
-use super::{Catalog, CatalogEntry, numbers};
+use super::{Catalog, CatalogEntry};
 use crate::error::BackupError;
 
 /// Entries per page unless [`SearchQuery::page_size`] says otherwise.
@@ -144,27 +145,21 @@ impl SearchQuery {
         }
     }
 
-    /// The query's conditions, or why it is refused (before any read).
-    fn conditions(&self) -> Result<Conditions, BackupError> {
+    /// The conditions on the call's time (period, before), which number rows carry too.
+    fn time_conditions(&self) -> Conditions {
         let mut conditions = Conditions::default();
-        if let Some(number) = &self.number {
-            // The number's rows carry the call's time: the period narrows the index range.
-            let mut on_number = Conditions::default();
-            if let Some(period) = &self.period {
-                on_number.period(period);
-            }
-            if let Some(before) = self.before {
-                on_number.push("init_time_us < ?", [micros(before)]);
-            }
-            conditions =
-                numbers::matching(number, on_number).map_err(BackupError::InvalidOption)?;
-        }
         if let Some(period) = &self.period {
             conditions.period(period);
         }
         if let Some(before) = self.before {
             conditions.push("init_time_us < ?", [micros(before)]);
         }
+        conditions
+    }
+
+    /// The conditions only a record's row can check (scope, flow, result, duration, state).
+    fn record_conditions(&self) -> Conditions {
+        let mut conditions = Conditions::default();
         if let Some(scope) = self.scope {
             conditions.scope(ScopeFilter::of(scope));
         }
@@ -184,7 +179,7 @@ impl SearchQuery {
                 [Sql::Text(status.as_str().to_owned())],
             );
         }
-        Ok(conditions)
+        conditions
     }
 }
 
@@ -198,7 +193,7 @@ fn micros(at: DateTime<Utc>) -> Sql {
 #[derive(Debug)]
 pub struct Search<'a> {
     catalog: &'a Catalog,
-    conditions: Conditions,
+    plan: Plan,
     order: Order,
     page_size: usize,
     remaining: Option<usize>,
@@ -234,8 +229,8 @@ impl Catalog {
             )));
         }
         Ok(Search {
+            plan: Plan::of(self, query)?,
             catalog: self,
-            conditions: query.conditions()?,
             order: query.order(),
             page_size,
             remaining: query.limit,
@@ -260,14 +255,27 @@ impl Catalog {
 impl Search<'_> {
     /// How many entries match in all (a count over the same indexes; `limit` aside).
     pub fn total(&self) -> Result<u64, BackupError> {
-        let sql = format!(
-            "SELECT count(*) FROM record WHERE {}",
-            self.conditions.clause()
-        );
+        let (sql, conditions) = match &self.plan {
+            Plan::Number { rows, .. } => (
+                format!(
+                    "SELECT count(DISTINCT record_uuid) FROM record_number WHERE {}",
+                    rows.clause()
+                ),
+                rows.clone(),
+            ),
+            Plan::Records(conditions) => (
+                format!("SELECT count(*) FROM record WHERE {}", conditions.clause()),
+                conditions.clone(),
+            ),
+            Plan::Walk { indexed, .. } => (
+                format!("SELECT count(*) FROM record WHERE {}", indexed.clause()),
+                indexed.clone(),
+            ),
+        };
         self.catalog.with(|connection| {
             let count: i64 = connection
                 .prepare_cached(&sql)?
-                .query_row(rusqlite::params_from_iter(&self.conditions.params), |row| {
+                .query_row(rusqlite::params_from_iter(&conditions.params), |row| {
                     row.get(0)
                 })?;
             Ok(u64::try_from(count).unwrap_or(0))
@@ -276,14 +284,43 @@ impl Search<'_> {
 
     /// The SQL of the next page and its parameters.
     fn page_query(&self, size: usize) -> (String, Conditions) {
-        let mut conditions = self.conditions.clone();
-        conditions.after(&self.after, self.order);
-        let sql = format!(
-            "SELECT init_time_us, record_uuid, {ENTRY_COLUMNS} FROM record WHERE {} {} LIMIT {size}",
-            conditions.clause(),
-            order_by(self.order),
-        );
-        (sql, conditions)
+        let columns = format!("init_time_us, record_uuid, {ENTRY_COLUMNS}");
+        let order = order_by(self.order);
+        match &self.plan {
+            Plan::Number { rows } => {
+                // The page's calls from the number's rows alone (they carry the call's time),
+                // then their records.
+                let mut inner = rows.clone();
+                inner.after(&self.after, self.order);
+                let mut outer = Conditions::default();
+                outer.push(
+                    &format!(
+                        "record_uuid IN (SELECT record_uuid FROM (SELECT DISTINCT \
+                         init_time_us, record_uuid FROM record_number WHERE {} {order} \
+                         LIMIT {size}))",
+                        inner.clause()
+                    ),
+                    inner.params,
+                );
+                let sql = format!(
+                    "SELECT {columns} FROM record WHERE {} {order} LIMIT {size}",
+                    outer.clause()
+                );
+                (sql, outer)
+            }
+            Plan::Records(conditions)
+            | Plan::Walk {
+                walked: conditions, ..
+            } => {
+                let mut conditions = conditions.clone();
+                conditions.after(&self.after, self.order);
+                let sql = format!(
+                    "SELECT {columns} FROM record WHERE {} {order} LIMIT {size}",
+                    conditions.clause()
+                );
+                (sql, conditions)
+            }
+        }
     }
 
     /// The next page; `None` after the last one.
@@ -327,6 +364,78 @@ impl Search<'_> {
                 })?;
             Ok(steps.collect::<rusqlite::Result<Vec<_>>>()?.join("\n"))
         })
+    }
+}
+
+/// How a search reads the catalog, decided when it starts.
+#[derive(Debug)]
+enum Plan {
+    /// Without a number: the records' indexes (time, extension, outcome).
+    Records(Conditions),
+    /// A number, and at most the call's time besides: pages of the number's index rows in
+    /// time order, then their records.
+    Number {
+        /// The conditions on `record_number`.
+        rows: Conditions,
+    },
+    /// A number found in so many calls that the calls are read in time order and tested one
+    /// by one: a page fills after a few rows.
+    Walk {
+        /// The conditions of the pages.
+        walked: Conditions,
+        /// The same with the number by its index (for the total).
+        indexed: Conditions,
+    },
+}
+
+/// Matches counted in the number's index before a search decides how to read: up to this
+/// many, they are sorted by time (a few milliseconds); more, and the calls are walked.
+const DENSE_ROWS: usize = if cfg!(test) { 6 } else { 50_000 };
+
+/// The same with filters that only records can check: every match is then a record read.
+const DENSE_JOINED: usize = if cfg!(test) { 3 } else { 5_000 };
+
+impl Plan {
+    fn of(catalog: &Catalog, query: &SearchQuery) -> Result<Plan, BackupError> {
+        let time = query.time_conditions();
+        let mut record = query.record_conditions();
+        let Some(number) = &query.number else {
+            record.extend(time);
+            return Ok(Plan::Records(record));
+        };
+        let wanted = Wanted::parse(number).map_err(BackupError::InvalidOption)?;
+        let mut rows = time.clone();
+        wanted.on_rows(&mut rows);
+        let only_time = record.is_empty();
+        let dense = if only_time { DENSE_ROWS } else { DENSE_JOINED };
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM record_number WHERE {} LIMIT {dense})",
+            rows.clause()
+        );
+        let matches: i64 = catalog.with(|connection| {
+            connection
+                .prepare_cached(&sql)?
+                .query_row(rusqlite::params_from_iter(&rows.params), |row| row.get(0))
+        })?;
+        let mut indexed = record.clone();
+        indexed.extend(time.clone());
+        indexed.push(
+            &format!(
+                "record_uuid IN (SELECT record_uuid FROM record_number WHERE {})",
+                rows.clause()
+            ),
+            rows.params.clone(),
+        );
+        if usize::try_from(matches).unwrap_or(usize::MAX) >= dense {
+            let mut walked = record;
+            walked.extend(time);
+            wanted.on_record(&mut walked);
+            return Ok(Plan::Walk { walked, indexed });
+        }
+        if only_time {
+            return Ok(Plan::Number { rows });
+        }
+        Ok(Plan::Records(indexed))
     }
 }
 

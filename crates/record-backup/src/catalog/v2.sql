@@ -4,10 +4,11 @@ CREATE TABLE record_number (
     -- The digits of one number field, last digit first: "ends with" is a prefix range.
     digits_reversed TEXT NOT NULL,
     init_time_us INTEGER NOT NULL,
-    record_uuid TEXT NOT NULL REFERENCES record (record_uuid) ON DELETE CASCADE,
+    -- No foreign key (and no second index): a record's rows are found by their key, from
+    -- its own numbers, when it is listed again or erased.
+    record_uuid TEXT NOT NULL,
     PRIMARY KEY (digits_reversed, init_time_us, record_uuid)
 ) WITHOUT ROWID;
-CREATE INDEX record_number_of_record ON record_number (record_uuid);
 DROP INDEX record_by_extension;
 CREATE INDEX record_by_extension ON record (extension_id, init_time_us, record_uuid);
 CREATE INDEX record_by_group ON record (extension_group_owner_id, init_time_us, record_uuid);

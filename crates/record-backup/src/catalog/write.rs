@@ -28,6 +28,7 @@ impl Catalog {
                      record_json = excluded.record_json, last_listed_at = excluded.last_listed_at",
                 )?;
                 for record in records {
+                    numbers::forget(&transaction, record.record_uuid.as_ref())?;
                     upsert.execute(params![
                         record.record_uuid.to_string(),
                         record.init_time_gmt.instant().timestamp_micros(),

@@ -7,7 +7,7 @@ use futures_util::StreamExt as _;
 use rusqlite::params;
 
 use super::{MANIFEST_PREFIX, ManifestLine, ManifestReader};
-use crate::catalog::{Catalog, index_record, json_of, time_text};
+use crate::catalog::{Catalog, forget_numbers, index_record, json_of, time_text};
 use crate::error::BackupError;
 use crate::target::Target;
 
@@ -67,6 +67,7 @@ impl Catalog {
                      deleted_from_pbx_at = excluded.deleted_from_pbx_at",
                 )?;
                 for line in lines {
+                    forget_numbers(&transaction, &line.record_uuid)?;
                     insert.execute(params![
                         line.record_uuid,
                         line.record.init_time_gmt.instant().timestamp_micros(),
