@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 mod instructions;
 mod minimal;
+mod operator;
 
 /// Sizes of one run.
 struct Plan {
@@ -36,6 +37,8 @@ struct Plan {
     /// Calls of one list window counted under callgrind, and the bytes of the download.
     instruction_calls: usize,
     instruction_bytes: u64,
+    /// Calls of the catalog searched (generated once, kept in `target/bench`).
+    catalog_records: usize,
 }
 
 impl Plan {
@@ -57,6 +60,7 @@ impl Plan {
                 backup_latency_ms: 5,
                 instruction_calls: 1,
                 instruction_bytes: 4 << 20,
+                catalog_records: 20_000,
             }
         } else {
             Plan {
@@ -76,6 +80,7 @@ impl Plan {
                 backup_latency_ms: 20,
                 instruction_calls: 3,
                 instruction_bytes: 64 << 20,
+                catalog_records: 10_000_000,
             }
         }
     }
@@ -98,7 +103,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
 }
 
 /// The measures every summary holds.
-const MEASURES: [&str; 8] = [
+const MEASURES: [&str; 10] = [
     "decode",
     "list_window",
     "instructions",
@@ -107,6 +112,8 @@ const MEASURES: [&str; 8] = [
     "tokens",
     "weight",
     "bulk_backup",
+    "list_command",
+    "catalog_search",
 ];
 
 /// The most packages a blocking-only facade may pull, as a multiple of the same program written
@@ -161,6 +168,8 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
             "record-sim",
             "-p",
             "telphin-bench",
+            "-p",
+            "telphin-records-cli",
         ])
         .status();
     if !built.is_ok_and(|status| status.success()) {
@@ -170,6 +179,8 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
         sim: root.join("target/release/record-sim"),
         bench: root.join("target/release/telphin-bench"),
         bench_backup: root.join("target/release/telphin-bench-backup"),
+        bench_catalog: root.join("target/release/telphin-bench-catalog"),
+        cli: root.join("target/release/telphin-records"),
         out: out.clone(),
     };
     let previous = std::fs::read_to_string(out.join("summary.json"))
@@ -181,7 +192,7 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
     summary["machine"] = json!({
         "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
     });
-    let measures: [(&str, Measure); 8] = [
+    let measures: [(&str, Measure); 10] = [
         ("decode", decode),
         ("list_window", list_window),
         ("instructions", instructions::instructions),
@@ -190,6 +201,8 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
         ("tokens", tokens),
         ("weight", |_, plan| minimal::weight(plan.quick)),
         ("bulk_backup", bulk_backup),
+        ("list_command", operator::list_command),
+        ("catalog_search", operator::catalog_search),
     ];
     for (name, measure) in measures {
         if only.is_some_and(|only| only != name) {
@@ -217,6 +230,10 @@ struct Bins {
     /// The bulk backup, a program of its own: its code (SQLite, object_store) stays out of the
     /// SDK's memory figures.
     bench_backup: PathBuf,
+    /// The catalog's generator and searcher.
+    bench_catalog: PathBuf,
+    /// The `telphin-records` command.
+    cli: PathBuf,
     out: PathBuf,
 }
 
@@ -723,6 +740,76 @@ fn table(summary: &Value) -> String {
             "bulk backup: RSS 10,000 / 1,000 files",
             &summary["bulk_backup"]["rss_large_over_small"],
             "goal ~ 1",
+        ),
+        (
+            "list command jsonl: peak RSS MiB, small year",
+            &summary["list_command"]["jsonl_peak_rss_mib_small"],
+            "",
+        ),
+        (
+            "list command jsonl: peak RSS MiB, large year",
+            &summary["list_command"]["jsonl_peak_rss_mib_large"],
+            "goal <= 64",
+        ),
+        (
+            "list command csv: peak RSS MiB, large year",
+            &summary["list_command"]["csv_peak_rss_mib_large"],
+            "goal <= 64",
+        ),
+        (
+            "list command jsonl: RSS large / small",
+            &summary["list_command"]["jsonl_rss_large_over_small"],
+            "goal < 1.1",
+        ),
+        (
+            "list command csv: RSS large / small",
+            &summary["list_command"]["csv_rss_large_over_small"],
+            "goal < 1.1",
+        ),
+        (
+            "list command: first line s after the SDK's",
+            &summary["list_command"]["first_line_after_sdk_s"],
+            "goal < 1",
+        ),
+        (
+            "catalog: first page ms, full number",
+            &summary["catalog_search"]["full_number"]["first_page_ms"],
+            "goal med <= 50, max <= 200",
+        ),
+        (
+            "catalog: first page ms, last 4-7 digits",
+            &summary["catalog_search"]["trailing_digits"]["first_page_ms"],
+            "goal med <= 50, max <= 200",
+        ),
+        (
+            "catalog: first page ms, extension + month",
+            &summary["catalog_search"]["extension_month"]["first_page_ms"],
+            "goal med <= 50, max <= 200",
+        ),
+        (
+            "catalog: first page ms, flow+result+duration",
+            &summary["catalog_search"]["flow_result_duration"]["first_page_ms"],
+            "goal med <= 50, max <= 200",
+        ),
+        (
+            "catalog: first page ms, number in every call",
+            &summary["catalog_search"]["company_number_in_every_call"]["first_page_ms"],
+            "",
+        ),
+        (
+            "catalog: search peak RSS MiB",
+            &summary["catalog_search"]["peak_rss_mib"],
+            "goal <= 64",
+        ),
+        (
+            "catalog: bytes per record",
+            &summary["catalog_search"]["bytes_per_record"],
+            "",
+        ),
+        (
+            "catalog: records searched",
+            &summary["catalog_search"]["records"],
+            "",
         ),
     ];
     let mut text = String::new();

@@ -201,7 +201,13 @@ fn search(args: &[String]) -> Result<Value, String> {
     };
     let full = timed(&catalog, rounds, |round| {
         let number = called(round);
-        let spaced = format!("+{} ({}) {}-{}", &number[..1], &number[1..4], &number[4..7], &number[7..]);
+        let spaced = format!(
+            "+{} ({}) {}-{}",
+            &number[..1],
+            &number[1..4],
+            &number[4..7],
+            &number[7..]
+        );
         Ok(SearchQuery::default().number(spaced))
     })?;
     let trailing = timed(&catalog, rounds, |round| {
