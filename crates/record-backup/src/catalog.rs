@@ -50,14 +50,7 @@ impl Catalog {
     pub fn open(path: impl AsRef<Path>) -> Result<Catalog, BackupError> {
         let path = path.as_ref().to_path_buf();
         protect(&path)?;
-        let connection = Connection::open(&path).map_err(|source| BackupError::Catalog {
-            path: path.clone(),
-            source,
-        })?;
-        let catalog = Catalog {
-            path,
-            connection: Mutex::new(connection),
-        };
+        let catalog = Catalog::connect(path.clone(), Connection::open(&path))?;
         catalog.with(|connection| {
             // A new catalog's pages hold 7 records of about a kilobyte where 4 KiB pages hold
             // 3 (a no-op on an existing catalog).
@@ -73,17 +66,22 @@ impl Catalog {
 
     /// A catalog in memory, gone when dropped: for tests and trials.
     pub fn in_memory() -> Result<Catalog, BackupError> {
-        let path = PathBuf::from(":memory:");
-        let connection = Connection::open_in_memory().map_err(|source| BackupError::Catalog {
-            path: path.clone(),
-            source,
-        })?;
-        let catalog = Catalog {
-            path,
-            connection: Mutex::new(connection),
-        };
+        let catalog = Catalog::connect(":memory:".into(), Connection::open_in_memory())?;
         catalog.with(Catalog::prepare)?;
         catalog.up_to_date()
+    }
+
+    fn connect(
+        path: PathBuf,
+        connection: rusqlite::Result<Connection>,
+    ) -> Result<Catalog, BackupError> {
+        match connection {
+            Ok(connection) => Ok(Catalog {
+                path,
+                connection: Mutex::new(connection),
+            }),
+            Err(source) => Err(BackupError::Catalog { path, source }),
+        }
     }
 
     /// The settings of every connection.
@@ -125,6 +123,20 @@ impl Catalog {
         work(&mut connection).map_err(|source| BackupError::Catalog {
             path: self.path.clone(),
             source,
+        })
+    }
+
+    /// The rows of `sql` with the parameters of `conditions`, each read by `row`.
+    pub(crate) fn rows<T>(
+        &self,
+        sql: &str,
+        conditions: &Conditions,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, BackupError> {
+        self.with(|connection| {
+            let mut statement = connection.prepare_cached(sql)?;
+            let rows = statement.query_map(rusqlite::params_from_iter(&conditions.params), row)?;
+            rows.collect()
         })
     }
 

@@ -149,15 +149,23 @@ pub struct StoreArgs {
         hide_env_values = true
     )]
     pub to: String,
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+}
+
+/// The catalog of a backup.
+#[derive(Debug, Clone, Args)]
+pub struct CatalogArgs {
     /// The catalog (a SQLite file, created owner-only).
     #[arg(
-        long,
+        long = "catalog",
+        id = "catalog",
         value_name = "FILE",
         env = "TELPHIN_CATALOG",
         hide_env_values = true,
         default_value = "telphin-records.sqlite"
     )]
-    pub catalog: PathBuf,
+    pub file: PathBuf,
 }
 
 /// The subcommands; each is a module of `commands` with its arguments and its handler.

@@ -46,7 +46,7 @@ pub fn archive(
     Ok(Archive::new(
         api.client.clone(),
         target,
-        Catalog::open(&store.catalog)?,
+        Catalog::open(&store.catalog.file)?,
         options,
     ))
 }

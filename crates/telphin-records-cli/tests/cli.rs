@@ -397,6 +397,39 @@ fn backup_verify_search_and_purge_with_their_exit_codes() {
         search.stdout
     );
 
+    // By state: every record of the quarter is verified now, none lost; a state is checked.
+    let verified = run(
+        &mut cmd(&sim, dir.path()),
+        &[
+            "search", "--state", "verified", "--format", "jsonl", "--desc",
+        ],
+    );
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    let mut newest_first = jsonl_uuids(&verified.stdout);
+    assert!(newest_first.contains(&want[0]));
+    newest_first.reverse();
+    let mut sorted = newest_first.clone();
+    sorted.sort_by_key(|u| {
+        sim.records()
+            .iter()
+            .find(|r| &r.uuid == u)
+            .map(|r| (r.init_time, r.uuid.clone()))
+    });
+    assert_eq!(newest_first, sorted, "--desc: newest first");
+    let lost = run(&mut cmd(&sim, dir.path()), &["search", "--state", "lost"]);
+    assert_eq!(
+        (lost.code, lost.stdout.lines().count()),
+        (0, 1),
+        "{}",
+        lost.stdout
+    );
+    let wrong = run(
+        &mut cmd(&sim, dir.path()),
+        &["search", "--state", "archived"],
+    );
+    assert_eq!(wrong.code, 2);
+    assert!(wrong.stderr.contains("off-pbx"), "{}", wrong.stderr);
+
     // Purge: a dry run lists and deletes nothing; --yes deletes exactly those.
     let dry = run(
         &mut cmd(&sim, dir.path()),

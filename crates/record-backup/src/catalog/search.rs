@@ -332,14 +332,10 @@ impl Search<'_> {
             .remaining
             .map_or(self.page_size, |left| left.min(self.page_size));
         let (sql, conditions) = self.page_query(size);
-        let rows: Vec<(i64, String, CatalogEntry)> = self.catalog.with(|connection| {
-            let mut statement = connection.prepare_cached(&sql)?;
-            let rows = statement
-                .query_map(rusqlite::params_from_iter(&conditions.params), |row| {
-                    Ok((row.get(0)?, row.get(1)?, entry_of(row)?))
-                })?;
-            rows.collect()
-        })?;
+        let rows: Vec<(i64, String, CatalogEntry)> =
+            self.catalog.rows(&sql, &conditions, |row| {
+                Ok((row.get(0)?, row.get(1)?, entry_of(row)?))
+            })?;
         if let Some(left) = &mut self.remaining {
             *left -= rows.len().min(*left);
             self.done |= *left == 0;
@@ -356,14 +352,12 @@ impl Search<'_> {
     /// check that a search is served by an index.
     pub fn query_plan(&self) -> Result<String, BackupError> {
         let (sql, conditions) = self.page_query(self.page_size);
-        self.catalog.with(|connection| {
-            let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
-            let steps = statement
-                .query_map(rusqlite::params_from_iter(&conditions.params), |row| {
+        let steps =
+            self.catalog
+                .rows(&format!("EXPLAIN QUERY PLAN {sql}"), &conditions, |row| {
                     row.get::<_, String>(3)
                 })?;
-            Ok(steps.collect::<rusqlite::Result<Vec<_>>>()?.join("\n"))
-        })
+        Ok(steps.join("\n"))
     }
 }
 

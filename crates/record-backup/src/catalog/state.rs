@@ -47,6 +47,24 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the order a record goes through them.
+    pub const ALL: [Status; 6] = [
+        Status::Pending,
+        Status::Failed,
+        Status::Kept,
+        Status::Verified,
+        Status::OffPbx,
+        Status::Lost,
+    ];
+
+    /// Its name on a command line: `pending`, `failed`, `kept`, `verified`, `off-pbx`, `lost`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::OffPbx => "off-pbx",
+            other => other.as_str(),
+        }
+    }
+
     /// The word used in tables and exports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -57,6 +75,21 @@ impl Status {
             Status::OffPbx => "kept, off PBX",
             Status::Lost => "lost",
         }
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    /// Reads a [`Status::name`] (or the word of [`Status::as_str`]).
+    fn from_str(text: &str) -> Result<Status, String> {
+        Status::ALL
+            .into_iter()
+            .find(|status| status.name() == text || status.as_str() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Status::ALL.iter().map(|s| s.name()).collect();
+                format!("{text:?} is not a state; one of {}", names.join(", "))
+            })
     }
 }
 
@@ -214,6 +247,16 @@ mod tests {
         }
         // Every status is reachable from the columns.
         assert_eq!(statuses.len(), 6);
+    }
+
+    #[test]
+    fn statuses_read_back_from_their_names() {
+        for status in Status::ALL {
+            assert_eq!(status.name().parse::<Status>(), Ok(status));
+            assert_eq!(status.as_str().parse::<Status>(), Ok(status));
+        }
+        let refused = "archived".parse::<Status>().unwrap_err();
+        assert!(refused.contains("off-pbx"), "{refused}");
     }
 
     #[test]

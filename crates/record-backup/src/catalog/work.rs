@@ -59,18 +59,13 @@ impl Catalog {
             conditions.clause(),
             order_by(Order::Asc),
         );
-        self.with(|connection| {
-            let mut statement = connection.prepare_cached(&sql)?;
-            let rows =
-                statement.query_map(rusqlite::params_from_iter(&conditions.params), |row| {
-                    let json: String = row.get(0)?;
-                    Ok(Pending {
-                        record: record_of(&json)?,
-                        storage_link: row.get(1)?,
-                        init_time_us: row.get(2)?,
-                    })
-                })?;
-            rows.collect()
+        self.rows(&sql, &conditions, |row| {
+            let json: String = row.get(0)?;
+            Ok(Pending {
+                record: record_of(&json)?,
+                storage_link: row.get(1)?,
+                init_time_us: row.get(2)?,
+            })
         })
     }
 
@@ -154,19 +149,14 @@ impl Catalog {
             conditions.clause(),
             order_by(Order::Asc),
         );
-        self.with(|connection| {
-            let mut statement = connection.prepare_cached(&sql)?;
-            let rows =
-                statement.query_map(rusqlite::params_from_iter(&conditions.params), |row| {
-                    Ok(Kept {
-                        record_uuid: row.get(0)?,
-                        init_time_us: row.get(1)?,
-                        object_key: row.get(2)?,
-                        size: size_of(row.get(3)?).unwrap_or(0),
-                        sha256: row.get(4)?,
-                    })
-                })?;
-            rows.collect()
+        self.rows(&sql, &conditions, |row| {
+            Ok(Kept {
+                record_uuid: row.get(0)?,
+                init_time_us: row.get(1)?,
+                object_key: row.get(2)?,
+                size: size_of(row.get(3)?).unwrap_or(0),
+                sha256: row.get(4)?,
+            })
         })
     }
 }

@@ -63,16 +63,11 @@ impl Catalog {
              ORDER BY init_time_us, record_uuid LIMIT {limit}",
             conditions.clause()
         );
-        self.with(|connection| {
-            let mut statement = connection.prepare_cached(&sql)?;
-            let lines =
-                statement.query_map(rusqlite::params_from_iter(&conditions.params), |row| {
-                    let entry = entry_of(row)?;
-                    let line = ManifestLine::of(&entry)
-                        .ok_or_else(|| corrupt("a kept row", "no object key, size or SHA-256"))?;
-                    Ok((row.get(0)?, line))
-                })?;
-            lines.collect()
+        self.rows(&sql, &conditions, |row| {
+            let entry = entry_of(row)?;
+            let line = ManifestLine::of(&entry)
+                .ok_or_else(|| corrupt("a kept row", "no object key, size or SHA-256"))?;
+            Ok((row.get(0)?, line))
         })
     }
 

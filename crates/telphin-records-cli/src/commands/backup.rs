@@ -90,7 +90,7 @@ pub async fn run(context: &Context, args: &BackupArgs) -> Result<Exit, Failure> 
     let naming = args.naming(context)?;
     let budget = args.budget()?;
     let scope = context.scope()?;
-    let _lock = store::lock(&args.store.catalog)?;
+    let _lock = store::lock(&args.store.catalog.file)?;
     let api = context.api().await?;
     let reporter = Reporter::new(Work::Bytes, "backup");
     let events = Arc::clone(&reporter);

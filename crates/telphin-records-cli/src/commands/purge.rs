@@ -33,13 +33,13 @@ pub struct PurgeArgs {
 pub async fn run(context: &Context, args: &PurgeArgs) -> Result<Exit, Failure> {
     let cutoff = when::cutoff(&args.older_than, context.global.tz, Utc::now())?;
     let scope = context.scope()?;
-    let _lock = store::lock(&args.store.catalog)?;
+    let _lock = store::lock(&args.store.catalog.file)?;
     let when = cutoff
         .with_timezone(&context.global.tz)
         .format("%Y-%m-%d %H:%M:%S %Z");
     if !args.yes {
         // What would go, straight from the catalog's pages: nothing is asked of the PBX.
-        let catalog = store::existing_catalog(&args.store.catalog)?;
+        let catalog = store::existing_catalog(&args.store.catalog.file)?;
         let mut query = SearchQuery::purgeable(cutoff).scope(scope);
         if let Some(max) = args.max {
             query = query.limit(usize::try_from(max).unwrap_or(usize::MAX));

@@ -1,13 +1,11 @@
 //! `search`: the catalog's recordings by period, number, extension, flow, result, duration
 //! and state, printed page by page as the catalog's indexes give them.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use record_backup::{CatalogEntry, Search, SearchQuery, Status};
 use serde_json::json;
 
-use crate::cli::PeriodArgs;
+use crate::cli::{CatalogArgs, PeriodArgs};
 use crate::context::Context;
 use crate::exit::{Exit, Failure};
 use crate::output::RecordWriter;
@@ -18,15 +16,8 @@ use crate::{store, when};
 pub struct SearchArgs {
     #[command(flatten)]
     pub period: PeriodArgs,
-    /// The catalog.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "TELPHIN_CATALOG",
-        hide_env_values = true,
-        default_value = "telphin-records.sqlite"
-    )]
-    pub catalog: PathBuf,
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
     /// A phone number in any number field, compared by digits (4+ digits: also a suffix).
     #[arg(long)]
     pub number: Option<String>,
@@ -39,45 +30,16 @@ pub struct SearchArgs {
     /// At least this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub min_duration: Option<u64>,
-    /// Only records in this backup state.
-    #[arg(long, value_enum)]
-    pub state: Option<StateArg>,
+    /// Only records in this backup state: pending, failed, kept, verified (what purge may
+    /// delete), off-pbx (kept, deleted from the PBX), lost (off the PBX, its file missing).
+    #[arg(long, value_name = "STATE")]
+    pub state: Option<Status>,
     /// Newest first.
     #[arg(long)]
     pub desc: bool,
     /// At most this many.
     #[arg(long)]
     pub limit: Option<usize>,
-}
-
-/// The backup states `--state` takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StateArg {
-    /// Listed, not kept yet.
-    Pending,
-    /// The last attempt to keep it failed.
-    Failed,
-    /// Stored, not read back since.
-    Kept,
-    /// Stored and read back whole: what purge may delete.
-    Verified,
-    /// Kept, and deleted from the PBX.
-    OffPbx,
-    /// Deleted from the PBX, and its object missing or altered since.
-    Lost,
-}
-
-impl From<StateArg> for Status {
-    fn from(state: StateArg) -> Status {
-        match state {
-            StateArg::Pending => Status::Pending,
-            StateArg::Failed => Status::Failed,
-            StateArg::Kept => Status::Kept,
-            StateArg::Verified => Status::Verified,
-            StateArg::OffPbx => Status::OffPbx,
-            StateArg::Lost => Status::Lost,
-        }
-    }
 }
 
 impl SearchArgs {
@@ -94,7 +56,7 @@ impl SearchArgs {
         query.flow = self.flow.clone();
         query.result = self.result.clone();
         query.min_duration = self.min_duration;
-        query.status = self.state.map(Status::from);
+        query.status = self.state;
         query.newest_first = self.desc;
         query.limit = self.limit;
         Ok(query)
@@ -103,7 +65,7 @@ impl SearchArgs {
 
 pub fn run(context: &Context, args: &SearchArgs) -> Result<Exit, Failure> {
     let query = args.query(context)?;
-    let catalog = store::existing_catalog(&args.catalog)?;
+    let catalog = store::existing_catalog(&args.catalog.file)?;
     print(context, catalog.search(&query)?)?;
     Ok(Exit::Done)
 }

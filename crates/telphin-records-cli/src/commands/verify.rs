@@ -24,7 +24,7 @@ pub struct VerifyArgs {
 pub async fn run(context: &Context, args: &VerifyArgs) -> Result<Exit, Failure> {
     let period = when::period(&args.period, context.global.tz)?;
     let scope = context.scope()?;
-    let _lock = store::lock(&args.store.catalog)?;
+    let _lock = store::lock(&args.store.catalog.file)?;
     let api = context.api_without_requests().await?;
     let reporter = Reporter::new(Work::Files, "verify");
     let events = Arc::clone(&reporter);
