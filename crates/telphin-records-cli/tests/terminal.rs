@@ -99,6 +99,11 @@ fn tables_fit_the_terminal() {
         narrow[0]
     );
     assert_eq!(narrow.len(), wide.len(), "every record is still there");
+    // Pages of the terminal's height (24 rows: 22 records under their header).
+    let headers = narrow.iter().filter(|l| l.starts_with("time ")).count();
+    let records = narrow.len() - headers;
+    assert!(records > 22, "{records}");
+    assert_eq!(headers, records.div_ceil(22), "a header on every page");
 }
 
 #[test]
