@@ -27,7 +27,8 @@ const CUSTOMERS: u64 = 2_000_000;
 /// The first call: 2021-01-01 00:00:00 UTC.
 const FIRST_CALL: i64 = 1_609_459_200;
 /// Changes whenever the generated records change: an older catalog is generated again.
-const GENERATOR: &str = "call-centre-1";
+/// (The catalog's schema and page size count: a catalog of another version is not searched.)
+const GENERATOR: &str = "call-centre-2, 4 KiB pages, schema 2";
 
 /// A small, fast, deterministic mix (SplitMix64).
 fn mix(mut x: u64) -> u64 {

@@ -52,9 +52,6 @@ impl Catalog {
         protect(&path)?;
         let catalog = Catalog::connect(path.clone(), Connection::open(&path))?;
         catalog.with(|connection| {
-            // A new catalog's pages hold 7 records of about a kilobyte where 4 KiB pages hold
-            // 3 (a no-op on an existing catalog).
-            connection.pragma_update(None, "page_size", 8192)?;
             connection.pragma_update(None, "journal_mode", "WAL")?;
             // In WAL mode, NORMAL loses no committed transaction on a process crash, only on a
             // power loss of the last ones — which the next run then repeats.
@@ -88,9 +85,6 @@ impl Catalog {
     fn prepare(connection: &mut Connection) -> rusqlite::Result<()> {
         connection.pragma_update(None, "foreign_keys", "ON")?;
         numbers::register_functions(connection)?;
-        // A page cache of 16 MiB at most, whatever the catalog's size (larger sorts spill to
-        // temporary files).
-        connection.pragma_update(None, "cache_size", -16_384)?;
         connection.busy_timeout(std::time::Duration::from_secs(10))
     }
 
