@@ -20,6 +20,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("v2.sql"),
         fill: Some(numbers::index_all),
     },
+    Migration {
+        sql: include_str!("v3.sql"),
+        fill: None,
+    },
 ];
 
 /// The newest schema version.

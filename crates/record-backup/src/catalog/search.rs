@@ -263,7 +263,7 @@ impl Search<'_> {
                 ),
                 rows.clone(),
             ),
-            Plan::Records(conditions) => (
+            Plan::Records(conditions) | Plan::ByDuration(conditions) => (
                 format!("SELECT count(*) FROM record WHERE {}", conditions.clause()),
                 conditions.clone(),
             ),
@@ -307,6 +307,16 @@ impl Search<'_> {
                     outer.clause()
                 );
                 (sql, outer)
+            }
+            Plan::ByDuration(conditions) => {
+                let mut conditions = conditions.clone();
+                conditions.after(&self.after, self.order);
+                let sql = format!(
+                    "SELECT {columns} FROM record INDEXED BY record_by_duration WHERE {} \
+                     {order} LIMIT {size}",
+                    conditions.clause()
+                );
+                (sql, conditions)
             }
             Plan::Records(conditions)
             | Plan::Walk {
@@ -366,6 +376,9 @@ impl Search<'_> {
 enum Plan {
     /// Without a number: the records' indexes (time, extension, outcome).
     Records(Conditions),
+    /// Flow, result and a minimum duration few calls have: those calls through
+    /// `record_by_duration`, sorted by time.
+    ByDuration(Conditions),
     /// A number, and at most the call's time besides: pages of the number's index rows in
     /// time order, then their records.
     Number {
@@ -390,11 +403,48 @@ const DENSE_ROWS: usize = if cfg!(test) { 6 } else { 50_000 };
 const DENSE_JOINED: usize = if cfg!(test) { 3 } else { 5_000 };
 
 impl Plan {
+    /// The conditions of a search of flow, result and minimum duration over the whole catalog
+    /// when it matches fewer than [`DENSE_JOINED`] calls (counted through the partial index
+    /// `record_by_duration`, which `duration > 0` lets the query use): walking every call of
+    /// that flow and result in time order would then read them all for a page, or for none.
+    fn few_by_duration(
+        catalog: &Catalog,
+        query: &SearchQuery,
+        conditions: &Conditions,
+    ) -> Result<Option<Conditions>, BackupError> {
+        let only_these = query.flow.is_some()
+            && query.result.is_some()
+            && query.min_duration.is_some_and(|seconds| seconds > 0)
+            && query.scope.is_none()
+            && query.status.is_none()
+            && query.period.is_none()
+            && query.before.is_none();
+        if !only_these {
+            return Ok(None);
+        }
+        let mut few = conditions.clone();
+        few.push("duration > 0", []);
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM record INDEXED BY record_by_duration WHERE {} \
+             LIMIT {DENSE_JOINED})",
+            few.clause()
+        );
+        let matches: i64 = catalog.with(|connection| {
+            connection
+                .prepare_cached(&sql)?
+                .query_row(rusqlite::params_from_iter(&few.params), |row| row.get(0))
+        })?;
+        Ok((usize::try_from(matches).unwrap_or(usize::MAX) < DENSE_JOINED).then_some(few))
+    }
+
     fn of(catalog: &Catalog, query: &SearchQuery) -> Result<Plan, BackupError> {
         let time = query.time_conditions();
         let mut record = query.record_conditions();
         let Some(number) = &query.number else {
             record.extend(time);
+            if let Some(few) = Plan::few_by_duration(catalog, query, &record)? {
+                return Ok(Plan::ByDuration(few));
+            }
             return Ok(Plan::Records(record));
         };
         let wanted = Wanted::parse(number).map_err(BackupError::InvalidOption)?;

@@ -212,6 +212,17 @@ fn filters_combine_and_pages_follow_each_other_in_either_order() {
         .result("busy")
         .period(Period::month(2024, 1).unwrap());
     assert_eq!(uuids(&catalog, &busy), by_time(vec![0, 3, 6, 9]));
+    // Few calls of a flow and result last this long: the duration index, the same calls.
+    let long_busy = SearchQuery::default()
+        .flow("in")
+        .result("busy")
+        .min_duration(100);
+    assert!(plan(&catalog, long_busy.clone()).contains("record_by_duration"));
+    assert_eq!(
+        uuids(&catalog, &long_busy.clone().page_size(1)),
+        by_time(vec![6, 9])
+    );
+    assert_eq!(uuids(&catalog, &long_busy.newest_first()), vec![9, 6]);
     assert!(matches!(
         catalog.search(&SearchQuery::default().page_size(0)),
         Err(BackupError::InvalidOption(_))
@@ -321,6 +332,14 @@ fn every_filter_is_served_by_an_index() {
                 .result("answered")
                 .min_duration(60),
             "record_by_outcome",
+        ),
+        // Fewer matches than the tests' threshold: found through the duration index.
+        (
+            SearchQuery::default()
+                .flow("in")
+                .result("busy")
+                .min_duration(1000),
+            "record_by_duration",
         ),
         (
             // Alone, a minimum duration walks the time index and filters: pages in time
