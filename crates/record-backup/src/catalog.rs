@@ -134,6 +134,18 @@ impl Catalog {
         })
     }
 
+    /// The count `sql` (one row, one integer) gives with the parameters of `conditions`.
+    pub(crate) fn count_of(&self, sql: &str, conditions: &Conditions) -> Result<u64, BackupError> {
+        self.with(|connection| {
+            let count: i64 = connection
+                .prepare_cached(sql)?
+                .query_row(rusqlite::params_from_iter(&conditions.params), |row| {
+                    row.get(0)
+                })?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while the lock was held leaves SQLite's state consistent (transactions roll
         // back when dropped), so the connection is still usable.

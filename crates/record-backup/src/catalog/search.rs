@@ -272,14 +272,7 @@ impl Search<'_> {
                 indexed.clone(),
             ),
         };
-        self.catalog.with(|connection| {
-            let count: i64 = connection
-                .prepare_cached(&sql)?
-                .query_row(rusqlite::params_from_iter(&conditions.params), |row| {
-                    row.get(0)
-                })?;
-            Ok(u64::try_from(count).unwrap_or(0))
-        })
+        self.catalog.count_of(&sql, &conditions)
     }
 
     /// The SQL of the next page and its parameters.
@@ -308,24 +301,19 @@ impl Search<'_> {
                 );
                 (sql, outer)
             }
-            Plan::ByDuration(conditions) => {
-                let mut conditions = conditions.clone();
-                conditions.after(&self.after, self.order);
-                let sql = format!(
-                    "SELECT {columns} FROM record INDEXED BY record_by_duration WHERE {} \
-                     {order} LIMIT {size}",
-                    conditions.clause()
-                );
-                (sql, conditions)
-            }
             Plan::Records(conditions)
+            | Plan::ByDuration(conditions)
             | Plan::Walk {
                 walked: conditions, ..
             } => {
+                let from = match &self.plan {
+                    Plan::ByDuration(_) => "record INDEXED BY record_by_duration",
+                    _ => "record",
+                };
                 let mut conditions = conditions.clone();
                 conditions.after(&self.after, self.order);
                 let sql = format!(
-                    "SELECT {columns} FROM record WHERE {} {order} LIMIT {size}",
+                    "SELECT {columns} FROM {from} WHERE {} {order} LIMIT {size}",
                     conditions.clause()
                 );
                 (sql, conditions)
@@ -429,12 +417,8 @@ impl Plan {
              LIMIT {DENSE_JOINED})",
             few.clause()
         );
-        let matches: i64 = catalog.with(|connection| {
-            connection
-                .prepare_cached(&sql)?
-                .query_row(rusqlite::params_from_iter(&few.params), |row| row.get(0))
-        })?;
-        Ok((usize::try_from(matches).unwrap_or(usize::MAX) < DENSE_JOINED).then_some(few))
+        let matches = catalog.count_of(&sql, &few)?;
+        Ok((matches < DENSE_JOINED as u64).then_some(few))
     }
 
     fn of(catalog: &Catalog, query: &SearchQuery) -> Result<Plan, BackupError> {
@@ -456,11 +440,7 @@ impl Plan {
             "SELECT count(*) FROM (SELECT 1 FROM record_number WHERE {} LIMIT {dense})",
             rows.clause()
         );
-        let matches: i64 = catalog.with(|connection| {
-            connection
-                .prepare_cached(&sql)?
-                .query_row(rusqlite::params_from_iter(&rows.params), |row| row.get(0))
-        })?;
+        let matches = catalog.count_of(&sql, &rows)?;
         let mut indexed = record.clone();
         indexed.extend(time.clone());
         indexed.push(
@@ -470,7 +450,7 @@ impl Plan {
             ),
             rows.params.clone(),
         );
-        if usize::try_from(matches).unwrap_or(usize::MAX) >= dense {
+        if matches >= dense as u64 {
             let mut walked = record;
             walked.extend(time);
             wanted.on_record(&mut walked);
