@@ -154,6 +154,9 @@ const PUBLISHED: &[&str] = &[
     "transport-async",
     "telphin-records",
     "record-backup",
+    "record-sim",
+    "record-service",
+    "telphin-records-cli",
 ];
 
 /// Removes the copies of this workspace's crates that an earlier `cargo publish --dry-run`

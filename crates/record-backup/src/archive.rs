@@ -8,6 +8,7 @@ use telphin_records::{Client, DownloadSource};
 
 use crate::budget::{Admission, Gate, Permit, RateBudget};
 use crate::catalog::Catalog;
+use crate::error::BackupError;
 use crate::naming::Naming;
 use crate::progress::{Progress, ProgressFn};
 use crate::target::Target;
@@ -21,6 +22,7 @@ pub struct ArchiveOptions {
     pub(crate) source: DownloadSource,
     pub(crate) budget: RateBudget,
     pub(crate) progress: Option<ProgressFn>,
+    pub(crate) verify_stored: bool,
 }
 
 impl std::fmt::Debug for ArchiveOptions {
@@ -32,6 +34,7 @@ impl std::fmt::Debug for ArchiveOptions {
             .field("source", &self.source)
             .field("budget", &self.budget)
             .field("progress", &self.progress.is_some())
+            .field("verify_stored", &self.verify_stored)
             .finish()
     }
 }
@@ -45,6 +48,7 @@ impl Default for ArchiveOptions {
             source: DownloadSource::StorageLinkThenApi,
             budget: RateBudget::default(),
             progress: None,
+            verify_stored: false,
         }
     }
 }
@@ -79,6 +83,15 @@ impl ArchiveOptions {
     /// The share of the API's rate limit runs may use.
     pub fn budget(mut self, budget: RateBudget) -> Self {
         self.budget = budget;
+        self
+    }
+
+    /// Reads each file back right after storing it, and records it verified when its size
+    /// and SHA-256 are the catalog's (default off: `verify` does it for whole periods). A
+    /// service keeping recordings as they come turns it on, so that what it keeps is
+    /// verified at once.
+    pub fn verify_after_storing(mut self, verify: bool) -> Self {
+        self.verify_stored = verify;
         self
     }
 
@@ -169,6 +182,15 @@ impl<T: AsyncTransport + 'static> Archive<T> {
     /// The target.
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// Leaves the target tidy after a run was abandoned (its future dropped at shutdown,
+    /// say): removes what unfinished uploads left in a local directory and writes the
+    /// manifests of what was kept. Nothing partial is ever under a record's name; this
+    /// removes the staged files beside them too.
+    pub async fn settle(&self) -> Result<(), BackupError> {
+        self.target.remove_stale_uploads()?;
+        self.write_manifests().await
     }
 
     pub(crate) fn report(&self, event: Progress) {

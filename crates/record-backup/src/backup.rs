@@ -112,6 +112,51 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         Ok(report)
     }
 
+    /// Keeps the records of `scope` (in `period`, or of any time) that the catalog holds as
+    /// still to be kept — those whose files failed before, say — without listing. The files
+    /// are kept as [`backup`](Self::backup) keeps them; `listed` is 0 in the report.
+    pub async fn keep_pending(
+        &self,
+        scope: Scope,
+        period: Option<Period>,
+    ) -> Result<BackupReport, BackupError> {
+        let period = match period {
+            Some(period) => period,
+            // Every record the catalog can hold: the API has none before 2000.
+            None => Period::between(
+                chrono::DateTime::<chrono::Utc>::from_timestamp(946_684_800, 0).unwrap_or_default(),
+                chrono::DateTime::<chrono::Utc>::from_timestamp(
+                    chrono::Utc::now().timestamp() + 86_400,
+                    0,
+                )
+                .unwrap_or_default(),
+            )?,
+        };
+        let gate = Gate::new(self.options.budget);
+        let totals = Totals::default();
+        let (_frontier, follower) = watch::channel(Frontier {
+            through: i64::MAX,
+            done: true,
+        });
+        let kept = self.keep_all(scope, period, follower, &gate, &totals).await;
+        self.write_manifests().await?;
+        kept?;
+        let mut report = BackupReport {
+            stored: totals.stored.load(Ordering::Relaxed),
+            bytes: totals.bytes.load(Ordering::Relaxed),
+            failed: totals.failed.load(Ordering::Relaxed),
+            ..BackupReport::default()
+        };
+        let paused = *totals
+            .paused
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(resume_after) = paused {
+            report.outcome = Outcome::Paused { resume_after };
+        }
+        Ok(report)
+    }
+
     /// Lists the period into the catalog, moving the frontier on after each batch.
     async fn list(
         &self,

@@ -7,6 +7,7 @@ mod numbers;
 mod schema;
 mod search;
 mod state;
+mod sync;
 mod work;
 mod write;
 
@@ -22,6 +23,7 @@ pub(crate) use numbers::{forget as forget_numbers, index_record};
 pub use search::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Search, SearchQuery};
 pub(crate) use state::KEPT;
 pub use state::{BackupState, Status};
+pub use sync::{MonthFigures, PendingSummary};
 pub(crate) use work::{Kept, KeptWhich, Pending};
 
 use crate::error::BackupError;

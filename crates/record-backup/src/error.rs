@@ -39,6 +39,14 @@ pub enum BackupError {
         #[source]
         source: std::io::Error,
     },
+    /// Another process holds the catalog's lock.
+    #[error("another run holds {catalog} (its lock is {lock}); try again when it has finished")]
+    CatalogBusy {
+        /// The catalog's file.
+        catalog: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
     /// The catalog was written by a newer version of this crate.
     #[error("the catalog {path} has schema version {found}; this version knows up to {known}")]
     CatalogTooNew {

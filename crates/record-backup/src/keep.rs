@@ -158,9 +158,9 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         gate: &Gate,
         paused: &Mutex<Option<Duration>>,
     ) -> Result<Kept, BackupError> {
-        let record = pending.record;
+        let record = &pending.record;
         let uuid = record.record_uuid.to_string();
-        let key = self.options.naming.object_key(&record);
+        let key = self.options.naming.object_key(record);
         let mut link = pending.storage_link.map(StorageLink::new);
         let mut failure = AttemptFailed {
             message: String::new(),
@@ -198,13 +198,26 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             }
             // The permit stays while the file is read: with the API as source it is a request.
             let _permit = permit;
-            let mut options = DownloadOptions::for_record(&record, self.options.source);
+            let mut options = DownloadOptions::for_record(record, self.options.source);
             if let Some(link) = &link {
                 options = options.with_storage_link(link.clone());
             }
-            match self.transfer(scope, &record, &key, options).await {
+            match self.transfer(scope, record, &key, options).await {
                 Ok((size, sha256)) => {
                     self.catalog.mark_stored(&uuid, &key, size, &sha256)?;
+                    if self.options.verify_stored {
+                        let kept = crate::catalog::Kept {
+                            record_uuid: uuid.clone(),
+                            init_time_us: pending.init_time_us,
+                            object_key: key.clone(),
+                            size,
+                            sha256,
+                        };
+                        if !self.check(&kept).await?.is_whole() {
+                            // Marked not kept: the next run stores it again.
+                            return Ok(Kept::Failed);
+                        }
+                    }
                     self.report(Progress::Stored {
                         record_uuid: uuid,
                         bytes: size,

@@ -57,6 +57,7 @@ mod catalog;
 mod digest;
 mod error;
 mod keep;
+mod lock;
 mod manifest;
 mod naming;
 mod progress;
@@ -68,15 +69,16 @@ pub use archive::{Archive, ArchiveOptions, Outcome};
 pub use backup::BackupReport;
 pub use budget::{RateBudget, Reserve, WhenReserveReached};
 pub use catalog::{
-    BackupState, Catalog, CatalogEntry, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Search, SearchQuery,
-    Status,
+    BackupState, Catalog, CatalogEntry, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MonthFigures,
+    PendingSummary, Search, SearchQuery, Status,
 };
 pub use error::BackupError;
+pub use lock::CatalogLock;
 pub use manifest::rebuild_catalog;
 pub use naming::{DEFAULT_TEMPLATE, NameTemplate, Naming};
 pub use progress::Progress;
 pub use purge::{PurgeOptions, PurgeReport};
-pub use target::{PART_SIZE, Target};
+pub use target::{PART_SIZE, PROBE_KEY, Target};
 pub use verify::VerifyReport;
 
 pub use chrono_tz;

@@ -166,6 +166,23 @@ impl Target {
         Ok(removed)
     }
 
+    /// Whether the target takes a new object now: stores a small object under
+    /// [`PROBE_KEY`], reads its size back and removes it. A readiness check for services.
+    pub async fn probe(&self) -> Result<(), BackupError> {
+        let path = Target::path(PROBE_KEY)?;
+        self.store
+            .put(&path, PutPayload::from_static(b"telphin-records probe\n"))
+            .await?;
+        let size = self.store.head(&path).await?.size;
+        self.store.delete(&path).await?;
+        if size != 22 {
+            return Err(BackupError::TargetConfig(format!(
+                "the probe object came back with {size} bytes instead of 22"
+            )));
+        }
+        Ok(())
+    }
+
     pub(crate) fn path(key: &str) -> Result<Path, BackupError> {
         Path::parse(key).map_err(|error| BackupError::Target(error.into()))
     }
@@ -230,6 +247,10 @@ impl Target {
         Ok(paths)
     }
 }
+
+/// The object [`Target::probe`] stores and removes (never a record's name: those hold no dot
+/// folder).
+pub const PROBE_KEY: &str = ".telphin-records/probe";
 
 /// Whether a file name is one of `object_store`'s staged uploads: `name#N`.
 fn is_staged(name: &str) -> bool {

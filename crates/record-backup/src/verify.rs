@@ -37,10 +37,16 @@ impl VerifyReport {
     }
 }
 
-enum Found {
+pub(crate) enum Found {
     Whole(u64),
     Missing,
     Altered,
+}
+
+impl Found {
+    pub(crate) fn is_whole(&self) -> bool {
+        matches!(self, Found::Whole(_))
+    }
 }
 
 impl<T: AsyncTransport + 'static> Archive<T> {
@@ -123,7 +129,8 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         })
     }
 
-    async fn check(&self, kept: &Kept) -> Result<Found, BackupError> {
+    /// Reads one kept object back and records what it found.
+    pub(crate) async fn check(&self, kept: &Kept) -> Result<Found, BackupError> {
         let found = match self.target.fingerprint(&kept.object_key).await? {
             None => {
                 let reason = format!("{} is missing from the target", kept.object_key);

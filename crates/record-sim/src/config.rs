@@ -38,6 +38,8 @@ pub struct SimConfig {
     pub archive_cooldown: Duration,
     /// The faults to inject.
     pub faults: Faults,
+    /// Live mode: calls keep arriving while the simulator runs (off by default).
+    pub live: Option<crate::live::LiveConfig>,
 }
 
 impl Default for SimConfig {
@@ -53,6 +55,7 @@ impl Default for SimConfig {
             stats_latency: Duration::ZERO,
             archive_cooldown: Duration::from_secs(3600),
             faults: Faults::default(),
+            live: None,
         }
     }
 }

@@ -88,6 +88,9 @@ impl Sim {
             // A server error ends the simulator; its clients then see connection errors.
             let _ = serve.await;
         });
+        if let Some(live) = state.config.live.clone() {
+            tokio::spawn(crate::live::run(Arc::downgrade(&state), live));
+        }
         let credentials = credentials_of(&state);
         Ok(SimHandle {
             state,
@@ -290,6 +293,31 @@ impl SimHandle {
             "pbx_login": {"username": c.pbx_username, "password": c.pbx_password},
             "huge_record_uuid": self.state.huge_record,
         })
+    }
+
+    /// Live mode: calls stop arriving until [`resume_calls`](Self::resume_calls).
+    pub fn pause_calls(&self) {
+        lock(&self.state.live).running = false;
+    }
+
+    /// Live mode: calls arrive again.
+    pub fn resume_calls(&self) {
+        lock(&self.state.live).running = true;
+    }
+
+    /// Live mode: where `hangup` events are posted from now on (`None`: nowhere).
+    pub fn set_callback(&self, url: Option<String>) {
+        lock(&self.state.live).callback_url = url;
+    }
+
+    /// Live mode: the calls ended so far, in the order they ended.
+    pub fn live_calls(&self) -> Vec<crate::live::LiveCall> {
+        lock(&self.state.live).calls.clone()
+    }
+
+    /// Live mode: what it has done so far.
+    pub fn live_counters(&self) -> crate::live::LiveCounters {
+        lock(&self.state.live).counters.clone()
     }
 
     /// Stops serving (requests in flight finish).

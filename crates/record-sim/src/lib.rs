@@ -24,6 +24,7 @@ mod config;
 mod data;
 pub mod file;
 mod handle;
+mod live;
 mod rng;
 mod server;
 mod state;
@@ -32,6 +33,7 @@ mod wire;
 pub use config::{Fault, Faults, Injection, SimConfig};
 pub use data::{Dataset, Extension, SimRecord};
 pub use handle::{AppCredentials, BlockingSim, Credentials, Sim, SimHandle};
+pub use live::{LiveCall, LiveConfig, LiveCounters};
 pub use state::{Counters, SentEmail};
 
 /// Re-exported so that users name the same `chrono` types as this crate.

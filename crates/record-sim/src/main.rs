@@ -5,13 +5,14 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use record_sim::{Sim, SimConfig};
+use record_sim::{LiveConfig, Sim, SimConfig};
 
 const USAGE: &str = "usage: record-sim [--addr 127.0.0.1:8080] [--seed N] [--records N]
   [--token-lifetime SECS] [--rate-limit N] [--rate-period SECS] [--stats-latency-ms MS]
   [--latency-ms MS] [--error-percent P] [--drop-percent P] [--truncate-percent P]
   [--burst-429-every N] [--burst-429-length N] [--expire-tokens-every N] [--huge-file-bytes N]
-  [--max-file-bytes N] [--list-cap N]";
+  [--max-file-bytes N] [--list-cap N]
+  live mode: [--calls-per-second R] [--call-length-secs S] [--callback http://HOST:PORT/PATH]";
 
 fn parse_args() -> Result<(SocketAddr, SimConfig), String> {
     let mut addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
@@ -36,6 +37,7 @@ fn parse_args() -> Result<(SocketAddr, SimConfig), String> {
                 .filter(|p| *p <= 100)
                 .ok_or_else(|| format!("{flag}: {value:?} is not a percentage 0-100"))
         };
+        let live = || LiveConfig::default();
         let faults = &mut config.faults;
         match flag.as_str() {
             "--addr" => {
@@ -59,6 +61,23 @@ fn parse_args() -> Result<(SocketAddr, SimConfig), String> {
             "--huge-file-bytes" => config.huge_file_size = Some(number()?),
             "--max-file-bytes" => config.max_file_size = Some(number()?),
             "--list-cap" => faults.list_cap = Some(number()? as usize),
+            "--calls-per-second" => {
+                let rate: f64 = value
+                    .parse()
+                    .ok()
+                    .filter(|r: &f64| *r > 0.0 && *r <= 1000.0)
+                    .ok_or_else(|| format!("{flag}: {value:?} is not a rate in (0, 1000]"))?;
+                config.live.get_or_insert_with(live).calls_per_second = rate;
+            }
+            "--call-length-secs" => {
+                config.live.get_or_insert_with(live).call_length = Duration::from_secs(number()?)
+            }
+            "--callback" => {
+                if !value.starts_with("http://") {
+                    return Err(format!("{flag}: {value:?} is not an http:// URL"));
+                }
+                config.live.get_or_insert_with(live).callback_url = Some(value.clone());
+            }
             _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
         }
     }

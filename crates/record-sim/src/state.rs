@@ -129,6 +129,8 @@ pub(crate) struct SimState {
     outbox: Mutex<Vec<SentEmail>>,
     counters: Mutex<Counters>,
     faults: Mutex<FaultState>,
+    /// Live mode's calls and events.
+    pub(crate) live: Mutex<crate::live::LiveState>,
 }
 
 /// List answers already written (only those up to [`LIST_CACHE_BYTES`]): the simulator's time
@@ -238,6 +240,14 @@ impl SimState {
                 rng: fault_rng,
                 api_requests: 0,
                 burst_left: 0,
+            }),
+            live: Mutex::new(crate::live::LiveState {
+                running: config.live.as_ref().is_some_and(|live| live.running),
+                callback_url: config
+                    .live
+                    .as_ref()
+                    .and_then(|live| live.callback_url.clone()),
+                ..Default::default()
             }),
             config,
         }

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    archive, backup, delete, download, link, list, monthly, purge, search, sim, stats, verify,
+    archive, backup, completions, delete, download, link, list, monthly, purge, search, serve, sim,
+    stats, verify,
 };
 
 const EXIT_CODES: &str = "\
@@ -41,7 +42,8 @@ pub struct Global {
     /// Run against a simulated PBX started inside this process: no account needed.
     #[arg(long, global = true, help_heading = "Global options")]
     pub sandbox: bool,
-    /// A file of TELPHIN_* settings (KEY=VALUE lines); the environment wins over it.
+    /// A file of TELPHIN_* settings (KEY=VALUE lines); the environment wins over it. For
+    /// `serve`: its TOML configuration (docs/service.md).
     #[arg(
         long,
         global = true,
@@ -228,6 +230,26 @@ pub enum Command {
         whatever its size."
     )]
     Search(search::SearchArgs),
+    /// Keep the archive in step with the PBX (or several) as a service: syncs, event
+    /// callbacks, /healthz, /readyz and /metrics. --config names its TOML configuration.
+    #[command(
+        after_help = "Examples:\n  telphin-records serve --config /etc/telphin-records/serve.toml\n  \
+        telphin-records serve --config serve.toml --check-config\n\n\
+        Every key of the configuration is described in docs/service.md; secrets come from the\n\
+        environment or from files. SIGTERM or Ctrl-C stops it: files in flight are abandoned,\n\
+        nothing partial is left, and the next start resumes."
+    )]
+    Serve(serve::ServeArgs),
+    /// Print the completions script of a shell (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Example:\n  telphin-records completions bash > /etc/bash_completion.d/telphin-records"
+    )]
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff).
+    #[command(
+        after_help = "Example:\n  telphin-records manpage > /usr/share/man/man1/telphin-records.1"
+    )]
+    Manpage,
     /// Serve a simulated PBX over HTTP and print its address and credentials as JSON.
     #[command(after_help = "Example:\n  telphin-records sim --addr 127.0.0.1:18080")]
     Sim(sim::SimArgs),

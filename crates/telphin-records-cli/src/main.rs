@@ -16,7 +16,8 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command, LogFormat};
 use crate::commands::{
-    archive, backup, delete, download, link, list, monthly, purge, search, sim, stats, verify,
+    archive, backup, completions, delete, download, link, list, monthly, purge, search, serve, sim,
+    stats, verify,
 };
 use crate::context::Context;
 use crate::exit::{Exit, Failure};
@@ -36,9 +37,15 @@ fn main() -> ExitCode {
         Err(error) => return report(log_format, Failure::failed(format!("no runtime: {error}"))),
     };
     let outcome = runtime.block_on(async {
+        // serve's --config is its TOML configuration, not a file of TELPHIN_* settings.
+        if let Command::Serve(args) = &command {
+            return serve::run(global.config.as_deref(), args).await;
+        }
         let settings = Settings::load(global.config.as_deref())?;
         run(&Context { global, settings }, &command).await
     });
+    // The blocking writes still under way (a file a stopped sync abandoned) end first.
+    drop(runtime);
     match outcome {
         Ok(exit) => exit.into(),
         Err(failure) => report(log_format, failure),
@@ -82,5 +89,8 @@ async fn run(context: &Context, command: &Command) -> Result<Exit, Failure> {
         Command::Purge(args) => purge::run(context, args).await,
         Command::Search(args) => search::run(context, args),
         Command::Sim(args) => sim::run(args).await,
+        Command::Completions(args) => completions::run(args),
+        Command::Manpage => completions::manpage(),
+        Command::Serve(args) => serve::run(context.global.config.as_deref(), args).await,
     }
 }

@@ -1,10 +1,9 @@
 //! The backup's side of the commands over `record-backup`: its target and catalog, the lock
 //! that allows one run per catalog, and the archive they make with the API.
 
-use std::fs::File;
 use std::path::Path;
 
-use record_backup::{Archive, ArchiveOptions, Catalog, Target};
+use record_backup::{Archive, ArchiveOptions, Catalog, CatalogLock, Target};
 use telphin_records::layers::transport_async::ReqwestTransport;
 
 use crate::cli::StoreArgs;
@@ -12,28 +11,8 @@ use crate::exit::Failure;
 use crate::settings::Api;
 
 /// Holds `<catalog>.lock` for the run: a second run on the same catalog stops at once.
-pub fn lock(catalog: &Path) -> Result<File, Failure> {
-    let mut name = catalog.as_os_str().to_owned();
-    name.push(".lock");
-    let path = std::path::PathBuf::from(name);
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|error| Failure::failed(format!("cannot open {}: {error}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Failure::failed(format!(
-            "another run holds {} (its lock is {}); try again when it has finished",
-            catalog.display(),
-            path.display()
-        ))),
-        Err(std::fs::TryLockError::Error(error)) => Err(Failure::failed(format!(
-            "cannot lock {}: {error}",
-            path.display()
-        ))),
-    }
+pub fn lock(catalog: &Path) -> Result<CatalogLock, Failure> {
+    Ok(CatalogLock::acquire(catalog)?)
 }
 
 /// The archive of `store` through `api`'s client.

@@ -638,8 +638,21 @@ fn sim_serves_a_pbx_and_prints_its_credentials() {
 #[test]
 fn help_texts() {
     let subcommands = [
-        "list", "stats", "monthly", "download", "link", "delete", "archive", "backup", "verify",
-        "purge", "search", "sim",
+        "list",
+        "stats",
+        "monthly",
+        "download",
+        "link",
+        "delete",
+        "archive",
+        "backup",
+        "verify",
+        "purge",
+        "search",
+        "serve",
+        "completions",
+        "manpage",
+        "sim",
     ];
     let help = |args: &[&str]| {
         let output = Command::cargo_bin("telphin-records")
@@ -657,6 +670,36 @@ fn help_texts() {
         assert!(text.contains("Example"), "{name} --help has an example");
         insta::assert_snapshot!(format!("help_{name}"), text);
     }
+}
+
+/// Completions and the man page come from the command line's definition: every command is in
+/// them.
+#[test]
+fn completions_and_man_page() {
+    let out = |args: &[&str]| {
+        let output = Command::cargo_bin("telphin-records")
+            .unwrap()
+            .args(args)
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    for shell in ["bash", "zsh", "fish"] {
+        let script = out(&["completions", shell]);
+        for command in ["backup", "search", "serve", "check-config", "older-than"] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+    let page = out(&["manpage"]);
+    assert!(
+        page.starts_with(".ie") || page.starts_with(".TH"),
+        "{}",
+        &page[..40]
+    );
+    assert!(page.contains(".TH telphin-records 1"), "a section-1 page");
+    assert!(page.contains("serve") && page.contains("backup"));
 }
 
 /// A backup killed with SIGKILL in the middle of its transfers, then run again: every file is

@@ -24,6 +24,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("v3.sql"),
         fill: None,
     },
+    Migration {
+        sql: include_str!("v4.sql"),
+        fill: None,
+    },
 ];
 
 /// The newest schema version.

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod backup;
+pub mod completions;
 pub mod delete;
 pub mod download;
 pub mod link;
@@ -10,6 +11,7 @@ pub mod list;
 pub mod monthly;
 pub mod purge;
 pub mod search;
+pub mod serve;
 pub mod sim;
 pub mod stats;
 pub mod verify;

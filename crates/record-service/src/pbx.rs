@@ -1,0 +1,485 @@
+//! One PBX kept in step: its archive, its sync loop, its reconcile and its readiness.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Datelike as _, Utc};
+use record_backup::{
+    Archive, ArchiveOptions, BackupError, BackupReport, Catalog, Naming, Outcome, Target,
+};
+use telphin_records::layers::transport_async::ReqwestTransport;
+use telphin_records::{ClientBuilder, Period, Scope, YearMonth};
+use tokio::sync::{Notify, watch};
+
+use crate::config::{PbxConfig, ServiceSettings};
+use crate::error::ServiceError;
+use crate::metrics::{self, Metrics};
+use crate::secret::Secret;
+
+/// What the loop remembers between syncs (read by `/readyz`; never held across an await).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Status {
+    /// When the last complete sync ended.
+    pub(crate) last_success: Option<Instant>,
+    /// The last sync's error, if it failed.
+    pub(crate) last_error: Option<String>,
+}
+
+/// A PBX of the service.
+pub(crate) struct Pbx {
+    pub(crate) name: String,
+    pub(crate) scope: Scope,
+    pub(crate) archive: Archive<ReqwestTransport>,
+    pub(crate) event_secret: Option<Secret>,
+    /// An event arrived: sync early.
+    pub(crate) wake: Notify,
+    pub(crate) status: Mutex<Status>,
+    since: Option<DateTime<Utc>>,
+    settings: ServiceSettings,
+    metrics: Arc<Metrics>,
+    started: Instant,
+    _lock: record_backup::CatalogLock,
+}
+
+/// How one sync ended.
+enum Synced {
+    Done(BackupReport),
+    Paused(Duration),
+}
+
+impl Pbx {
+    /// Opens the PBX's archive: its lock, catalog and target, and a client of its API.
+    pub(crate) fn open(
+        config: &PbxConfig,
+        settings: &ServiceSettings,
+        metrics: Arc<Metrics>,
+    ) -> Result<Pbx, ServiceError> {
+        let name = config.name.clone();
+        let archive_error = |source: BackupError| ServiceError::Archive {
+            pbx: name.clone(),
+            source,
+        };
+        let invalid = |key: &str, message: String| {
+            ServiceError::Config(crate::ConfigError::Invalid {
+                path: Default::default(),
+                key: format!("{name}.{key}"),
+                message,
+            })
+        };
+        let scope = config.scope().map_err(|m| invalid("scope", m))?;
+        let budget = config.budget().map_err(|m| invalid("reserve", m))?;
+        let tz = config.tz().map_err(|m| invalid("tz", m))?;
+        let template = record_backup::NameTemplate::parse(&config.names).map_err(archive_error)?;
+        let mut naming = Naming::new(template, tz);
+        if let Some(key) = config.name_key()? {
+            naming = naming.hash_numbers(key.expose().as_bytes().to_vec());
+        }
+        let lock = record_backup::CatalogLock::acquire(&config.catalog).map_err(archive_error)?;
+        let catalog = Catalog::open(&config.catalog).map_err(archive_error)?;
+        let options = config.target_options()?;
+        let target = Target::from_url(
+            &config.target,
+            options.iter().map(|(k, v)| (k.as_str(), v.expose())),
+        )
+        .map_err(archive_error)?;
+        let mut builder = ClientBuilder::new(config.credentials()?);
+        if let Some(base) = &config.base_url {
+            builder = builder.base_url(base);
+        }
+        let client = builder
+            .build_async()
+            .map_err(|source| ServiceError::Client {
+                pbx: name.clone(),
+                source,
+            })?;
+        let options = ArchiveOptions::default()
+            .naming(naming)
+            .concurrency(config.concurrency)
+            .attempts(config.attempts)
+            .budget(budget)
+            .verify_after_storing(true);
+        let since = config
+            .since
+            .and_then(|day| day.and_hms_opt(0, 0, 0))
+            .map(|at| at.and_utc());
+        Ok(Pbx {
+            event_secret: config.event_secret()?,
+            name,
+            scope,
+            archive: Archive::new(client, target, catalog, options),
+            wake: Notify::new(),
+            status: Mutex::new(Status::default()),
+            since,
+            settings: settings.clone(),
+            metrics,
+            started: Instant::now(),
+            _lock: lock,
+        })
+    }
+
+    fn label(&self) -> metrics::Pbx {
+        metrics::pbx(&self.name)
+    }
+
+    /// Syncs until `stop` turns true; then leaves the target tidy. A sync in flight is
+    /// abandoned at once: nothing partial is under a record's name, and the next start lists
+    /// its period again.
+    pub(crate) async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut next_reconcile = Instant::now();
+        loop {
+            let reconcile = Instant::now() >= next_reconcile;
+            let work = async {
+                let synced = self.sync().await;
+                if reconcile && matches!(synced, Ok(Synced::Done(_))) {
+                    self.reconcile().await;
+                }
+                synced
+            };
+            let synced = tokio::select! {
+                synced = work => synced,
+                _ = stop.wait_for(|stop| *stop) => break,
+            };
+            if reconcile && matches!(synced, Ok(Synced::Done(_))) {
+                next_reconcile = Instant::now() + self.settings.reconcile_every;
+            }
+            let pause = match synced {
+                Ok(Synced::Paused(resume_after)) => resume_after + Duration::from_secs(1),
+                _ => self.settings.interval,
+            };
+            let woken = tokio::select! {
+                () = tokio::time::sleep(pause) => false,
+                () = self.wake.notified() => true,
+                _ = stop.wait_for(|stop| *stop) => break,
+            };
+            if woken {
+                // The events of the next moments wake this one sync.
+                tokio::select! {
+                    () = tokio::time::sleep(self.settings.debounce) => {}
+                    _ = stop.wait_for(|stop| *stop) => break,
+                }
+            }
+        }
+        if let Err(error) = self.archive.settle().await {
+            tracing::warn!(pbx = %self.name, %error, "the target could not be tidied at shutdown");
+        }
+        tracing::info!(pbx = %self.name, "stopped");
+    }
+
+    /// One sync: lists from the point known complete (minus the margin) to now, keeps every
+    /// new record, and moves the point on when the listing was complete.
+    async fn sync(&self) -> Result<Synced, BackupError> {
+        let began = Instant::now();
+        let result = self.sync_inner().await;
+        let elapsed = began.elapsed();
+        self.metrics
+            .sync_duration
+            .get_or_create(&self.label())
+            .observe(elapsed.as_secs_f64());
+        let outcome = match &result {
+            Ok((Synced::Done(report), _)) => {
+                self.metrics
+                    .last_success
+                    .get_or_create(&self.label())
+                    .set(Utc::now().timestamp_millis() as f64 / 1000.0);
+                let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+                status.last_success = Some(Instant::now());
+                status.last_error = None;
+                if report.failed > 0 {
+                    "some_failed"
+                } else {
+                    "complete"
+                }
+            }
+            Ok((Synced::Paused(_), _)) => "paused",
+            Err(error) => {
+                self.failed(kind_of(error));
+                let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+                status.last_error = Some(error.to_string());
+                "failed"
+            }
+        };
+        self.metrics
+            .syncs
+            .get_or_create(&metrics::pbx_kind(&self.name, outcome))
+            .inc();
+        self.observe_rate_limit();
+        let pending = self.observe_backlog();
+        match result {
+            Ok((synced, period)) => {
+                let report = match &synced {
+                    Synced::Done(report) => report.clone(),
+                    Synced::Paused(_) => BackupReport::default(),
+                };
+                tracing::info!(
+                    pbx = %self.name,
+                    from = %period.start().format("%Y-%m-%d %H:%M:%S"),
+                    listed = report.listed,
+                    stored = report.stored,
+                    already_kept = report.already_kept,
+                    failed = report.failed,
+                    bytes = report.bytes,
+                    pending,
+                    paused = matches!(synced, Synced::Paused(_)),
+                    duration_ms = elapsed.as_millis() as u64,
+                    "sync"
+                );
+                Ok(synced)
+            }
+            Err(error) => {
+                tracing::warn!(pbx = %self.name, %error, duration_ms = elapsed.as_millis() as u64, "sync failed");
+                Err(error)
+            }
+        }
+    }
+
+    async fn sync_inner(&self) -> Result<(Synced, Period), BackupError> {
+        let catalog = self.archive.catalog();
+        // The API takes whole seconds.
+        let now = whole_second(Utc::now());
+        let through = match catalog.complete_through(self.scope)? {
+            Some(through) => through,
+            None => self
+                .since
+                .unwrap_or_else(|| now - to_chrono(self.settings.interval)),
+        };
+        let from =
+            (through - to_chrono(self.settings.margin)).min(now - chrono::Duration::seconds(1));
+        let period = Period::between(whole_second(from), now)?;
+        let report = self.archive.backup(self.scope, period).await?;
+        self.count(&report);
+        if let Outcome::Paused { resume_after } = report.outcome {
+            return Ok((Synced::Paused(resume_after), period));
+        }
+        catalog.set_complete_through(self.scope, now)?;
+        Ok((Synced::Done(report), period))
+    }
+
+    fn count(&self, report: &BackupReport) {
+        let label = self.label();
+        self.metrics
+            .records_stored
+            .get_or_create(&label)
+            .inc_by(report.stored);
+        self.metrics
+            .bytes_stored
+            .get_or_create(&label)
+            .inc_by(report.bytes);
+        self.metrics
+            .records_listed
+            .get_or_create(&label)
+            .inc_by(report.listed);
+        if report.failed > 0 {
+            self.metrics
+                .failures
+                .get_or_create(&metrics::pbx_kind(&self.name, "file"))
+                .inc_by(report.failed);
+        }
+        if matches!(report.outcome, Outcome::Paused { .. }) {
+            self.failed("rate_limit");
+        }
+    }
+
+    fn failed(&self, kind: &str) {
+        self.metrics
+            .failures
+            .get_or_create(&metrics::pbx_kind(&self.name, kind))
+            .inc();
+    }
+
+    fn observe_rate_limit(&self) {
+        if let Some(limit) = self.archive.client().last_rate_limit() {
+            let label = self.label();
+            let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            if let Some(remaining) = limit.remaining {
+                self.metrics
+                    .rate_limit_remaining
+                    .get_or_create(&label)
+                    .set(gauge(remaining));
+            }
+            if let Some(max) = limit.limit {
+                self.metrics
+                    .rate_limit
+                    .get_or_create(&label)
+                    .set(gauge(max));
+            }
+        }
+    }
+
+    /// Sets the pending and lag gauges; gives the pending count.
+    fn observe_backlog(&self) -> u64 {
+        let catalog = self.archive.catalog();
+        let Ok(pending) = catalog.pending_summary(self.scope) else {
+            self.failed("catalog");
+            return 0;
+        };
+        let label = self.label();
+        self.metrics
+            .pending
+            .get_or_create(&label)
+            .set(i64::try_from(pending.count).unwrap_or(i64::MAX));
+        let now = Utc::now();
+        let through = catalog.complete_through(self.scope).ok().flatten();
+        let behind = [pending.oldest, through].into_iter().flatten().min();
+        let lag = behind.map_or(0.0, |at| {
+            (now - at).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        self.metrics.lag.get_or_create(&label).set(lag);
+        pending.count
+    }
+
+    /// Holds the catalog's months against the PBX's statistics and lists again each month
+    /// that differs; then tries once more the files that failed before.
+    async fn reconcile(&self) {
+        let months = self.settings.reconcile_months.max(1);
+        let now = Utc::now();
+        let mut month = (now.year(), now.month());
+        for _ in 0..months {
+            if let Err(error) = self.reconcile_month(month.0, month.1).await {
+                self.failed(kind_of(&error));
+                tracing::warn!(pbx = %self.name, %error, "reconcile failed");
+                return;
+            }
+            month = if month.1 == 1 {
+                (month.0 - 1, 12)
+            } else {
+                (month.0, month.1 - 1)
+            };
+        }
+        match self.archive.keep_pending(self.scope, None).await {
+            Ok(report) if report.stored + report.failed > 0 => {
+                self.count(&report);
+                tracing::info!(pbx = %self.name, stored = report.stored, failed = report.failed, "earlier failures tried again");
+            }
+            Ok(_) => {}
+            Err(error) => {
+                self.failed(kind_of(&error));
+                tracing::warn!(pbx = %self.name, %error, "trying earlier failures again failed");
+            }
+        }
+    }
+
+    async fn reconcile_month(&self, year: i32, month: u32) -> Result<(), BackupError> {
+        let period = Period::month(year, month)?;
+        let (count, size) = self.pbx_month(year, month, &period).await?;
+        let figures = self.archive.catalog().month_figures(self.scope, &period)?;
+        let label = metrics::PbxMonth {
+            pbx: self.name.clone(),
+            month: format!("{year:04}-{month:02}"),
+        };
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.metrics
+            .pbx_month_records
+            .get_or_create(&label)
+            .set(gauge(count));
+        self.metrics
+            .pbx_month_bytes
+            .get_or_create(&label)
+            .set(gauge(size));
+        self.metrics
+            .catalog_month_records
+            .get_or_create(&label)
+            .set(gauge(figures.on_pbx));
+        self.metrics
+            .catalog_month_kept
+            .get_or_create(&label)
+            .set(gauge(figures.kept));
+        if count == figures.on_pbx {
+            return Ok(());
+        }
+        tracing::info!(pbx = %self.name, month = %label.month, pbx_count = count, catalog_count = figures.on_pbx, "a month differs from the PBX's statistics: listing it again");
+        let report = self.archive.backup(self.scope, period).await?;
+        self.count(&report);
+        let figures = self.archive.catalog().month_figures(self.scope, &period)?;
+        self.metrics
+            .catalog_month_records
+            .get_or_create(&label)
+            .set(gauge(figures.on_pbx));
+        self.metrics
+            .catalog_month_kept
+            .get_or_create(&label)
+            .set(gauge(figures.kept));
+        Ok(())
+    }
+
+    /// The PBX's count and size of a month: its monthly statistics at the client level, the
+    /// statistics of the period otherwise.
+    async fn pbx_month(
+        &self,
+        year: i32,
+        month: u32,
+        period: &Period,
+    ) -> Result<(u64, u64), BackupError> {
+        let client = self.archive.client();
+        if let Scope::Client(id) = self.scope {
+            let wanted = YearMonth::new(
+                u16::try_from(year).unwrap_or_default(),
+                u8::try_from(month).unwrap_or_default(),
+            )?;
+            let months = client.monthly_stats(id, None).await?;
+            let found = months.iter().find(|m| m.year_month == wanted);
+            return Ok(found.map_or((0, 0), |m| (m.call_records_count, m.call_records_size)));
+        }
+        let stats = client.stats(self.scope, *period).await?;
+        Ok((stats.count, stats.size))
+    }
+
+    /// Why the PBX is not ready, if it is not: its catalog must answer, its target take an
+    /// object, and its last complete sync be within two intervals.
+    pub(crate) async fn unready(&self) -> Option<String> {
+        if let Err(error) = self.archive.catalog().complete_through(self.scope) {
+            return Some(format!("the catalog does not answer: {error}"));
+        }
+        let probe = tokio::time::timeout(Duration::from_secs(10), self.archive.target().probe());
+        match probe.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Some(format!("the target is not writable: {error}")),
+            Err(_) => return Some("the target did not answer within 10 s".to_owned()),
+        }
+        let status = self
+            .status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let bound = self.settings.interval * 2;
+        let since = status.last_success.unwrap_or(self.started);
+        if since.elapsed() > bound {
+            return Some(match status.last_error {
+                Some(error) => format!(
+                    "no complete sync for {} s: {error}",
+                    since.elapsed().as_secs()
+                ),
+                None => format!("no complete sync for {} s", since.elapsed().as_secs()),
+            });
+        }
+        if status.last_success.is_none() {
+            return Some("the first sync has not completed yet".to_owned());
+        }
+        None
+    }
+}
+
+/// The kind label of an error.
+fn kind_of(error: &BackupError) -> &'static str {
+    match error {
+        BackupError::Api(error) => match error {
+            telphin_records::Error::Unauthorized(_) | telphin_records::Error::Forbidden(_) => {
+                "auth"
+            }
+            telphin_records::Error::RateLimited { .. } => "rate_limit",
+            _ => "list",
+        },
+        BackupError::Target(_) | BackupError::TargetConfig(_) => "target",
+        BackupError::Catalog { .. }
+        | BackupError::CatalogFile { .. }
+        | BackupError::Corrupt { .. } => "catalog",
+        _ => "other",
+    }
+}
+
+fn to_chrono(duration: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+}
+
+fn whole_second(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
+}

@@ -1,0 +1,114 @@
+//! The service: every PBX's sync loop and the HTTP endpoints, until told to stop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::config::ServiceConfig;
+use crate::error::ServiceError;
+use crate::metrics::Metrics;
+use crate::pbx::Pbx;
+
+/// What the endpoints and the loops share.
+pub(crate) struct Shared {
+    pub(crate) pbxs: Vec<Arc<Pbx>>,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+/// A service ready to run: every PBX's archive opened (catalogs locked, targets checked,
+/// clients built) and its endpoint listening.
+pub struct Service {
+    shared: Arc<Shared>,
+    listener: tokio::net::TcpListener,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field(
+                "pbxs",
+                &self.shared.pbxs.iter().map(|p| &p.name).collect::<Vec<_>>(),
+            )
+            .field("listening", &self.listener.local_addr().ok())
+            .finish()
+    }
+}
+
+impl Service {
+    /// Opens every PBX of `config` and listens on `config.service.listen`. Nothing is
+    /// requested from any API yet.
+    pub async fn start(config: &ServiceConfig) -> Result<Service, ServiceError> {
+        let metrics = Arc::new(Metrics::new());
+        let mut pbxs = Vec::new();
+        for pbx in &config.pbxs {
+            pbxs.push(Arc::new(Pbx::open(
+                pbx,
+                &config.service,
+                Arc::clone(&metrics),
+            )?));
+        }
+        let addr = config.service.listen;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServiceError::Listen { addr, source })?;
+        Ok(Service {
+            shared: Arc::new(Shared { pbxs, metrics }),
+            listener,
+        })
+    }
+
+    /// Where the endpoints listen (the port chosen, when the configuration said 0).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    /// Runs until `shutdown` completes: then every sync in flight is abandoned (nothing
+    /// partial is left under a record's name), each target tidied and its manifests written.
+    /// One PBX's failures never stop another's syncs.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        let (stop, stopping) = watch::channel(false);
+        let mut loops = tokio::task::JoinSet::new();
+        for pbx in &self.shared.pbxs {
+            loops.spawn(Arc::clone(pbx).run(stopping.clone()));
+        }
+        let router = crate::http::router(Arc::clone(&self.shared));
+        let mut serving = stopping.clone();
+        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+            let _ = serving.wait_for(|stop| *stop).await;
+        });
+        let server = tokio::spawn(async move {
+            if let Err(error) = server.await {
+                tracing::error!(%error, "the HTTP endpoint failed");
+            }
+        });
+        shutdown.await;
+        tracing::info!("stopping: syncs in flight are abandoned, targets tidied");
+        let _ = stop.send(true);
+        while loops.join_next().await.is_some() {}
+        let _ = server.await;
+    }
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,635 @@
+//! `telphin-records serve`, the real binary, against a live simulator: calls keep arriving
+//! and the service keeps them. Waits are bounded and end on counters (the simulator's, the
+//! service's metrics, the catalog); nothing asserts on time slept.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt as _;
+use record_backup::Catalog;
+use record_sim::{BlockingSim, LiveConfig, Sim, SimConfig};
+
+const EVENT_SECRET: &str = "evt-0f1e2d3c4b5a69788796a5b4";
+
+fn live_sim(running: bool) -> BlockingSim {
+    Sim::start_blocking(SimConfig {
+        seed: 5,
+        record_count: 200,
+        max_file_size: Some(16 << 10),
+        live: Some(LiveConfig {
+            calls_per_second: 8.0,
+            call_length: Duration::from_secs(2),
+            callback_url: None,
+            running,
+        }),
+        ..SimConfig::default()
+    })
+    .unwrap()
+}
+
+/// A PBX's table for `sim`, kept under `dir/name`.
+fn pbx_table(sim: &BlockingSim, dir: &Path, name: &str, secret_env: &str, extra: &str) -> String {
+    format!(
+        "[[pbx]]\nname = \"{name}\"\nbase_url = \"{}\"\nclient_id = \"{}\"\n\
+         client_secret_env = \"{secret_env}\"\ntarget = \"{}\"\ncatalog = \"{}\"\n\
+         concurrency = 4\n{extra}\n",
+        sim.base_url(),
+        sim.credentials().client.client_id,
+        dir.join(name).display(),
+        dir.join(format!("{name}.sqlite")).display(),
+    )
+}
+
+/// The service's settings: listening on a free port.
+fn service_table(interval: &str, extra: &str) -> String {
+    format!(
+        "[service]\nlisten = \"127.0.0.1:0\"\ninterval = \"{interval}\"\nmargin = \"10s\"\n\
+         debounce = \"200ms\"\n{extra}\n"
+    )
+}
+
+/// The running binary, its log lines collected as they come.
+struct Served {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+    addr: String,
+}
+
+fn serve(dir: &Path, config: &str, env: &[(&str, &str)]) -> Served {
+    let path = dir.join("serve.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut command = Command::cargo_bin("telphin-records").unwrap();
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info")
+        .args(["serve", "--config"])
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let lines = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            lines.lock().unwrap().push(line);
+        }
+    });
+    let addr = wait_for("the service to listen", Duration::from_secs(60), || {
+        log.lock().unwrap().iter().find_map(|line| {
+            let (_, rest) = line.split_once("listen=")?;
+            Some(rest.split_whitespace().next()?.to_owned())
+        })
+    });
+    Served { child, log, addr }
+}
+
+impl Served {
+    fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        http(&self.addr, "GET", path)
+    }
+
+    fn metrics(&self) -> Metrics {
+        let (status, text) = self.get("/metrics");
+        assert_eq!(status, 200, "{text}");
+        let lines = text.lines().map(|line| Ok(line.to_owned()));
+        Metrics(prometheus_parse::Scrape::parse(lines).unwrap())
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit code.
+    fn terminate(mut self) -> (i32, String) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The log thread ends with the pipe.
+                std::thread::sleep(Duration::from_millis(50));
+                return (status.code().unwrap_or(-1), self.log());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no exit within 30 s of SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Parsed metrics.
+struct Metrics(prometheus_parse::Scrape);
+
+impl Metrics {
+    /// The sum of the samples of `name` whose labels include `labels`.
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.0
+            .samples
+            .iter()
+            .filter(|s| s.metric == name)
+            .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => 0.0,
+            })
+            .sum()
+    }
+
+    fn complete_syncs(&self, pbx: &str) -> f64 {
+        self.value(
+            "telphin_records_syncs_total",
+            &[("pbx", pbx), ("kind", "complete")],
+        )
+    }
+}
+
+/// One HTTP/1.1 request on loopback: the status and the body.
+fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    // Bodies here are short: chunked framing, if any, is dropped line-wise.
+    (status, body.to_owned())
+}
+
+/// Polls `probe` until it gives a value, failing after `bound`.
+fn wait_for<T>(what: &str, bound: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(started.elapsed() < bound, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn kept(catalog: &Catalog, uuid: &str) -> bool {
+    catalog
+        .entry(uuid)
+        .unwrap()
+        .is_some_and(|entry| entry.state.is_kept())
+}
+
+/// Every object file under `dir` (manifests and the probe aside), by name.
+fn objects(dir: &Path) -> BTreeMap<String, PathBuf> {
+    let mut found = BTreeMap::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                folders.push(path);
+            } else {
+                let name = path.strip_prefix(dir).unwrap().display().to_string();
+                found.insert(name, path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_call_that_ends_is_kept_within_two_syncs_without_events() {
+    let sim = live_sim(true);
+    let dir = tempfile::tempdir().unwrap();
+    let config = service_table("1s", "") + &pbx_table(&sim, dir.path(), "main", "MAIN_SECRET", "");
+    let secret = sim.credentials().client.client_secret.clone();
+    let served = serve(dir.path(), &config, &[("MAIN_SECRET", &secret)]);
+    // Calls arrive while it syncs; then they stop, and two more syncs must keep them all.
+    wait_for("three syncs", Duration::from_secs(60), || {
+        (served.metrics().complete_syncs("main") >= 3.0).then_some(())
+    });
+    sim.pause_calls();
+    let calls = sim.live_calls();
+    assert!(calls.len() >= 8, "{} calls", calls.len());
+    let before = served.metrics().complete_syncs("main");
+    wait_for("two more syncs", Duration::from_secs(60), || {
+        (served.metrics().complete_syncs("main") >= before + 2.0).then_some(())
+    });
+    let catalog = Catalog::open(dir.path().join("main.sqlite")).unwrap();
+    let missing: Vec<_> = calls
+        .iter()
+        .filter(|call| !kept(&catalog, &call.record_uuid))
+        .collect();
+    assert!(missing.is_empty(), "not kept after two syncs: {missing:?}");
+    // Kept means stored and read back: each one verified.
+    for call in &calls {
+        let entry = catalog.entry(&call.record_uuid).unwrap().unwrap();
+        assert!(entry.state.is_verified(), "{entry:?}");
+    }
+
+    // The metrics agree with the catalog and with the simulator's counters.
+    let metrics = served.metrics();
+    let stored = metrics.value("telphin_records_records_stored_total", &[("pbx", "main")]);
+    assert_eq!(
+        stored as usize,
+        calls.len(),
+        "every live call, nothing of 2024"
+    );
+    let bytes = metrics.value("telphin_records_bytes_stored_total", &[("pbx", "main")]);
+    let sizes: u64 = calls
+        .iter()
+        .map(|c| {
+            catalog
+                .entry(&c.record_uuid)
+                .unwrap()
+                .unwrap()
+                .state
+                .size
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(bytes as u64, sizes);
+    assert_eq!(
+        metrics.value("telphin_records_records_pending", &[("pbx", "main")]),
+        0.0
+    );
+    let counters = sim.counters();
+    assert_eq!(
+        counters.route("storage_url") as usize,
+        calls.len(),
+        "one link per record"
+    );
+    assert_eq!(
+        counters.route("storage_file") as usize,
+        calls.len(),
+        "one transfer per record"
+    );
+    let remaining = metrics.value("telphin_records_rate_limit_remaining", &[("pbx", "main")]);
+    let limit = metrics.value("telphin_records_rate_limit", &[("pbx", "main")]);
+    assert_eq!(limit, 100_000.0);
+    assert!(remaining > 0.0 && remaining < limit, "{remaining}");
+    let lag = metrics.value("telphin_records_lag_seconds", &[("pbx", "main")]);
+    assert!(lag < 60.0, "lag {lag}");
+    // The PBX's monthly statistics and the catalog's count, side by side after the reconcile.
+    let month = chrono_month();
+    let pbx_count = metrics.value(
+        "telphin_records_pbx_month_records",
+        &[("pbx", "main"), ("month", &month)],
+    );
+    assert!(
+        pbx_count >= 1.0,
+        "the reconcile reported the PBX's month: {pbx_count}"
+    );
+    let (code, log) = served.terminate();
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains("sync") && log.contains("stored="),
+        "one line per sync:\n{log}"
+    );
+}
+
+fn chrono_month() -> String {
+    let now =
+        record_sim::chrono::DateTime::<record_sim::chrono::Utc>::from(std::time::SystemTime::now());
+    now.format("%Y-%m").to_string()
+}
+
+#[test]
+fn events_wake_the_sync_and_a_wrong_secret_is_refused_unlogged() {
+    let sim = live_sim(false);
+    let dir = tempfile::tempdir().unwrap();
+    // An hour between syncs: only the events can keep the calls in time.
+    let config = service_table("1h", "")
+        + &pbx_table(
+            &sim,
+            dir.path(),
+            "main",
+            "MAIN_SECRET",
+            "event_secret_env = \"MAIN_EVENTS\"",
+        );
+    let secret = sim.credentials().client.client_secret.clone();
+    let served = serve(
+        dir.path(),
+        &config,
+        &[("MAIN_SECRET", &secret), ("MAIN_EVENTS", EVENT_SECRET)],
+    );
+    wait_for("the first sync", Duration::from_secs(60), || {
+        (served.metrics().complete_syncs("main") >= 1.0).then_some(())
+    });
+    // A wrong secret and an unknown PBX get the same 404.
+    assert_eq!(served.get("/events/main/not-the-secret-at-all").0, 404);
+    assert_eq!(served.get(&format!("/events/other/{EVENT_SECRET}")).0, 404);
+    assert_eq!(
+        served
+            .metrics()
+            .value("telphin_records_events_refused_total", &[]),
+        2.0
+    );
+
+    sim.set_callback(Some(format!(
+        "http://{}/events/main/{EVENT_SECRET}",
+        served.addr
+    )));
+    sim.resume_calls();
+    wait_for("ten events delivered", Duration::from_secs(60), || {
+        (sim.live_counters().events_delivered >= 10).then_some(())
+    });
+    sim.pause_calls();
+    let calls = sim.live_calls();
+    let delivered = wait_for("every event answered", Duration::from_secs(30), || {
+        let counters = sim.live_counters();
+        (counters.events_delivered + counters.events_failed == counters.calls)
+            .then_some(counters.events_delivered)
+    });
+    assert_eq!(delivered as usize, calls.len(), "every event accepted");
+    let catalog = Catalog::open(dir.path().join("main.sqlite")).unwrap();
+    // The last event's sync starts one debounce (200 ms) after it; a bounded wait for it.
+    wait_for(
+        "every call kept through events",
+        Duration::from_secs(30),
+        || {
+            calls
+                .iter()
+                .all(|c| kept(&catalog, &c.record_uuid))
+                .then_some(())
+        },
+    );
+    let metrics = served.metrics();
+    assert_eq!(
+        metrics.value("telphin_records_events_total", &[("pbx", "main")]) as usize,
+        calls.len()
+    );
+    // Debounced: fewer syncs than events.
+    let syncs = metrics.complete_syncs("main");
+    assert!(
+        syncs < calls.len() as f64,
+        "{syncs} syncs for {} events",
+        calls.len()
+    );
+    let (code, log) = served.terminate();
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        !log.contains(EVENT_SECRET),
+        "the event secret was logged:\n{log}"
+    );
+    assert!(!log.contains(&secret), "the client secret was logged");
+    assert!(log.contains("refused"), "{log}");
+}
+
+#[test]
+fn sigterm_mid_transfer_leaves_nothing_partial_and_a_restart_keeps_the_rest() {
+    let sim = Sim::start_blocking(SimConfig {
+        seed: 9,
+        record_count: 400,
+        max_file_size: Some(256 << 10),
+        faults: record_sim::Faults {
+            latency: Duration::from_millis(20),
+            ..record_sim::Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = service_table("1h", "")
+        + &pbx_table(
+            &sim,
+            dir.path(),
+            "main",
+            "MAIN_SECRET",
+            "since = \"2024-01-01\"",
+        );
+    let secret = sim.credentials().client.client_secret.clone();
+    let env = [("MAIN_SECRET", secret.as_str())];
+    let served = serve(dir.path(), &config, &env);
+    // Transfers are under way: some files fetched, most not.
+    wait_for("transfers under way", Duration::from_secs(60), || {
+        (sim.counters().route("storage_file") >= 20).then_some(())
+    });
+    let (code, log) = served.terminate();
+    assert_eq!(code, 0, "{log}");
+    let total = sim.records().len();
+    let target = dir.path().join("main");
+    let files = objects(&target);
+    assert!(
+        files.keys().all(|name| !name.contains('#')),
+        "staged files left: {files:?}"
+    );
+    let mut whole = 0;
+    for (name, path) in &files {
+        if name.starts_with("_manifest") || name.starts_with(".telphin-records") {
+            continue;
+        }
+        let uuid = name.rsplit('_').next().unwrap().trim_end_matches(".mp3");
+        let expected = sim.file_bytes(uuid).unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(
+            std::fs::read(path).unwrap(),
+            expected,
+            "{name} is not whole"
+        );
+        whole += 1;
+    }
+    assert!(
+        whole < total,
+        "the stop came mid-transfer ({whole} of {total})"
+    );
+
+    // A restart keeps the rest, each file once.
+    let served = serve(dir.path(), &config, &env);
+    let catalog = Catalog::open(dir.path().join("main.sqlite")).unwrap();
+    let uuids: Vec<String> = sim.records().into_iter().map(|r| r.uuid).collect();
+    wait_for("every 2024 record kept", Duration::from_secs(120), || {
+        uuids.iter().all(|u| kept(&catalog, u)).then_some(())
+    });
+    let (code, log) = served.terminate();
+    assert_eq!(code, 0, "{log}");
+    let files = objects(&target);
+    let records = files
+        .keys()
+        .filter(|n| !n.starts_with("_manifest") && !n.starts_with(".telphin-records"))
+        .count();
+    assert_eq!(records, total, "one object per record");
+}
+
+#[test]
+fn readiness_follows_the_target() {
+    let sim = live_sim(false);
+    let dir = tempfile::tempdir().unwrap();
+    let config = service_table("1s", "") + &pbx_table(&sim, dir.path(), "main", "MAIN_SECRET", "");
+    let secret = sim.credentials().client.client_secret.clone();
+    let served = serve(dir.path(), &config, &[("MAIN_SECRET", &secret)]);
+    assert_eq!(served.get("/healthz").0, 200);
+    wait_for("ready", Duration::from_secs(60), || {
+        (served.get("/readyz").0 == 200).then_some(())
+    });
+    // The target's directory becomes a file: nothing can be written there.
+    let target = dir.path().join("main");
+    let aside = dir.path().join("main.aside");
+    std::fs::rename(&target, &aside).unwrap();
+    std::fs::write(&target, b"not a directory").unwrap();
+    let (status, body) = served.get("/readyz");
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("main: not ready: the target is not writable"),
+        "{body}"
+    );
+    assert_eq!(
+        served
+            .metrics()
+            .value("telphin_records_ready", &[("pbx", "main")]),
+        0.0
+    );
+    std::fs::remove_file(&target).unwrap();
+    std::fs::rename(&aside, &target).unwrap();
+    let (status, body) = served.get("/readyz");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(served.get("/healthz").0, 200);
+    let (code, log) = served.terminate();
+    assert_eq!(code, 0, "{log}");
+}
+
+#[test]
+fn two_pbxs_are_kept_and_one_failing_never_stops_the_other() {
+    let sim = live_sim(true);
+    let other = live_sim(true);
+    let dir = tempfile::tempdir().unwrap();
+    let config = service_table("1s", "")
+        + &pbx_table(&sim, dir.path(), "head-office", "HEAD_SECRET", "")
+        + &pbx_table(&other, dir.path(), "branch", "BRANCH_SECRET", "")
+        + &pbx_table(&other, dir.path(), "broken", "BROKEN_SECRET", "");
+    let head = sim.credentials().client.client_secret.clone();
+    let branch = other.credentials().client.client_secret.clone();
+    let served = serve(
+        dir.path(),
+        &config,
+        &[
+            ("HEAD_SECRET", &head),
+            ("BRANCH_SECRET", &branch),
+            ("BROKEN_SECRET", "a-wrong-secret-entirely"),
+        ],
+    );
+    wait_for(
+        "both good PBXs synced twice, the broken one failed",
+        Duration::from_secs(60),
+        || {
+            let m = served.metrics();
+            (m.complete_syncs("head-office") >= 2.0
+                && m.complete_syncs("branch") >= 2.0
+                && m.value(
+                    "telphin_records_failures_total",
+                    &[("pbx", "broken"), ("kind", "auth")],
+                ) >= 2.0)
+                .then_some(())
+        },
+    );
+    sim.pause_calls();
+    other.pause_calls();
+    let before = served.metrics();
+    let (h, b) = (
+        before.complete_syncs("head-office"),
+        before.complete_syncs("branch"),
+    );
+    wait_for("two more syncs each", Duration::from_secs(60), || {
+        let m = served.metrics();
+        (m.complete_syncs("head-office") >= h + 2.0 && m.complete_syncs("branch") >= b + 2.0)
+            .then_some(())
+    });
+    for (name, pbx) in [("head-office", &sim), ("branch", &other)] {
+        let catalog = Catalog::open(dir.path().join(format!("{name}.sqlite"))).unwrap();
+        let calls = pbx.live_calls();
+        assert!(!calls.is_empty());
+        assert!(
+            calls.iter().all(|c| kept(&catalog, &c.record_uuid)),
+            "{name}"
+        );
+    }
+    let metrics = served.metrics();
+    assert_eq!(metrics.complete_syncs("broken"), 0.0);
+    let (status, body) = served.get("/readyz");
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("head-office: ready") && body.contains("branch: ready"),
+        "{body}"
+    );
+    assert!(body.contains("broken: not ready"), "{body}");
+    let (code, log) = served.terminate();
+    assert_eq!(code, 0, "{log}");
+    assert!(!log.contains("a-wrong-secret-entirely"));
+}
+
+#[test]
+fn a_bad_config_names_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("serve.toml");
+    std::fs::write(
+        &path,
+        "[service]\ninterval = \"5m\"\nmargin = \"an hour\"\n\n[[pbx]]\nname = \"main\"\n\
+         client_id = \"app\"\nclient_secret_env = \"S\"\ntarget = \"t\"\ncatalog = \"c\"\n",
+    )
+    .unwrap();
+    let output = Command::cargo_bin("telphin-records")
+        .unwrap()
+        .env_clear()
+        .args(["serve", "--check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("serve.toml:3:10: service.margin: \"an hour\" is not a duration"),
+        "{stderr}"
+    );
+    // A usable one, its secret from a file.
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "s3cr3t-from-a-file\n").unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "[[pbx]]\nname = \"main\"\nclient_id = \"app\"\nclient_secret_file = \"{}\"\n\
+             target = \"{}\"\ncatalog = \"{}\"\n",
+            secret.display(),
+            dir.path().join("t").display(),
+            dir.path().join("c.sqlite").display()
+        ),
+    )
+    .unwrap();
+    let output = Command::cargo_bin("telphin-records")
+        .unwrap()
+        .env_clear()
+        .args(["serve", "--check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("usable (1 PBX)"), "{stderr}");
+    assert!(!stderr.contains("s3cr3t"));
+}
