@@ -23,6 +23,7 @@ pub struct ArchiveOptions {
     pub(crate) budget: RateBudget,
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) verify_stored: bool,
+    pub(crate) manifests_each_run: bool,
 }
 
 impl std::fmt::Debug for ArchiveOptions {
@@ -35,6 +36,7 @@ impl std::fmt::Debug for ArchiveOptions {
             .field("budget", &self.budget)
             .field("progress", &self.progress.is_some())
             .field("verify_stored", &self.verify_stored)
+            .field("manifests_each_run", &self.manifests_each_run)
             .finish()
     }
 }
@@ -49,6 +51,7 @@ impl Default for ArchiveOptions {
             budget: RateBudget::default(),
             progress: None,
             verify_stored: false,
+            manifests_each_run: true,
         }
     }
 }
@@ -92,6 +95,15 @@ impl ArchiveOptions {
     /// verified at once.
     pub fn verify_after_storing(mut self, verify: bool) -> Self {
         self.verify_stored = verify;
+        self
+    }
+
+    /// Whether each backup run ends by writing the manifests of the months it changed
+    /// (default on). A service syncing every few minutes turns it off and calls
+    /// [`Archive::write_manifests`] now and then: a month's manifest is written whole, and a
+    /// call centre's month is hundreds of MiB.
+    pub fn manifests_after_each_run(mut self, write: bool) -> Self {
+        self.manifests_each_run = write;
         self
     }
 
@@ -141,6 +153,9 @@ pub struct Archive<T> {
     pub(crate) target: Target,
     pub(crate) catalog: Arc<Catalog>,
     pub(crate) options: ArchiveOptions,
+    /// Whether a run removed what killed runs left in a local target (once per archive:
+    /// it walks the whole directory).
+    pub(crate) tidied: std::sync::atomic::AtomicBool,
 }
 
 impl<T> std::fmt::Debug for Archive<T> {
@@ -166,6 +181,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             target,
             catalog: Arc::new(catalog),
             options,
+            tidied: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -191,6 +207,14 @@ impl<T: AsyncTransport + 'static> Archive<T> {
     pub async fn settle(&self) -> Result<(), BackupError> {
         self.target.remove_stale_uploads()?;
         self.write_manifests().await
+    }
+
+    /// Removes what killed runs left in a local target, the first time only.
+    pub(crate) fn tidy_once(&self) -> Result<(), BackupError> {
+        if !self.tidied.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            self.target.remove_stale_uploads()?;
+        }
+        Ok(())
     }
 
     pub(crate) fn report(&self, event: Progress) {

@@ -82,7 +82,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         period: impl Into<Period>,
     ) -> Result<BackupReport, BackupError> {
         let period = period.into();
-        self.target.remove_stale_uploads()?;
+        self.tidy_once()?;
         let gate = Gate::new(self.options.budget);
         let mut report = BackupReport::default();
         (report.already_kept, _) = self.catalog.kept_count(ScopeFilter::of(scope), &period)?;
@@ -95,7 +95,9 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         let listing = self.list(scope, period, &gate, &frontier, &totals);
         let keeping = self.keep_all(scope, period, follower, &gate, &totals);
         let result = futures_util::future::try_join(listing, keeping).await;
-        self.write_manifests().await?;
+        if self.options.manifests_each_run {
+            self.write_manifests().await?;
+        }
         let (listed, ()) = result?;
         report.listed = listed.records;
         report.undecodable = listed.undecodable;
@@ -139,7 +141,9 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             done: true,
         });
         let kept = self.keep_all(scope, period, follower, &gate, &totals).await;
-        self.write_manifests().await?;
+        if self.options.manifests_each_run {
+            self.write_manifests().await?;
+        }
         kept?;
         let mut report = BackupReport {
             stored: totals.stored.load(Ordering::Relaxed),

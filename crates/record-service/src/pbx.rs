@@ -97,7 +97,9 @@ impl Pbx {
             .concurrency(config.concurrency)
             .attempts(config.attempts)
             .budget(budget)
-            .verify_after_storing(true);
+            .verify_after_storing(true)
+            // Written by the daily reconcile and at the stop: a month's manifest is whole.
+            .manifests_after_each_run(false);
         let since = config
             .since
             .and_then(|day| day.and_hms_opt(0, 0, 0))
@@ -332,8 +334,28 @@ impl Pbx {
     async fn reconcile(&self) {
         let months = self.settings.reconcile_months.max(1);
         let now = Utc::now();
+        // Only the months the archive covers whole: from `since`, or from its oldest record
+        // (a fresh service without `since` keeps calls from its start on, not the months
+        // before).
+        let origin = match self.since {
+            Some(since) => Some(since),
+            None => match self.archive.catalog().oldest(self.scope) {
+                Ok(oldest) => oldest,
+                Err(error) => {
+                    self.failed(kind_of(&error));
+                    return;
+                }
+            },
+        };
         let mut month = (now.year(), now.month());
         for _ in 0..months {
+            let covered = Period::month(month.0, month.1)
+                .ok()
+                .zip(origin)
+                .is_some_and(|(period, origin)| period.start() >= origin);
+            if !covered {
+                break;
+            }
             if let Err(error) = self.reconcile_month(month.0, month.1).await {
                 self.failed(kind_of(&error));
                 tracing::warn!(pbx = %self.name, %error, "reconcile failed");
@@ -355,6 +377,10 @@ impl Pbx {
                 self.failed(kind_of(&error));
                 tracing::warn!(pbx = %self.name, %error, "trying earlier failures again failed");
             }
+        }
+        if let Err(error) = self.archive.write_manifests().await {
+            self.failed(kind_of(&error));
+            tracing::warn!(pbx = %self.name, %error, "the manifests could not be written");
         }
     }
 

@@ -80,6 +80,27 @@ impl Catalog {
         Ok(())
     }
 
+    /// The start of the oldest record of `scope` the catalog holds (read from an index's
+    /// first row).
+    pub fn oldest(&self, scope: Scope) -> Result<Option<DateTime<Utc>>, BackupError> {
+        let mut conditions = Conditions::default();
+        conditions.scope(ScopeFilter::of(scope));
+        let clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.clause())
+        };
+        let sql = format!("SELECT min(init_time_us) FROM record {clause}");
+        let oldest: Option<i64> = self.with(|connection| {
+            connection.query_row(
+                &sql,
+                rusqlite::params_from_iter(&conditions.params),
+                |row| row.get(0),
+            )
+        })?;
+        Ok(oldest.and_then(DateTime::from_timestamp_micros))
+    }
+
     /// The records of `scope` still to be kept: read through the index of pending records,
     /// so it costs what they are, not what the catalog holds.
     pub fn pending_summary(&self, scope: Scope) -> Result<PendingSummary, BackupError> {
@@ -198,6 +219,24 @@ mod tests {
             .month_figures(all, &Period::month(2026, 12).unwrap())
             .unwrap();
         assert_eq!((december.on_pbx, december.kept), (2, 0));
+        assert_eq!(
+            catalog.oldest(all).unwrap().unwrap().to_rfc3339(),
+            "2026-11-30T09:00:00+00:00"
+        );
+        assert_eq!(
+            catalog
+                .oldest(Scope::Extension(ExtensionId::new(7)))
+                .unwrap()
+                .unwrap()
+                .to_rfc3339(),
+            "2026-12-01T10:00:00+00:00"
+        );
+        assert_eq!(
+            catalog
+                .oldest(Scope::Extension(ExtensionId::new(9)))
+                .unwrap(),
+            None
+        );
         let plan: String = catalog
             .with(|c| {
                 c.query_row(

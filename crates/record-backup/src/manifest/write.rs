@@ -85,7 +85,9 @@ impl Catalog {
 impl<T: AsyncTransport + 'static> Archive<T> {
     /// Writes the manifest of every month whose kept records changed, streamed from the
     /// catalog page by page (a month of a large call centre is hundreds of MiB of JSON).
-    pub(crate) async fn write_manifests(&self) -> Result<(), BackupError> {
+    /// Backup, verify and purge runs call it at their end (see
+    /// [`ArchiveOptions::manifests_after_each_run`](crate::ArchiveOptions::manifests_after_each_run)).
+    pub async fn write_manifests(&self) -> Result<(), BackupError> {
         for month in self.catalog.dirty_months()? {
             let key = manifest_key(&month);
             let mut upload = self.target.upload(&key)?;
