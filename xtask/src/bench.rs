@@ -103,7 +103,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
 }
 
 /// The measures every summary holds.
-const MEASURES: [&str; 10] = [
+const MEASURES: [&str; 11] = [
     "decode",
     "list_window",
     "instructions",
@@ -114,6 +114,7 @@ const MEASURES: [&str; 10] = [
     "bulk_backup",
     "list_command",
     "catalog_search",
+    "live_service",
 ];
 
 /// The most packages a blocking-only facade may pull, as a multiple of the same program written
@@ -180,6 +181,7 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
         bench: root.join("target/release/telphin-bench"),
         bench_backup: root.join("target/release/telphin-bench-backup"),
         bench_catalog: root.join("target/release/telphin-bench-catalog"),
+        bench_service: root.join("target/release/telphin-bench-service"),
         cli: root.join("target/release/telphin-records"),
         out: out.clone(),
     };
@@ -192,7 +194,7 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
     summary["machine"] = json!({
         "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
     });
-    let measures: [(&str, Measure); 10] = [
+    let measures: [(&str, Measure); 11] = [
         ("decode", decode),
         ("list_window", list_window),
         ("instructions", instructions::instructions),
@@ -203,6 +205,7 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
         ("bulk_backup", bulk_backup),
         ("list_command", operator::list_command),
         ("catalog_search", operator::catalog_search),
+        ("live_service", operator::live_service),
     ];
     for (name, measure) in measures {
         if only.is_some_and(|only| only != name) {
@@ -232,6 +235,8 @@ struct Bins {
     bench_backup: PathBuf,
     /// The catalog's generator and searcher.
     bench_catalog: PathBuf,
+    /// `serve` against a live simulator.
+    bench_service: PathBuf,
     /// The `telphin-records` command.
     cli: PathBuf,
     out: PathBuf,
@@ -810,6 +815,61 @@ fn table(summary: &Value) -> String {
             "catalog: records searched",
             &summary["catalog_search"]["records"],
             "",
+        ),
+        (
+            "serve, events: lag p50 s, call end to kept",
+            &summary["live_service"]["events"]["lag_s"]["p50"],
+            "",
+        ),
+        (
+            "serve, events: lag p95 s",
+            &summary["live_service"]["events"]["lag_s"]["p95"],
+            "goal <= 5",
+        ),
+        (
+            "serve, polling: lag p50 s",
+            &summary["live_service"]["polling"]["lag_s"]["p50"],
+            "",
+        ),
+        (
+            "serve, polling: lag p95 s",
+            &summary["live_service"]["polling"]["lag_s"]["p95"],
+            "goal <= interval + 5",
+        ),
+        (
+            "serve, polling: interval s",
+            &summary["live_service"]["polling"]["interval_s"],
+            "",
+        ),
+        (
+            "serve, polling: API requests per kept record",
+            &summary["live_service"]["polling"]["requests_per_kept_record"],
+            "goal <= 1.1",
+        ),
+        (
+            "serve, events: API requests per kept record",
+            &summary["live_service"]["events"]["requests_per_kept_record"],
+            "",
+        ),
+        (
+            "serve, events: idle RSS MiB",
+            &summary["live_service"]["events"]["idle_rss_mib"],
+            "goal <= 32",
+        ),
+        (
+            "serve, polling: idle RSS MiB",
+            &summary["live_service"]["polling"]["idle_rss_mib"],
+            "goal <= 32",
+        ),
+        (
+            "serve, events: idle CPU % between syncs",
+            &summary["live_service"]["events"]["idle_cpu_percent"],
+            "goal < 1",
+        ),
+        (
+            "serve, polling: idle CPU % between syncs",
+            &summary["live_service"]["polling"]["idle_cpu_percent"],
+            "goal < 1",
         ),
     ];
     let mut text = String::new();

@@ -81,7 +81,28 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         scope: Scope,
         period: impl Into<Period>,
     ) -> Result<BackupReport, BackupError> {
-        let period = period.into();
+        self.run_backup(scope, period.into(), true).await
+    }
+
+    /// [`backup`](Self::backup) without the completeness guard: each window is listed with
+    /// one request instead of two (its statistics are not asked). For a quick run whose
+    /// listing a guarded run checks later — a service woken by an event callback, say — never
+    /// for a run after which the period counts as complete: a server that silently cut its
+    /// answer would go unnoticed.
+    pub async fn backup_unguarded(
+        &self,
+        scope: Scope,
+        period: impl Into<Period>,
+    ) -> Result<BackupReport, BackupError> {
+        self.run_backup(scope, period.into(), false).await
+    }
+
+    async fn run_backup(
+        &self,
+        scope: Scope,
+        period: Period,
+        guarded: bool,
+    ) -> Result<BackupReport, BackupError> {
         self.tidy_once()?;
         let gate = Gate::new(self.options.budget);
         let mut report = BackupReport::default();
@@ -92,7 +113,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             done: false,
         });
         // The files listed so far are downloaded while the listing goes on.
-        let listing = self.list(scope, period, &gate, &frontier, &totals);
+        let listing = self.list(scope, period, guarded, &gate, &frontier, &totals);
         let keeping = self.keep_all(scope, period, follower, &gate, &totals);
         let result = futures_util::future::try_join(listing, keeping).await;
         if self.options.manifests_each_run {
@@ -166,6 +187,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         &self,
         scope: Scope,
         period: Period,
+        guarded: bool,
         gate: &Gate,
         frontier: &watch::Sender<Frontier>,
         totals: &Totals,
@@ -174,7 +196,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         // The listing's own requests are made by the client; the budget is checked before it
         // starts and between batches, with one window read ahead at most.
         let options = ListOptions::new(Order::Asc)
-            .completeness_guard(true)
+            .completeness_guard(guarded)
             .read_ahead(1);
         let mut records = self.client.records(scope, period, options);
         let mut batch: Vec<Record> = Vec::with_capacity(LIST_BATCH);

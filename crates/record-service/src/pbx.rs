@@ -23,6 +23,8 @@ pub(crate) struct Status {
     pub(crate) last_success: Option<Instant>,
     /// The last sync's error, if it failed.
     pub(crate) last_error: Option<String>,
+    /// Where the last complete sync's listing ended (guarded or not).
+    pub(crate) listed_through: Option<DateTime<Utc>>,
 }
 
 /// A PBX of the service.
@@ -128,10 +130,18 @@ impl Pbx {
     /// its period again.
     pub(crate) async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut next_reconcile = Instant::now();
+        // When the last guarded sync began: one runs every interval, events or not.
+        let mut last_guarded: Option<Instant> = None;
+        let mut woken = false;
         loop {
             let reconcile = Instant::now() >= next_reconcile;
+            let guarded = !woken
+                || last_guarded.is_none_or(|began| began.elapsed() >= self.settings.interval);
+            if guarded {
+                last_guarded = Some(Instant::now());
+            }
             let work = async {
-                let synced = self.sync().await;
+                let synced = self.sync(guarded).await;
                 if reconcile && matches!(synced, Ok(Synced::Done(_))) {
                     self.reconcile().await;
                 }
@@ -146,9 +156,11 @@ impl Pbx {
             }
             let pause = match synced {
                 Ok(Synced::Paused(resume_after)) => resume_after + Duration::from_secs(1),
-                _ => self.settings.interval,
+                _ => last_guarded.map_or(self.settings.interval, |began| {
+                    self.settings.interval.saturating_sub(began.elapsed())
+                }),
             };
-            let woken = tokio::select! {
+            woken = tokio::select! {
                 () = tokio::time::sleep(pause) => false,
                 () = self.wake.notified() => true,
                 _ = stop.wait_for(|stop| *stop) => break,
@@ -169,9 +181,9 @@ impl Pbx {
 
     /// One sync: lists from the point known complete (minus the margin) to now, keeps every
     /// new record, and moves the point on when the listing was complete.
-    async fn sync(&self) -> Result<Synced, BackupError> {
+    async fn sync(&self, guarded: bool) -> Result<Synced, BackupError> {
         let began = Instant::now();
-        let result = self.sync_inner().await;
+        let result = self.sync_inner(guarded).await;
         let elapsed = began.elapsed();
         self.metrics
             .sync_duration
@@ -221,6 +233,7 @@ impl Pbx {
                     failed = report.failed,
                     bytes = report.bytes,
                     pending,
+                    guarded,
                     paused = matches!(synced, Synced::Paused(_)),
                     duration_ms = elapsed.as_millis() as u64,
                     "sync"
@@ -234,7 +247,11 @@ impl Pbx {
         }
     }
 
-    async fn sync_inner(&self) -> Result<(Synced, Period), BackupError> {
+    /// One sync of `[point known complete − margin, now)`. A guarded sync (polling) lists
+    /// with the completeness guard and moves the point on; a sync woken by an event lists
+    /// without it (one request per window instead of two) and leaves the point where it is,
+    /// for the next guarded sync to confirm.
+    async fn sync_inner(&self, guarded: bool) -> Result<(Synced, Period), BackupError> {
         let catalog = self.archive.catalog();
         // The API takes whole seconds.
         let now = whole_second(Utc::now());
@@ -247,12 +264,22 @@ impl Pbx {
         let from =
             (through - to_chrono(self.settings.margin)).min(now - chrono::Duration::seconds(1));
         let period = Period::between(whole_second(from), now)?;
-        let report = self.archive.backup(self.scope, period).await?;
+        let report = if guarded {
+            self.archive.backup(self.scope, period).await?
+        } else {
+            self.archive.backup_unguarded(self.scope, period).await?
+        };
         self.count(&report);
         if let Outcome::Paused { resume_after } = report.outcome {
             return Ok((Synced::Paused(resume_after), period));
         }
-        catalog.set_complete_through(self.scope, now)?;
+        if guarded {
+            catalog.set_complete_through(self.scope, now)?;
+        }
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .listed_through = Some(now);
         Ok((Synced::Done(report), period))
     }
 
@@ -320,7 +347,12 @@ impl Pbx {
             .get_or_create(&label)
             .set(i64::try_from(pending.count).unwrap_or(i64::MAX));
         let now = Utc::now();
-        let through = catalog.complete_through(self.scope).ok().flatten();
+        let listed = self
+            .status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .listed_through;
+        let through = listed.or_else(|| catalog.complete_through(self.scope).ok().flatten());
         let behind = [pending.oldest, through].into_iter().flatten().min();
         let lag = behind.map_or(0.0, |at| {
             (now - at).num_milliseconds().max(0) as f64 / 1000.0

@@ -197,3 +197,39 @@ pub(super) fn catalog_search(bins: &Bins, plan: &Plan) -> Result<Value, String> 
     searched["goal_first_page_ms"] = json!({"median": 50, "max": 200});
     Ok(searched)
 }
+
+/// `telphin-records serve` against a live simulator (2 calls/s, 20 ms per answer), with event
+/// callbacks and without: lag from a call's end to its recording kept, API requests per kept
+/// record in the steady state, and, once calls stop, memory and CPU between syncs.
+pub(super) fn live_service(bins: &Bins, plan: &Plan) -> Result<Value, String> {
+    let (seconds, interval) = if plan.quick { ("10", "5") } else { ("120", "15") };
+    let run = |mode: &str| {
+        Bins::measure(
+            &bins.bench_service,
+            &strings(&[
+                "run",
+                "--cli",
+                &bins.cli.to_string_lossy(),
+                "--mode",
+                mode,
+                "--seconds",
+                seconds,
+                "--interval-s",
+                interval,
+                "--out",
+                &bins.out.to_string_lossy(),
+            ]),
+        )
+    };
+    let events = run("events")?;
+    let polling = run("polling")?;
+    let interval_s: f64 = interval.parse().unwrap_or(f64::NAN);
+    Ok(json!({
+        "events": events,
+        "polling": polling,
+        "goal_lag_p95_s": {"events": 5.0, "polling": interval_s + 5.0},
+        "goal_requests_per_kept_record": 1.1,
+        "goal_idle_rss_mib": 32,
+        "goal_idle_cpu_percent": 1.0,
+    }))
+}
