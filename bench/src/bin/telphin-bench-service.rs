@@ -74,7 +74,11 @@ async fn run(args: &[String]) -> Result<Value, String> {
     let seconds = number(args, "--seconds", 60)? as u64;
     let interval_s = number(args, "--interval-s", 15)? as u64;
     let out = PathBuf::from(flag(args, "--out").ok_or("--out DIR")?);
-    let dir = out.join(if events { "service-events" } else { "service-polling" });
+    let dir = out.join(if events {
+        "service-events"
+    } else {
+        "service-polling"
+    });
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
 
@@ -280,7 +284,9 @@ fn complete_syncs(addr: &str) -> f64 {
         return 0.0;
     };
     text.lines()
-        .filter(|l| l.starts_with("telphin_records_syncs_total{") && l.contains("kind=\"complete\""))
+        .filter(|l| {
+            l.starts_with("telphin_records_syncs_total{") && l.contains("kind=\"complete\"")
+        })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
@@ -290,10 +296,15 @@ fn get(addr: &str, path: &str) -> Result<String, String> {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
-        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
     let mut answer = String::new();
-    stream.read_to_string(&mut answer).map_err(|e| e.to_string())?;
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| e.to_string())?;
     Ok(answer)
 }
 
@@ -304,7 +315,13 @@ fn process_cpu(pid: u32) -> f64 {
         .arg("CLK_TCK")
         .output()
         .ok()
-        .and_then(|out| String::from_utf8(out.stdout).ok()?.trim().parse::<f64>().ok())
+        .and_then(|out| {
+            String::from_utf8(out.stdout)
+                .ok()?
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
         .unwrap_or(100.0);
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return f64::NAN;

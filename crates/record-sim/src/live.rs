@@ -79,16 +79,18 @@ pub(crate) async fn run(state: std::sync::Weak<SimState>, config: LiveConfig) {
         let Some(state) = state.upgrade() else {
             return;
         };
-        if !lock(&state.live).running {
-            continue;
-        }
-        serial = mix(serial ^ state.config.seed);
-        let (call, event) = end_call(&state, serial, config.call_length);
-        let callback = {
+        // Under the live lock from the check to the count: once `pause_calls` returns, no
+        // call is added any more.
+        let (event, callback) = {
             let mut live = lock(&state.live);
+            if !live.running {
+                continue;
+            }
+            serial = mix(serial ^ state.config.seed);
+            let (call, event) = end_call(&state, serial, config.call_length);
             live.calls.push(call);
             live.counters.calls += 1;
-            live.callback_url.clone()
+            (event, live.callback_url.clone())
         };
         if let (Some(url), Some(event)) = (callback, event) {
             let state = Arc::clone(&state);

@@ -202,7 +202,11 @@ pub(super) fn catalog_search(bins: &Bins, plan: &Plan) -> Result<Value, String> 
 /// callbacks and without: lag from a call's end to its recording kept, API requests per kept
 /// record in the steady state, and, once calls stop, memory and CPU between syncs.
 pub(super) fn live_service(bins: &Bins, plan: &Plan) -> Result<Value, String> {
-    let (seconds, interval) = if plan.quick { ("10", "5") } else { ("120", "15") };
+    let (seconds, interval) = if plan.quick {
+        ("10", "5")
+    } else {
+        ("120", "15")
+    };
     let run = |mode: &str| {
         Bins::measure(
             &bins.bench_service,
