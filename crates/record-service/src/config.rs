@@ -333,6 +333,23 @@ impl ServiceConfig {
                     "give event_secret_env or event_secret_file, not both".to_owned(),
                 ));
             }
+            for option in pbx.target_options.keys() {
+                let plain = !option.ends_with("_env") && !option.ends_with("_file");
+                let word = option.to_ascii_lowercase();
+                let secret = ["secret", "password", "token"]
+                    .iter()
+                    .any(|w| word.contains(w))
+                    || (word.ends_with("_key") && !word.ends_with("_key_id"));
+                if plain && secret {
+                    return Err(invalid(
+                        format!("pbx[{index}].target_options.{option}"),
+                        format!(
+                            "a secret is never written in this file: give {option}_env or \
+                             {option}_file"
+                        ),
+                    ));
+                }
+            }
             if pbx.hash_numbers && pbx.name_key_env.is_none() && pbx.name_key_file.is_none() {
                 return Err(invalid(
                     key("hash_numbers"),
@@ -624,6 +641,22 @@ catalog = "/srv/main.sqlite"
             error.contains("pbx[0].client_secret_env") && error.contains("never written"),
             "{error}"
         );
+        let text = MINIMAL.replace(
+            "catalog =",
+            "target_options = { aws_secret_access_key = \"wJalr\" }\ncatalog =",
+        );
+        let error = parse(&text, &[]).unwrap_err().to_string();
+        assert!(
+            error.contains("target_options.aws_secret_access_key")
+                && error.contains("aws_secret_access_key_env")
+                && !error.contains("wJalr"),
+            "{error}"
+        );
+        let text = MINIMAL.replace(
+            "catalog =",
+            "target_options = { aws_access_key_id = \"AKID\", aws_region = \"x\" }\ncatalog =",
+        );
+        parse(&text, &[]).unwrap();
         let text = MINIMAL.replace("catalog =", "reserve = \"200%\"\ncatalog =");
         assert!(
             parse(&text, &[])
