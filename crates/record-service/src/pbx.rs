@@ -418,7 +418,10 @@ impl Pbx {
 
     async fn reconcile_month(&self, year: i32, month: u32) -> Result<(), BackupError> {
         let period = Period::month(year, month)?;
-        let (count, size) = self.pbx_month(year, month, &period).await?;
+        let Some((count, size)) = self.pbx_month(year, month, &period).await? else {
+            tracing::debug!(pbx = %self.name, year, month, "the PBX's statistics have no such month");
+            return Ok(());
+        };
         let figures = self.archive.catalog().month_figures(self.scope, &period)?;
         let label = metrics::PbxMonth {
             pbx: self.name.clone(),
@@ -444,7 +447,13 @@ impl Pbx {
         if count == figures.on_pbx {
             return Ok(());
         }
-        tracing::info!(pbx = %self.name, month = %label.month, pbx_count = count, catalog_count = figures.on_pbx, "a month differs from the PBX's statistics: listing it again");
+        if count < figures.on_pbx {
+            // Listing again cannot help: recordings were deleted from the PBX by someone else
+            // (they stay kept in the archive).
+            tracing::info!(pbx = %self.name, month = %label.month, pbx_count = count, catalog_count = figures.on_pbx, "the PBX counts fewer recordings than the catalog: some were deleted from the PBX elsewhere");
+            return Ok(());
+        }
+        tracing::info!(pbx = %self.name, month = %label.month, pbx_count = count, catalog_count = figures.on_pbx, "the PBX counts more recordings than the catalog: listing the month again");
         let report = self.archive.backup(self.scope, period).await?;
         self.count(&report);
         let figures = self.archive.catalog().month_figures(self.scope, &period)?;
@@ -459,14 +468,14 @@ impl Pbx {
         Ok(())
     }
 
-    /// The PBX's count and size of a month: its monthly statistics at the client level, the
-    /// statistics of the period otherwise.
+    /// The PBX's count and size of a month: its monthly statistics at the client level (`None`
+    /// when they hold no such month), the statistics of the period otherwise.
     async fn pbx_month(
         &self,
         year: i32,
         month: u32,
         period: &Period,
-    ) -> Result<(u64, u64), BackupError> {
+    ) -> Result<Option<(u64, u64)>, BackupError> {
         let client = self.archive.client();
         if let Scope::Client(id) = self.scope {
             let wanted = YearMonth::new(
@@ -475,10 +484,10 @@ impl Pbx {
             )?;
             let months = client.monthly_stats(id, None).await?;
             let found = months.iter().find(|m| m.year_month == wanted);
-            return Ok(found.map_or((0, 0), |m| (m.call_records_count, m.call_records_size)));
+            return Ok(found.map(|m| (m.call_records_count, m.call_records_size)));
         }
         let stats = client.stats(self.scope, *period).await?;
-        Ok((stats.count, stats.size))
+        Ok(Some((stats.count, stats.size)))
     }
 
     /// Why the PBX is not ready, if it is not: its catalog must answer, its target take an
