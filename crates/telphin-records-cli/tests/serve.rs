@@ -494,6 +494,18 @@ fn readiness_follows_the_target() {
     wait_for("ready", Duration::from_secs(60), || {
         (served.get("/readyz").0 == 200).then_some(())
     });
+    // One process per catalog: a second one stops at once, naming the lock.
+    let second = Command::cargo_bin("telphin-records")
+        .unwrap()
+        .env_clear()
+        .env("MAIN_SECRET", &secret)
+        .args(["serve", "--config"])
+        .arg(dir.path().join("serve.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(second.stderr).unwrap();
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("main.sqlite.lock"), "{stderr}");
     // The target's directory becomes a file: nothing can be written there.
     let target = dir.path().join("main");
     let aside = dir.path().join("main.aside");
