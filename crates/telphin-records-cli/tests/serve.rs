@@ -409,6 +409,43 @@ fn events_wake_the_sync_and_a_wrong_secret_is_refused_unlogged() {
     assert!(log.contains("refused"), "{log}");
 }
 
+/// Syncs woken by events skip the completeness guard; the guarded sync of every interval must
+/// still run while events never stop.
+#[test]
+fn a_steady_stream_of_events_never_starves_the_guarded_sync() {
+    let sim = live_sim(false);
+    let dir = tempfile::tempdir().unwrap();
+    let config = service_table("1s", "")
+        + &pbx_table(
+            &sim,
+            dir.path(),
+            "main",
+            "MAIN_SECRET",
+            "event_secret_env = \"MAIN_EVENTS\"",
+        );
+    let secret = sim.credentials().client.client_secret.clone();
+    let served = serve(
+        dir.path(),
+        &config,
+        &[("MAIN_SECRET", &secret), ("MAIN_EVENTS", EVENT_SECRET)],
+    );
+    sim.set_callback(Some(format!(
+        "http://{}/events/main/{EVENT_SECRET}",
+        served.addr
+    )));
+    sim.resume_calls();
+    // Events every 125 ms, a debounce of 200 ms: a woken sync is always due.
+    let count = |what: &str| served.log().matches(what).count();
+    wait_for(
+        "quick and guarded syncs, interleaved",
+        Duration::from_secs(60),
+        || (count("guarded=false") >= 3 && count("guarded=true") >= 4).then_some(()),
+    );
+    sim.pause_calls();
+    let (code, log) = served.terminate();
+    assert_eq!(code, 0, "{log}");
+}
+
 #[test]
 fn sigterm_mid_transfer_leaves_nothing_partial_and_a_restart_keeps_the_rest() {
     let sim = Sim::start_blocking(SimConfig {
