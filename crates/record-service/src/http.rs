@@ -31,8 +31,9 @@ async fn healthz() -> &'static str {
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     let mut body = String::new();
     let mut ready = true;
-    for pbx in &shared.pbxs {
-        let unready = pbx.unready().await;
+    // Every PBX probed at once: a target that hangs delays the answer by its own timeout only.
+    let probes = futures_util::future::join_all(shared.pbxs.iter().map(|pbx| pbx.unready())).await;
+    for (pbx, unready) in shared.pbxs.iter().zip(probes) {
         shared
             .metrics
             .ready
