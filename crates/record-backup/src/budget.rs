@@ -16,6 +16,25 @@ pub enum Reserve {
     Percent(u8),
 }
 
+impl std::str::FromStr for Reserve {
+    type Err = String;
+
+    /// `N` requests or `P%` of the limit (`20%`); the error says what to write.
+    fn from_str(text: &str) -> Result<Reserve, String> {
+        let text = text.trim();
+        let wrong = || format!("{text:?}: a number of requests, or a percentage such as 20%");
+        match text.strip_suffix('%') {
+            Some(percent) => percent
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= 100)
+                .map(Reserve::Percent)
+                .ok_or_else(wrong),
+            None => text.parse().map(Reserve::Requests).map_err(|_| wrong()),
+        }
+    }
+}
+
 /// What to do when only the reserve is left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WhenReserveReached {
@@ -145,6 +164,19 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserves_are_read_as_people_write_them() {
+        assert_eq!("20%".parse(), Ok(Reserve::Percent(20)));
+        assert_eq!(" 150 ".parse(), Ok(Reserve::Requests(150)));
+        for wrong in ["101%", "-1", "ten", "%", ""] {
+            let error = wrong.parse::<Reserve>().unwrap_err();
+            assert!(
+                error.contains("a percentage such as 20%"),
+                "{wrong}: {error}"
+            );
+        }
+    }
 
     fn rate(limit: u64, remaining: u64) -> Option<RateLimit> {
         Some(RateLimit::from_header_values(

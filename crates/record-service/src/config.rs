@@ -450,17 +450,7 @@ impl PbxConfig {
     /// The rate budget its `reserve` key gives (a service waits for the reset).
     pub fn budget(&self) -> Result<record_backup::RateBudget, String> {
         use record_backup::{RateBudget, Reserve, WhenReserveReached};
-        let text = self.reserve.trim();
-        let wrong = || format!("{text:?}: a number of requests, or a percentage such as \"20%\"");
-        let reserve = match text.strip_suffix('%') {
-            Some(percent) => percent
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= 100)
-                .map(Reserve::Percent)
-                .ok_or_else(wrong)?,
-            None => text.parse().map(Reserve::Requests).map_err(|_| wrong())?,
-        };
+        let reserve: Reserve = self.reserve.parse()?;
         // The sync loop schedules the next sync after the reset itself.
         Ok(RateBudget::new(reserve, WhenReserveReached::Stop))
     }

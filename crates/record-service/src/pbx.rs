@@ -318,7 +318,6 @@ impl Pbx {
     fn observe_rate_limit(&self) {
         if let Some(limit) = self.archive.client().last_rate_limit() {
             let label = self.label();
-            let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
             if let Some(remaining) = limit.remaining {
                 self.metrics
                     .rate_limit_remaining
@@ -345,7 +344,7 @@ impl Pbx {
         self.metrics
             .pending
             .get_or_create(&label)
-            .set(i64::try_from(pending.count).unwrap_or(i64::MAX));
+            .set(gauge(pending.count));
         let now = Utc::now();
         let listed = self
             .status
@@ -427,7 +426,6 @@ impl Pbx {
             pbx: self.name.clone(),
             month: format!("{year:04}-{month:02}"),
         };
-        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         self.metrics
             .pbx_month_records
             .get_or_create(&label)
@@ -436,14 +434,7 @@ impl Pbx {
             .pbx_month_bytes
             .get_or_create(&label)
             .set(gauge(size));
-        self.metrics
-            .catalog_month_records
-            .get_or_create(&label)
-            .set(gauge(figures.on_pbx));
-        self.metrics
-            .catalog_month_kept
-            .get_or_create(&label)
-            .set(gauge(figures.kept));
+        self.show_catalog_month(&label, figures);
         if count == figures.on_pbx {
             return Ok(());
         }
@@ -457,15 +448,20 @@ impl Pbx {
         let report = self.archive.backup(self.scope, period).await?;
         self.count(&report);
         let figures = self.archive.catalog().month_figures(self.scope, &period)?;
+        self.show_catalog_month(&label, figures);
+        Ok(())
+    }
+
+    /// The catalog's figures of a month, next to the PBX's in the metrics.
+    fn show_catalog_month(&self, label: &metrics::PbxMonth, figures: record_backup::MonthFigures) {
         self.metrics
             .catalog_month_records
-            .get_or_create(&label)
+            .get_or_create(label)
             .set(gauge(figures.on_pbx));
         self.metrics
             .catalog_month_kept
-            .get_or_create(&label)
+            .get_or_create(label)
             .set(gauge(figures.kept));
-        Ok(())
     }
 
     /// The PBX's count and size of a month: its monthly statistics at the client level (`None`
@@ -523,6 +519,11 @@ impl Pbx {
         }
         None
     }
+}
+
+/// A count as a gauge's value.
+fn gauge(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The kind label of an error.

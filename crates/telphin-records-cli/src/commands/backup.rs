@@ -61,21 +61,10 @@ impl BackupArgs {
 
     /// The share of the rate limit the run may use.
     fn budget(&self) -> Result<RateBudget, Failure> {
-        let text = &self.reserve;
-        let wrong = || {
-            Failure::usage(format!(
-                "--reserve {text}: a number of requests, or a percentage such as 20%"
-            ))
-        };
-        let reserve = match text.strip_suffix('%') {
-            Some(percent) => percent
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= 100)
-                .map(Reserve::Percent)
-                .ok_or_else(wrong)?,
-            None => text.parse().map(Reserve::Requests).map_err(|_| wrong())?,
-        };
+        let reserve: Reserve = self
+            .reserve
+            .parse()
+            .map_err(|message| Failure::usage(format!("--reserve {message}")))?;
         let when_reached = if self.wait {
             WhenReserveReached::Wait
         } else {
