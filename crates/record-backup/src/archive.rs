@@ -13,6 +13,9 @@ use crate::naming::Naming;
 use crate::progress::{Progress, ProgressFn};
 use crate::target::Target;
 
+/// The operator the audit log names when none is given.
+pub const DEFAULT_OPERATOR: &str = "telphin-records";
+
 /// How runs behave.
 #[derive(Clone)]
 pub struct ArchiveOptions {
@@ -24,6 +27,7 @@ pub struct ArchiveOptions {
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) verify_stored: bool,
     pub(crate) manifests_each_run: bool,
+    pub(crate) operator: String,
 }
 
 impl std::fmt::Debug for ArchiveOptions {
@@ -37,6 +41,7 @@ impl std::fmt::Debug for ArchiveOptions {
             .field("progress", &self.progress.is_some())
             .field("verify_stored", &self.verify_stored)
             .field("manifests_each_run", &self.manifests_each_run)
+            .field("operator", &self.operator)
             .finish()
     }
 }
@@ -52,6 +57,7 @@ impl Default for ArchiveOptions {
             progress: None,
             verify_stored: false,
             manifests_each_run: true,
+            operator: DEFAULT_OPERATOR.to_owned(),
         }
     }
 }
@@ -104,6 +110,13 @@ impl ArchiveOptions {
     /// call centre's month is hundreds of MiB.
     pub fn manifests_after_each_run(mut self, write: bool) -> Self {
         self.manifests_each_run = write;
+        self
+    }
+
+    /// Who acts, as the audit log records every purge, expiry and erasure (default
+    /// [`DEFAULT_OPERATOR`]).
+    pub fn operator(mut self, name: impl Into<String>) -> Self {
+        self.operator = name.into();
         self
     }
 

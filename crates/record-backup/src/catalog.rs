@@ -3,6 +3,7 @@
 
 mod conditions;
 mod entry;
+mod hold;
 mod numbers;
 mod schema;
 mod search;
@@ -19,9 +20,11 @@ use rusqlite::Connection;
 pub(crate) use conditions::{Conditions, Cursor, ScopeFilter};
 pub use entry::CatalogEntry;
 pub(crate) use entry::{ENTRY_COLUMNS, corrupt, entry_of, json_of, time_text};
-pub(crate) use numbers::{forget as forget_numbers, index_record};
+pub use hold::{Hold, HoldOn};
+pub(crate) use hold::{held, not_held};
+pub(crate) use numbers::{PersonNumber, forget as forget_numbers, index_record};
 pub use search::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Search, SearchQuery};
-pub(crate) use state::KEPT;
+pub(crate) use state::{KEPT, PURGEABLE};
 pub use state::{BackupState, Status};
 pub use sync::{MonthFigures, PendingSummary};
 pub(crate) use work::{Kept, KeptWhich, Pending};

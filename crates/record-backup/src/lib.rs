@@ -50,11 +50,15 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod act;
 mod archive;
+mod audit;
 mod backup;
 mod budget;
 mod catalog;
+mod destroy;
 mod digest;
+mod erase;
 mod error;
 mod keep;
 mod lock;
@@ -62,22 +66,32 @@ mod manifest;
 mod naming;
 mod progress;
 mod purge;
+mod retention;
 mod target;
 mod verify;
 
-pub use archive::{Archive, ArchiveOptions, Outcome};
+pub use act::{ActRecord, ActRefusal, DeletionAct, Place};
+pub use archive::{Archive, ArchiveOptions, DEFAULT_OPERATOR, Outcome};
+pub use audit::{
+    AUDIT_PREFIX, AuditAction, AuditBreak, AuditCheck, AuditEntry, Tombstone, check_target_audit,
+    write_audit,
+};
 pub use backup::BackupReport;
 pub use budget::{RateBudget, Reserve, WhenReserveReached};
 pub use catalog::{
-    BackupState, Catalog, CatalogEntry, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MonthFigures,
-    PendingSummary, Search, SearchQuery, Status,
+    BackupState, Catalog, CatalogEntry, DEFAULT_PAGE_SIZE, Hold, HoldOn, MAX_PAGE_SIZE,
+    MonthFigures, PendingSummary, Search, SearchQuery, Status,
 };
+pub use erase::{ErasureOptions, ErasureReport};
 pub use error::BackupError;
 pub use lock::CatalogLock;
 pub use manifest::rebuild_catalog;
 pub use naming::{DEFAULT_TEMPLATE, NameTemplate, Naming};
 pub use progress::Progress;
 pub use purge::{PurgeOptions, PurgeReport};
+pub use retention::{
+    EXPIRE_PER_RUN, PassReport, RetentionPass, RetentionPolicy, RetentionReport, RetentionRule,
+};
 pub use target::{PART_SIZE, PROBE_KEY, Target};
 pub use verify::VerifyReport;
 

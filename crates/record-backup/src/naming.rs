@@ -7,6 +7,7 @@ use hmac::{KeyInit as _, Mac as _};
 use telphin_records::Record;
 
 use crate::error::BackupError;
+use crate::audit::AUDIT_PREFIX;
 use crate::manifest::MANIFEST_PREFIX;
 
 /// The default object-name template.
@@ -168,6 +169,9 @@ impl NameTemplate {
             return Err(invalid(&format!(
                 "`{MANIFEST_PREFIX}/` holds the manifests"
             )));
+        }
+        if shape.split('/').next() == Some(AUDIT_PREFIX) {
+            return Err(invalid(&format!("`{AUDIT_PREFIX}/` holds the audit log")));
         }
         Ok(NameTemplate { parts })
     }

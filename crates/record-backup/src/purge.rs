@@ -4,9 +4,11 @@ use chrono::{DateTime, Utc};
 use telphin_records::layers::record_api::AsyncTransport;
 use telphin_records::{Deletion, Error as ApiError, RecordUuid, Scope};
 
+use crate::act::Place;
 use crate::archive::{Archive, Outcome};
+use crate::audit::{AuditAction, Draft};
 use crate::budget::Gate;
-use crate::catalog::{KeptWhich, ScopeFilter};
+use crate::catalog::{Conditions, KeptWhich, ScopeFilter};
 use crate::error::BackupError;
 use crate::progress::Progress;
 
@@ -66,13 +68,37 @@ impl<T: AsyncTransport + 'static> Archive<T> {
     ///
     /// An API error other than "not found" stops the purge (and is returned): the records
     /// deleted before it are in the catalog.
+    /// A record covered by an active legal hold is never purged. Each deletion is written
+    /// to the audit log with the record's deletion from the catalog's view of the PBX.
     pub async fn purge(
         &self,
         older_than: DateTime<Utc>,
         scope: Scope,
         options: PurgeOptions,
     ) -> Result<PurgeReport, BackupError> {
-        let filter = ScopeFilter::of(scope);
+        let reason = format!("started before {}", older_than.to_rfc3339());
+        self.purge_selected(
+            ScopeFilter::of(scope),
+            &Conditions::default(),
+            older_than,
+            scope,
+            options,
+            &reason,
+        )
+        .await
+    }
+
+    /// [`purge`](Self::purge) of the records of `filter` where `selection` holds too (a
+    /// retention pass), each deletion audited with `reason`.
+    pub(crate) async fn purge_selected(
+        &self,
+        filter: ScopeFilter,
+        selection: &Conditions,
+        older_than: DateTime<Utc>,
+        scope: Scope,
+        options: PurgeOptions,
+        reason: &str,
+    ) -> Result<PurgeReport, BackupError> {
         let cutoff = older_than.timestamp_micros();
         let gate = Gate::new(self.options.budget);
         let mut report = PurgeReport {
@@ -87,7 +113,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             let page = self.catalog.kept_page(
                 filter,
                 None,
-                KeptWhich::PurgeableBefore(cutoff),
+                KeptWhich::PurgeableBefore(cutoff, selection),
                 &after,
                 PAGE,
             )?;
@@ -141,13 +167,21 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                         break 'pages Err(error);
                     }
                 }
-                self.catalog.mark_deleted(&kept.record_uuid)?;
+                let mut draft = Draft::new(&self.options.operator, AuditAction::Purge);
+                draft.record_uuid = Some(kept.record_uuid.clone());
+                draft.call_time = DateTime::from_timestamp_micros(kept.init_time_us);
+                draft.size = Some(kept.size);
+                draft.sha256 = Some(kept.sha256.clone());
+                draft.destroyed = vec![Place::Pbx.as_str().to_owned()];
+                draft.reason = Some(reason.to_owned());
+                self.catalog.mark_deleted(&kept.record_uuid, draft)?;
                 self.report(Progress::Deleted {
                     record_uuid: kept.record_uuid.clone(),
                 });
             }
         };
         self.write_manifests().await?;
+        crate::audit::export(&self.catalog, &self.target).await?;
         result?;
         Ok(report)
     }

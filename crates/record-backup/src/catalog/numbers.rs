@@ -145,6 +145,57 @@ pub(crate) fn index_all(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The fewest digits of a number that names a person (erasure, holds): shorter ones are
+/// extensions or parts of numbers, which would match other people's calls.
+pub(crate) const PERSON_DIGITS: usize = 7;
+
+/// The digits that name a subscriber whatever the country or trunk prefix written before
+/// them (`+7 495 …` and `8 495 …` are one number).
+pub(crate) const SUBSCRIBER_DIGITS: usize = 10;
+
+/// A person's number as erasure and holds match it: the calls where a number field has the
+/// same digits, or — for a number of 10 digits or more — ends with the same last 10 digits.
+/// As a range of `record_number`'s reversed digits: `[from, until)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PersonNumber {
+    pub(crate) from: String,
+    pub(crate) until: String,
+    /// The digits that are matched (the last 10, or all), for the keyed hash: `+7 495 …`
+    /// and `8 495 …` hash alike.
+    pub(crate) digits: String,
+}
+
+impl PersonNumber {
+    /// `Err` names why `text` does not name one person's number.
+    pub(crate) fn parse(text: &str) -> Result<PersonNumber, String> {
+        let reversed = reversed_digits(text).unwrap_or_default();
+        if reversed.len() < PERSON_DIGITS {
+            return Err(format!(
+                "{text:?} has {} digits; a person's number has at least {PERSON_DIGITS} \
+                 (a shorter one is an extension or a part of a number, and would match \
+                 other people's calls)",
+                reversed.len()
+            ));
+        }
+        Ok(if reversed.len() >= SUBSCRIBER_DIGITS {
+            let subscriber = &reversed[..SUBSCRIBER_DIGITS];
+            PersonNumber {
+                from: subscriber.to_owned(),
+                until: format!("{subscriber}:"),
+                digits: subscriber.chars().rev().collect(),
+            }
+        } else {
+            // Only this number: every other string of digits that starts with it is at or
+            // after `{reversed}0`.
+            PersonNumber {
+                until: format!("{reversed}0"),
+                digits: reversed.chars().rev().collect(),
+                from: reversed,
+            }
+        })
+    }
+}
+
 /// A number to search for: its digits, last first, and whether numbers ending with it match
 /// too (4 digits or more).
 #[derive(Debug, Clone)]
@@ -226,6 +277,25 @@ pub(crate) fn register_functions(connection: &mut rusqlite::Connection) -> rusql
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_persons_number_matches_its_subscriber_digits_or_itself() {
+        let long = PersonNumber::parse("+7 (495) 123-45-67").unwrap();
+        let trunk = PersonNumber::parse("8 495 123 45 67").unwrap();
+        assert_eq!((long.from.as_str(), long.until.as_str()), ("7654321594", "7654321594:"));
+        assert_eq!(long.from, trunk.from);
+        let inside = |n: &PersonNumber, digits: &str| {
+            let reversed = reversed_digits(digits).unwrap();
+            reversed >= n.from && reversed < n.until
+        };
+        assert!(inside(&long, "84951234567") && inside(&long, "4951234567"));
+        assert!(!inside(&long, "4951234568") && !inside(&long, "951234567"));
+        let short = PersonNumber::parse("1234567").unwrap();
+        assert!(inside(&short, "1234567"));
+        assert!(!inside(&short, "91234567") && !inside(&short, "123456"));
+        assert!(PersonNumber::parse("101").unwrap_err().contains("at least 7"));
+        assert!(PersonNumber::parse("sip:alice").is_err());
+    }
 
     #[test]
     fn numbers_are_their_digits_last_first_once_each() {

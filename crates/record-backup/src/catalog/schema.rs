@@ -28,6 +28,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("v4.sql"),
         fill: None,
     },
+    Migration {
+        sql: include_str!("v5.sql"),
+        fill: None,
+    },
 ];
 
 /// The newest schema version.

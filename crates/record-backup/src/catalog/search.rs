@@ -53,6 +53,8 @@ pub struct SearchQuery {
     pub min_duration: Option<u64>,
     /// Records in this backup state.
     pub status: Option<Status>,
+    /// Only records no active legal hold covers.
+    pub not_held: bool,
     /// Newest first (default: oldest first).
     pub newest_first: bool,
     /// At most this many entries in all (default: every match).
@@ -114,9 +116,11 @@ impl SearchQuery {
     /// verified records still on the PBX that started before `older_than` (add a scope and a
     /// limit as the purge has them). What a dry run prints.
     pub fn purgeable(older_than: DateTime<Utc>) -> Self {
-        SearchQuery::default()
+        let mut query = SearchQuery::default()
             .status(Status::Verified)
-            .before(older_than)
+            .before(older_than);
+        query.not_held = true;
+        query
     }
 
     /// Newest first.
@@ -178,6 +182,9 @@ impl SearchQuery {
                 &format!("({STATUS}) = ?"),
                 [Sql::Text(status.as_str().to_owned())],
             );
+        }
+        if self.not_held {
+            super::hold::not_held(&mut conditions, Utc::now());
         }
         conditions
     }

@@ -241,7 +241,12 @@ fn states_are_searched_and_work_pages_hold_what_their_state_says() {
     }
     catalog.mark_verified(&uuid(0)).unwrap();
     catalog.mark_verified(&uuid(1)).unwrap();
-    catalog.mark_deleted(&uuid(1)).unwrap();
+    catalog
+        .mark_deleted(
+            &uuid(1),
+            crate::audit::Draft::new("test", crate::audit::AuditAction::Purge),
+        )
+        .unwrap();
     catalog.mark_failed(&uuid(3), "boom").unwrap();
     let status = |s: Status| uuids(&catalog, &SearchQuery::default().status(s));
     assert_eq!(status(Status::Verified), vec![0]);
@@ -263,7 +268,7 @@ fn states_are_searched_and_work_pages_hold_what_their_state_says() {
         .kept_page(
             ScopeFilter::All,
             None,
-            KeptWhich::PurgeableBefore(far.timestamp_micros()),
+            KeptWhich::PurgeableBefore(far.timestamp_micros(), &Conditions::default()),
             &None,
             10,
         )

@@ -5,7 +5,9 @@ use telphin_records::{Order, Period};
 
 use super::conditions::{Conditions, Cursor, ScopeFilter, order_by};
 use super::entry::{record_of, size_of};
+use super::hold::not_held;
 use super::{Catalog, state};
+use chrono::Utc;
 use crate::error::BackupError;
 
 /// A record still to be kept. No `Debug`: it holds a storage link, a bearer secret.
@@ -27,12 +29,12 @@ pub(crate) struct Kept {
 
 /// Which kept records a page holds.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum KeptWhich {
+pub(crate) enum KeptWhich<'a> {
     /// Every kept record (verify).
     All,
-    /// Those purge may delete: verified, still on the PBX, started before this instant
-    /// (microseconds).
-    PurgeableBefore(i64),
+    /// Those purge may delete: verified, still on the PBX, held by no legal hold, started
+    /// before this instant (microseconds), where the conditions hold too.
+    PurgeableBefore(i64, &'a Conditions),
 }
 
 impl Catalog {
@@ -126,17 +128,21 @@ impl Catalog {
         &self,
         scope: ScopeFilter,
         period: Option<&Period>,
-        which: KeptWhich,
+        which: KeptWhich<'_>,
         after: &Cursor,
         limit: usize,
     ) -> Result<Vec<Kept>, BackupError> {
         let mut conditions = Conditions::default();
         match which {
             KeptWhich::All => conditions.push(state::KEPT, []),
-            KeptWhich::PurgeableBefore(cutoff) => conditions.push(
-                &format!("{} AND init_time_us < ?", state::PURGEABLE),
-                [Sql::Integer(cutoff)],
-            ),
+            KeptWhich::PurgeableBefore(cutoff, selection) => {
+                conditions.push(
+                    &format!("{} AND init_time_us < ?", state::PURGEABLE),
+                    [Sql::Integer(cutoff)],
+                );
+                not_held(&mut conditions, Utc::now());
+                conditions.extend(selection.clone());
+            }
         }
         conditions.scope(scope);
         if let Some(period) = period {

@@ -7,6 +7,7 @@ use telphin_records::Record;
 
 use super::entry::{json_of, time_text};
 use super::{Catalog, numbers};
+use crate::audit::{Draft, append};
 use crate::error::BackupError;
 
 /// Marks the month of `record_uuid` as needing a new manifest.
@@ -27,7 +28,13 @@ impl Catalog {
                      ON CONFLICT (record_uuid) DO UPDATE SET init_time_us = excluded.init_time_us, \
                      record_json = excluded.record_json, last_listed_at = excluded.last_listed_at",
                 )?;
+                let mut buried =
+                    transaction.prepare_cached("SELECT 1 FROM tombstone WHERE record_uuid = ?1")?;
                 for record in records {
+                    // A destroyed record is never catalogued again, whatever a listing says.
+                    if buried.exists([record.record_uuid.as_ref()])? {
+                        continue;
+                    }
                     numbers::forget(&transaction, record.record_uuid.as_ref())?;
                     upsert.execute(params![
                         record.record_uuid.to_string(),
@@ -120,13 +127,21 @@ impl Catalog {
         )
     }
 
-    /// Records that `uuid` is deleted from the PBX (written before the next deletion starts).
-    pub(crate) fn mark_deleted(&self, uuid: &str) -> Result<(), BackupError> {
+    /// Records that `uuid` is deleted from the PBX (written before the next deletion starts),
+    /// with the audit entry `draft` in the same transaction.
+    pub(crate) fn mark_deleted(&self, uuid: &str, draft: Draft) -> Result<(), BackupError> {
         let now = time_text(Utc::now());
-        self.change_kept(
-            uuid,
-            "UPDATE record SET deleted_from_pbx_at = ?2, last_error = NULL WHERE record_uuid = ?1",
-            params![uuid, now],
-        )
+        self.with(|connection| {
+            let transaction = connection.transaction()?;
+            transaction
+                .prepare_cached(
+                    "UPDATE record SET deleted_from_pbx_at = ?2, last_error = NULL \
+                     WHERE record_uuid = ?1",
+                )?
+                .execute(params![uuid, now])?;
+            transaction.prepare_cached(DIRTY)?.execute([uuid])?;
+            append(&transaction, draft)?;
+            transaction.commit()
+        })
     }
 }

@@ -17,8 +17,10 @@ const RESTORE_BATCH: usize = 256;
 /// Rebuilds the catalog at `catalog` from the manifests in `target` (after the catalog's disk
 /// was lost, say): every kept record comes back with its metadata, object key, size, SHA-256,
 /// stored, verified and deleted-from-PBX times. Records that were listed but never kept are
-/// not in the manifests; the next backup lists them again. Gives the catalog and how many
-/// records it restored.
+/// not in the manifests; the next backup lists them again. The audit log comes back from the
+/// target's `_audit/` (its chain checked as it is read), with the tombstones of the records
+/// it destroyed: an erased or expired record never comes back, even from a manifest that
+/// still held it. Gives the catalog and how many records it restored.
 pub async fn rebuild_catalog(
     target: &Target,
     catalog: impl AsRef<Path>,
@@ -45,6 +47,19 @@ pub async fn rebuild_catalog(
         catalog.restore(&lines)?;
         restored += lines.len() as u64;
     }
+    let entries = crate::audit::restore(target, &catalog).await?;
+    let buried = catalog.tombstone_count()?;
+    tracing::info!(
+        records = restored,
+        audit_entries = entries,
+        tombstones = buried,
+        "catalog rebuilt from the target"
+    );
+    // What the manifests held, less what the log proves destroyed since.
+    let restored = catalog.count_of(
+        "SELECT count(*) FROM record",
+        &crate::catalog::Conditions::default(),
+    )?;
     Ok((catalog, restored))
 }
 

@@ -1,0 +1,202 @@
+//! `erase`: every recording of one person's number destroyed wherever it is, with a deletion
+//! act and an audit entry per recording; held recordings refused with the hold's reason.
+
+use chrono::Utc;
+use hmac::{KeyInit as _, Mac as _};
+use rusqlite::types::Value as Sql;
+use telphin_records::Scope;
+use telphin_records::layers::record_api::AsyncTransport;
+
+use crate::act::{ActRefusal, DeletionAct};
+use crate::archive::{Archive, Outcome};
+use crate::audit::AuditAction;
+use crate::budget::Gate;
+use crate::catalog::{Conditions, Cursor, PersonNumber};
+use crate::destroy::{Cause, Fate, after_record};
+use crate::digest::hex;
+use crate::error::BackupError;
+
+/// Matching records are read from the catalog in pages of this many.
+const PAGE: usize = 256;
+
+/// What an erasure is for, and how it runs.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ErasureOptions {
+    /// Why (the request it answers); written to every tombstone, entry and the act.
+    pub reason: String,
+    /// Who acts.
+    pub operator: String,
+    /// Destroy nothing; the act says what would go.
+    pub dry_run: bool,
+    key: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ErasureOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ErasureOptions")
+            .field("reason", &self.reason)
+            .field("operator", &self.operator)
+            .field("dry_run", &self.dry_run)
+            .field("key", &self.key.as_ref().map(|_| "<secret>"))
+            .finish()
+    }
+}
+
+impl ErasureOptions {
+    /// An erasure for `reason` by `operator`, as a dry run until [`key`](Self::key) is given
+    /// and [`dry_run(false)`](Self::dry_run) asked.
+    pub fn new(reason: impl Into<String>, operator: impl Into<String>) -> Self {
+        ErasureOptions {
+            reason: reason.into(),
+            operator: operator.into(),
+            dry_run: true,
+            key: None,
+        }
+    }
+
+    /// The secret key of the number's hash kept in tombstones (HMAC-SHA256): the tombstone
+    /// then proves which number was erased to whoever holds the key, and to nobody else.
+    pub fn key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Whether to destroy nothing.
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+}
+
+/// What an erasure did (or, dry, would do).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ErasureReport {
+    /// The act: each record destroyed (or that would be), and those that were not.
+    pub act: DeletionAct,
+    /// Whether every matching record not held was destroyed.
+    pub outcome: Outcome,
+}
+
+impl ErasureReport {
+    /// Whether records were found but not destroyed (held, or refused).
+    pub fn is_partial(&self) -> bool {
+        !self.act.not_destroyed.is_empty() || !matches!(self.outcome, Outcome::Complete)
+    }
+}
+
+impl<T: AsyncTransport + 'static> Archive<T> {
+    /// Erases a person's data: every recording of the catalog where `number` appears in a
+    /// number field — the same digits, or for 10 digits or more the same last 10 digits
+    /// (`+7 495 …` and `8 495 …`) — is deleted from the PBX where it still is (with
+    /// `scope`'s `DELETE`), its object deleted from the target, its row and numbers removed
+    /// from the catalog, its month's manifest written again without it; a tombstone without
+    /// personal data stays (id, time, size, SHA-256, the number's keyed hash, reason, who,
+    /// when), and an audit entry proves each. A recording under a legal hold is not touched:
+    /// the act lists it with the hold's reason.
+    ///
+    /// The number must name a person (7 digits or more); a real erasure needs the key of
+    /// [`ErasureOptions::key`]. Both are checked before anything is read or sent.
+    pub async fn erase(
+        &self,
+        number: &str,
+        scope: Scope,
+        options: &ErasureOptions,
+    ) -> Result<ErasureReport, BackupError> {
+        let person = PersonNumber::parse(number).map_err(BackupError::InvalidOption)?;
+        let reason = options.reason.trim();
+        if reason.is_empty() {
+            return Err(BackupError::InvalidOption(
+                "an erasure needs a reason (the request it answers)".to_owned(),
+            ));
+        }
+        let number_hash = match (&options.key, options.dry_run) {
+            (Some(key), _) => Some(keyed_hash(key, &person.digits)?),
+            (None, true) => None,
+            (None, false) => {
+                return Err(BackupError::InvalidOption(
+                    "an erasure needs the key of the number's hash kept in tombstones \
+                     (ErasureOptions::key; TELPHIN_ERASURE_KEY for the command)"
+                        .to_owned(),
+                ));
+            }
+        };
+        let cause = Cause {
+            action: AuditAction::Erase,
+            reason: reason.to_owned(),
+            operator: options.operator.clone(),
+            number_hash: number_hash.clone(),
+        };
+        let now = Utc::now();
+        let mut act = DeletionAct {
+            act_id: format!("erase-{}", now.format("%Y%m%dT%H%M%S%.6fZ")),
+            drawn_up_at: now,
+            action: AuditAction::Erase,
+            dry_run: options.dry_run,
+            operator: options.operator.clone(),
+            reason: reason.to_owned(),
+            number_hash,
+            records: Vec::new(),
+            not_destroyed: Vec::new(),
+        };
+        let gate = Gate::new(self.options.budget);
+        let mut outcome = Outcome::Complete;
+        let mut after: Cursor = None;
+        'pages: loop {
+            let mut conditions = Conditions::default();
+            conditions.push(
+                "record.record_uuid IN (SELECT n.record_uuid FROM record_number n \
+                 WHERE n.digits_reversed >= ? AND n.digits_reversed < ?)",
+                [Sql::Text(person.from.clone()), Sql::Text(person.until.clone())],
+            );
+            after_record(&mut conditions, &after);
+            let page = self
+                .catalog
+                .doomed_page("FROM record WHERE 1", &conditions, PAGE)?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = Some((last.init_time_us, last.record_uuid.clone()));
+            for doomed in page {
+                let holds = self.catalog.holds_on(&doomed.record_uuid, Utc::now())?;
+                if let Some(hold) = holds.first() {
+                    act.not_destroyed.push(ActRefusal {
+                        record_uuid: doomed.record_uuid.clone(),
+                        call_time: doomed.call_time(),
+                        reason: format!("held by hold {}: {}", hold.id, hold.reason),
+                    });
+                    continue;
+                }
+                if options.dry_run {
+                    act.records.push(doomed.planned());
+                    continue;
+                }
+                match self.destroy(&doomed, scope, &cause, &gate).await? {
+                    Fate::Destroyed(record) => act.records.push(record),
+                    Fate::Failed(reason) => act.not_destroyed.push(ActRefusal {
+                        record_uuid: doomed.record_uuid.clone(),
+                        call_time: doomed.call_time(),
+                        reason,
+                    }),
+                    Fate::Paused(resume_after) => {
+                        outcome = Outcome::Paused { resume_after };
+                        break 'pages;
+                    }
+                }
+            }
+        }
+        if !options.dry_run {
+            self.after_destroying().await?;
+        }
+        Ok(ErasureReport { act, outcome })
+    }
+}
+
+/// HMAC-SHA256 of a number's digits under `key`, lower-case hex.
+fn keyed_hash(key: &[u8], digits: &str) -> Result<String, BackupError> {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key)
+        .map_err(|error| BackupError::InvalidOption(format!("the erasure key: {error}")))?;
+    mac.update(digits.as_bytes());
+    Ok(hex(&mac.finalize().into_bytes()))
+}

@@ -1,0 +1,468 @@
+//! The retention policy: how long recordings stay on the PBX (then purged — verified records
+//! only) and in the archive (then destroyed everywhere, leaving a tombstone), by default and
+//! per extension or group; and its application, dry by default.
+//!
+//! Periods end at local midnight in the policy's time zone: "keep 90 days on the PBX" keeps
+//! a call of 1 March until the end of 30 May (local) and purges it from 31 May 00:00 — a
+//! call at 23:59:59.999999 of the last day past goes, one at 00:00:00 of the next stays.
+
+use chrono::{DateTime, Days, Months, NaiveDate, TimeZone as _, Utc};
+use chrono_tz::Tz;
+use rusqlite::types::Value as Sql;
+use serde::{Deserialize, Serialize};
+use telphin_records::Scope;
+use telphin_records::layers::record_api::AsyncTransport;
+
+use crate::act::{ActRefusal, DeletionAct};
+use crate::archive::{Archive, Outcome};
+use crate::audit::AuditAction;
+use crate::budget::Gate;
+use crate::catalog::{Conditions, Cursor, ScopeFilter, held, not_held};
+use crate::destroy::{Cause, Fate, after_record};
+use crate::error::BackupError;
+use crate::purge::{PurgeOptions, PurgeReport};
+
+/// Expired records are read from the catalog in pages of this many.
+const PAGE: usize = 256;
+
+/// The most records one application of the policy destroys: the act of a run is held in
+/// memory until it is written, so a first application over years of calls goes in steps
+/// (the service applies the policy every day; the command says when more remain).
+pub const EXPIRE_PER_RUN: usize = 50_000;
+
+/// Which records past a cutoff [`Catalog::count_past`] counts.
+#[derive(Debug, Clone, Copy)]
+enum Past {
+    /// Held, and verified and still on the PBX (what purge leaves because of a hold).
+    HeldOnPbx,
+    /// Held (what expiry leaves).
+    Held,
+    /// Not held (what expiry destroys).
+    NotHeld,
+}
+
+impl crate::catalog::Catalog {
+    /// How many records of `selection` that started before `cutoff` are `which`.
+    fn count_past(
+        &self,
+        selection: &Conditions,
+        cutoff: DateTime<Utc>,
+        which: Past,
+    ) -> Result<u64, BackupError> {
+        let mut conditions = selection.clone();
+        conditions.push(
+            "record.init_time_us < ?",
+            [Sql::Integer(cutoff.timestamp_micros())],
+        );
+        let now = Utc::now();
+        match which {
+            Past::HeldOnPbx => {
+                conditions.push(crate::catalog::PURGEABLE, []);
+                held(&mut conditions, now);
+            }
+            Past::Held => held(&mut conditions, now),
+            Past::NotHeld => not_held(&mut conditions, now),
+        }
+        self.count_of(
+            &format!("SELECT count(*) FROM record WHERE {}", conditions.clause()),
+            &conditions,
+        )
+    }
+}
+
+/// The retention policy of one PBX (the `[pbx.retention]` table of the service's
+/// configuration).
+///
+/// ```
+/// let policy: record_backup::RetentionPolicy = toml_like();
+/// # fn toml_like() -> record_backup::RetentionPolicy {
+/// #     serde_json::from_str(r#"{"tz": "Europe/Moscow", "keep_on_pbx_days": 90,
+/// #         "keep_in_archive_years": 5,
+/// #         "rule": [{"extension": 1001, "keep_in_archive_years": 7}]}"#).unwrap()
+/// # }
+/// policy.check().unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RetentionPolicy {
+    /// The time zone whose midnights end the periods (an IANA name; default UTC).
+    #[serde(default)]
+    pub tz: Option<String>,
+    /// Days a recording stays on the PBX after the day of its call; then it is purged (if
+    /// verified as kept). None: never purged by the policy.
+    #[serde(default)]
+    pub keep_on_pbx_days: Option<u32>,
+    /// Years a recording stays in the archive after the day of its call; then it is
+    /// destroyed everywhere. None: kept for ever.
+    #[serde(default)]
+    pub keep_in_archive_years: Option<u32>,
+    /// Other periods for some extensions or groups (an extension's rule wins over its
+    /// group's); what a rule does not say is the default's.
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<RetentionRule>,
+}
+
+/// Other periods for one extension or one extension group.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RetentionRule {
+    /// The extension's id.
+    #[serde(default)]
+    pub extension: Option<u64>,
+    /// The extension group's id.
+    #[serde(default)]
+    pub group: Option<u64>,
+    /// Days on the PBX, for these calls.
+    #[serde(default)]
+    pub keep_on_pbx_days: Option<u32>,
+    /// Years in the archive, for these calls.
+    #[serde(default)]
+    pub keep_in_archive_years: Option<u32>,
+}
+
+/// Which calls one pass of the policy covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Selection {
+    Extension(u64),
+    /// A group, except its extensions that have rules of their own.
+    Group(u64, Vec<u64>),
+    /// Every call no rule covers.
+    Rest(Vec<u64>, Vec<u64>),
+}
+
+fn id(id: u64) -> Sql {
+    Sql::Integer(i64::try_from(id).unwrap_or(i64::MAX))
+}
+
+fn not_in(column: &str, ids: &[u64], conditions: &mut Conditions) {
+    if !ids.is_empty() {
+        let marks = vec!["?"; ids.len()].join(", ");
+        conditions.push(
+            &format!("coalesce(record.{column}, -1) NOT IN ({marks})"),
+            ids.iter().map(|i| id(*i)),
+        );
+    }
+}
+
+impl Selection {
+    fn conditions(&self) -> Conditions {
+        let mut conditions = Conditions::default();
+        match self {
+            Selection::Extension(e) => conditions.push("record.extension_id = ?", [id(*e)]),
+            Selection::Group(g, except) => {
+                conditions.push("record.extension_group_owner_id = ?", [id(*g)]);
+                not_in("extension_id", except, &mut conditions);
+            }
+            Selection::Rest(extensions, groups) => {
+                not_in("extension_id", extensions, &mut conditions);
+                not_in("extension_group_owner_id", groups, &mut conditions);
+            }
+        }
+        conditions
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Selection::Extension(e) => format!("extension {e}"),
+            Selection::Group(g, _) => format!("group {g}"),
+            Selection::Rest(..) => "default".to_owned(),
+        }
+    }
+}
+
+/// One pass of the policy: which calls, and where their periods end now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetentionPass {
+    /// `default`, `extension N` or `group N`.
+    pub label: String,
+    /// Calls that started before this instant are purged from the PBX.
+    pub pbx_cutoff: Option<DateTime<Utc>>,
+    /// Days on the PBX.
+    pub keep_on_pbx_days: Option<u32>,
+    /// Calls that started before this instant are destroyed everywhere.
+    pub archive_cutoff: Option<DateTime<Utc>>,
+    /// Years in the archive.
+    pub keep_in_archive_years: Option<u32>,
+    selection: Selection,
+}
+
+impl RetentionPolicy {
+    /// Refuses a policy that cannot be applied: an unknown time zone, a rule on neither or
+    /// both of an extension and a group, two rules on the same one, a zero period, or an
+    /// archive period shorter than the PBX's.
+    pub fn check(&self) -> Result<(), BackupError> {
+        let refused = |why: String| Err(BackupError::InvalidOption(format!("retention: {why}")));
+        self.time_zone()?;
+        let mut seen = std::collections::BTreeSet::new();
+        for rule in &self.rules {
+            match (rule.extension, rule.group) {
+                (Some(_), Some(_)) | (None, None) => {
+                    return refused(
+                        "each rule names one extension or one group, not both".to_owned(),
+                    );
+                }
+                _ => {}
+            }
+            if !seen.insert((rule.extension, rule.group)) {
+                return refused(format!(
+                    "two rules for the same {}",
+                    Selection::of(rule).label()
+                ));
+            }
+        }
+        for (label, days, years) in std::iter::once((
+            "the default".to_owned(),
+            self.keep_on_pbx_days,
+            self.keep_in_archive_years,
+        ))
+        .chain(self.rules.iter().map(|rule| {
+            (
+                Selection::of(rule).label(),
+                rule.keep_on_pbx_days.or(self.keep_on_pbx_days),
+                rule.keep_in_archive_years.or(self.keep_in_archive_years),
+            )
+        })) {
+            if days == Some(0) || years == Some(0) {
+                return refused(format!("{label}: a period of 0 would keep nothing"));
+            }
+            if let (Some(days), Some(years)) = (days, years)
+                && u64::from(days) > u64::from(years) * 365
+            {
+                return refused(format!(
+                    "{label}: {years} years in the archive end before {days} days on the PBX"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn time_zone(&self) -> Result<Tz, BackupError> {
+        match &self.tz {
+            None => Ok(Tz::UTC),
+            Some(name) => name.parse().map_err(|_| {
+                BackupError::InvalidOption(format!(
+                    "retention: {name:?} is not a time zone (an IANA name such as Europe/Moscow)"
+                ))
+            }),
+        }
+    }
+
+    /// The passes of the policy at `now`: one per rule, then the default, each with where
+    /// its periods end.
+    pub fn passes(&self, now: DateTime<Utc>) -> Result<Vec<RetentionPass>, BackupError> {
+        self.check()?;
+        let tz = self.time_zone()?;
+        let today = now.with_timezone(&tz).date_naive();
+        let midnight = |date: NaiveDate| -> Option<DateTime<Utc>> {
+            let local = date.and_hms_opt(0, 0, 0)?;
+            // A midnight skipped by a clock change: the first instant of the day.
+            let at = tz
+                .from_local_datetime(&local)
+                .earliest()
+                .or_else(|| tz.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())?;
+            Some(at.with_timezone(&Utc))
+        };
+        let extensions: Vec<u64> = self.rules.iter().filter_map(|r| r.extension).collect();
+        let groups: Vec<u64> = self.rules.iter().filter_map(|r| r.group).collect();
+        let mut passes = Vec::new();
+        let mut push = |selection: Selection, days: Option<u32>, years: Option<u32>| {
+            passes.push(RetentionPass {
+                label: selection.label(),
+                pbx_cutoff: days
+                    .and_then(|d| today.checked_sub_days(Days::new(u64::from(d))))
+                    .and_then(midnight),
+                keep_on_pbx_days: days,
+                archive_cutoff: years
+                    .and_then(|y| today.checked_sub_months(Months::new(y.saturating_mul(12))))
+                    .and_then(midnight),
+                keep_in_archive_years: years,
+                selection,
+            });
+        };
+        let mut ordered: Vec<&RetentionRule> = self.rules.iter().collect();
+        ordered.sort_by_key(|rule| rule.group.is_some());
+        for rule in ordered {
+            let selection = match (rule.extension, rule.group) {
+                (Some(e), _) => Selection::Extension(e),
+                (None, Some(g)) => Selection::Group(g, extensions.clone()),
+                (None, None) => continue,
+            };
+            push(
+                selection,
+                rule.keep_on_pbx_days.or(self.keep_on_pbx_days),
+                rule.keep_in_archive_years.or(self.keep_in_archive_years),
+            );
+        }
+        push(
+            Selection::Rest(extensions, groups),
+            self.keep_on_pbx_days,
+            self.keep_in_archive_years,
+        );
+        Ok(passes)
+    }
+}
+
+impl Selection {
+    fn of(rule: &RetentionRule) -> Selection {
+        match (rule.extension, rule.group) {
+            (Some(e), _) => Selection::Extension(e),
+            (None, Some(g)) => Selection::Group(g, Vec::new()),
+            (None, None) => Selection::Rest(Vec::new(), Vec::new()),
+        }
+    }
+}
+
+/// What one pass did (or, dry, would do).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PassReport {
+    /// The pass.
+    pub pass: RetentionPass,
+    /// Its purge of the PBX.
+    pub purge: Option<PurgeReport>,
+    /// Records destroyed (or, dry, that would be) because their archive period ended.
+    pub expired: u64,
+    /// Records past a period but held.
+    pub held: u64,
+    /// Whether more records are past their archive period than one run destroys
+    /// ([`EXPIRE_PER_RUN`]): the next run goes on.
+    pub more: bool,
+}
+
+/// What applying the policy did (or, dry, would do).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RetentionReport {
+    /// Per pass.
+    pub passes: Vec<PassReport>,
+    /// The act of the records destroyed because their archive period ended (none if no
+    /// record was).
+    pub act: Option<DeletionAct>,
+    /// Whether all the work was done.
+    pub outcome: Outcome,
+}
+
+impl<T: AsyncTransport + 'static> Archive<T> {
+    /// Applies `policy` now: per pass, purges from the PBX (through `scope`'s `DELETE`) the
+    /// verified records past their PBX period, then destroys everywhere the records past
+    /// their archive period — tombstone, audit entry, act. Held records are left. A dry run
+    /// counts from the catalog and changes nothing.
+    pub async fn apply_retention(
+        &self,
+        policy: &RetentionPolicy,
+        scope: Scope,
+        dry_run: bool,
+    ) -> Result<RetentionReport, BackupError> {
+        let now = Utc::now();
+        let passes = policy.passes(now)?;
+        let gate = Gate::new(self.options.budget);
+        let mut reports = Vec::new();
+        let mut act = DeletionAct {
+            act_id: format!("expire-{}", now.format("%Y%m%dT%H%M%S%.6fZ")),
+            drawn_up_at: now,
+            action: AuditAction::Expire,
+            dry_run,
+            operator: self.options.operator.clone(),
+            reason: "the retention policy's archive period ended".to_owned(),
+            number_hash: None,
+            records: Vec::new(),
+            not_destroyed: Vec::new(),
+        };
+        let mut outcome = Outcome::Complete;
+        for pass in passes {
+            let selection = pass.selection.conditions();
+            let mut report = PassReport {
+                pass: pass.clone(),
+                purge: None,
+                expired: 0,
+                held: 0,
+                more: false,
+            };
+            if let (Some(cutoff), Some(days)) = (pass.pbx_cutoff, pass.keep_on_pbx_days) {
+                let reason = format!("retention: {days} days on the PBX ({})", pass.label);
+                let purge = self
+                    .purge_selected(
+                        ScopeFilter::All,
+                        &selection,
+                        cutoff,
+                        scope,
+                        PurgeOptions::default().dry_run(dry_run),
+                        &reason,
+                    )
+                    .await?;
+                if let Outcome::Paused { .. } = purge.outcome {
+                    outcome = purge.outcome;
+                }
+                report.held += self.catalog.count_past(&selection, cutoff, Past::HeldOnPbx)?;
+                report.purge = Some(purge);
+            }
+            if let (Some(cutoff), Some(years), Outcome::Complete) =
+                (pass.archive_cutoff, pass.keep_in_archive_years, outcome)
+            {
+                let cause = Cause {
+                    action: AuditAction::Expire,
+                    reason: format!("retention: {years} years in the archive ({})", pass.label),
+                    operator: self.options.operator.clone(),
+                    number_hash: None,
+                };
+                report.held += self.catalog.count_past(&selection, cutoff, Past::Held)?;
+                if dry_run {
+                    report.expired = self.catalog.count_past(&selection, cutoff, Past::NotHeld)?;
+                    reports.push(report);
+                    continue;
+                }
+                let mut after: Cursor = None;
+                'pages: loop {
+                    let mut conditions = selection.clone();
+                    conditions.push(
+                        "record.init_time_us < ?",
+                        [Sql::Integer(cutoff.timestamp_micros())],
+                    );
+                    not_held(&mut conditions, Utc::now());
+                    after_record(&mut conditions, &after);
+                    let page = self
+                        .catalog
+                        .doomed_page("FROM record WHERE 1", &conditions, PAGE)?;
+                    let Some(last) = page.last() else {
+                        break;
+                    };
+                    after = Some((last.init_time_us, last.record_uuid.clone()));
+                    for doomed in page {
+                        if act.records.len() + act.not_destroyed.len() >= EXPIRE_PER_RUN {
+                            report.more = true;
+                            break 'pages;
+                        }
+                        match self.destroy(&doomed, scope, &cause, &gate).await? {
+                            Fate::Destroyed(record) => {
+                                report.expired += 1;
+                                act.records.push(record);
+                            }
+                            Fate::Failed(reason) => act.not_destroyed.push(ActRefusal {
+                                record_uuid: doomed.record_uuid.clone(),
+                                call_time: doomed.call_time(),
+                                reason,
+                            }),
+                            Fate::Paused(resume_after) => {
+                                outcome = Outcome::Paused { resume_after };
+                                break 'pages;
+                            }
+                        }
+                    }
+                }
+            }
+            reports.push(report);
+        }
+        if !dry_run {
+            self.after_destroying().await?;
+        }
+        let act = (!act.records.is_empty() || !act.not_destroyed.is_empty()).then_some(act);
+        Ok(RetentionReport {
+            passes: reports,
+            act,
+            outcome,
+        })
+    }
+}
