@@ -346,7 +346,8 @@ pub struct RetentionReport {
 }
 
 impl<T: AsyncTransport + 'static> Archive<T> {
-    /// Applies `policy` now: per pass, purges from the PBX (through `scope`'s `DELETE`) the
+    /// Applies `policy` as of `now` (normally `Utc::now()`; another instant shows what the
+    /// policy will do then): per pass, purges from the PBX (through `scope`'s `DELETE`) the
     /// verified records past their PBX period, then destroys everywhere the records past
     /// their archive period — tombstone, audit entry, act. Held records are left. A dry run
     /// counts from the catalog and changes nothing.
@@ -355,8 +356,8 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         policy: &RetentionPolicy,
         scope: Scope,
         dry_run: bool,
+        now: DateTime<Utc>,
     ) -> Result<RetentionReport, BackupError> {
-        let now = Utc::now();
         let passes = policy.passes(now)?;
         let gate = Gate::new(self.options.budget);
         let mut reports = Vec::new();

@@ -41,6 +41,8 @@ pub struct SimRecord {
     /// The extension's short number and kind, for writing the record.
     extension: (u16, &'static str),
     client_id: u64,
+    /// The other party's number, when a test chose it (otherwise drawn from `seed`).
+    pub(crate) caller: Option<Box<str>>,
 }
 /// The generated PBX.
 #[derive(Debug, Clone)]
@@ -188,6 +190,7 @@ pub(crate) fn make_record(
         seed,
         extension: (number, extension.kind),
         client_id,
+        caller: None,
     };
     let head = Head::draw(&mut Rng::new(seed), client_id);
     record.uuid = head.uuid;
@@ -293,7 +296,8 @@ impl SimRecord {
         };
         let domain = "sipproxy.telphin.ru";
         let extension_name = format!("{client_id:05}*{number}@{domain}");
-        let external = format!("7495{:07}", rng.range(0, 10_000_000));
+        let drawn = format!("7495{:07}", rng.range(0, 10_000_000));
+        let external = self.caller.as_deref().map_or(drawn, str::to_owned);
         let did = format!("7495{:07}", rng.range(0, 10_000_000));
         let ring = rng.range(0, 30) as i64;
         let start_time = answered.then(|| time + Duration::seconds(ring));

@@ -229,6 +229,22 @@ impl SimHandle {
         Some(record)
     }
 
+    /// Adds a record of `extension_id` at `init_time` whose other party (the caller of an
+    /// incoming call, the callee of an outgoing one) is `number`, as written; returns it.
+    pub fn add_call_with(
+        &self,
+        extension_id: u64,
+        init_time: NaiveDateTime,
+        number: &str,
+    ) -> Option<SimRecord> {
+        let mut record = self.add_record(extension_id, init_time)?;
+        record.caller = Some(number.into());
+        let mut records = self.state.records_mut();
+        let found = records.iter_mut().find(|r| r.uuid == record.uuid)?;
+        found.caller.clone_from(&record.caller);
+        Some(record)
+    }
+
     /// Removes a record and its file; returns whether it existed.
     pub fn remove_record(&self, uuid: &str) -> bool {
         let mut records = self.state.records_mut();
