@@ -5,8 +5,14 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use telphin_records::layers::record_api::bytes::Bytes;
+
 use crate::audit::AuditAction;
 use crate::error::BackupError;
+use crate::target::Target;
+
+/// Where the target keeps the deletion acts; no object name may start with it.
+pub const ACTS_PREFIX: &str = "_acts";
 
 /// Where a record was destroyed, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -114,6 +120,20 @@ impl DeletionAct {
             what: "the deletion act".to_owned(),
             reason: error.to_string(),
         })
+    }
+
+    /// Stores the act in the target beside what it describes: `_acts/<act id>.json` and
+    /// `.csv`.
+    pub async fn store(&self, target: &Target) -> Result<(), BackupError> {
+        for (extension, bytes) in [
+            ("json", self.to_json()?.into_bytes()),
+            ("csv", self.to_csv()?),
+        ] {
+            let mut upload = target.upload(&format!("{ACTS_PREFIX}/{}.{extension}", self.act_id))?;
+            upload.push(Bytes::from(bytes)).await?;
+            upload.finish().await?;
+        }
+        Ok(())
     }
 
     /// The act as CSV: one row per record and place (what, where, how, when, by whom, the

@@ -70,7 +70,7 @@ mod retention;
 mod target;
 mod verify;
 
-pub use act::{ActRecord, ActRefusal, DeletionAct, Place};
+pub use act::{ACTS_PREFIX, ActRecord, ActRefusal, DeletionAct, Place};
 pub use archive::{Archive, ArchiveOptions, DEFAULT_OPERATOR, Outcome};
 pub use audit::{
     AUDIT_PREFIX, AuditAction, AuditBreak, AuditCheck, AuditEntry, Tombstone, check_target_audit,

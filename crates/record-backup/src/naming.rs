@@ -7,6 +7,7 @@ use hmac::{KeyInit as _, Mac as _};
 use telphin_records::Record;
 
 use crate::error::BackupError;
+use crate::act::ACTS_PREFIX;
 use crate::audit::AUDIT_PREFIX;
 use crate::manifest::MANIFEST_PREFIX;
 
@@ -172,6 +173,9 @@ impl NameTemplate {
         }
         if shape.split('/').next() == Some(AUDIT_PREFIX) {
             return Err(invalid(&format!("`{AUDIT_PREFIX}/` holds the audit log")));
+        }
+        if shape.split('/').next() == Some(ACTS_PREFIX) {
+            return Err(invalid(&format!("`{ACTS_PREFIX}/` holds the deletion acts")));
         }
         Ok(NameTemplate { parts })
     }

@@ -10,6 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt as _, PutPayload};
 use record_backup::{ArchiveOptions, Outcome, PART_SIZE, Progress, PurgeOptions, Target};
@@ -282,4 +283,105 @@ fn the_faulty_quarter_goes_into_s3_byte_for_byte_and_a_rerun_transfers_nothing()
         sim.counters().route("storage_file") + sim.counters().route("download_record"),
         files
     );
+}
+
+/// Every object name in `bucket` and whether its bytes hold `needle`.
+fn objects_holding(
+    target: &Target,
+    runtime: &tokio::runtime::Runtime,
+    needle: &str,
+) -> Vec<(String, bool)> {
+    let store = target.store();
+    runtime.block_on(async {
+        let names: Vec<String> = store
+            .list(None)
+            .map(|meta| meta.unwrap().location.to_string())
+            .collect()
+            .await;
+        let mut found = Vec::new();
+        for name in names {
+            let path = object_store::path::Path::parse(&name).unwrap();
+            let bytes = store.get(&path).await.unwrap().bytes().await.unwrap();
+            let holds = String::from_utf8_lossy(&bytes).contains(needle);
+            found.push((name, holds));
+        }
+        found
+    })
+}
+
+#[test]
+fn erasing_a_number_from_s3_leaves_no_object_and_no_manifest_line_of_it() {
+    let sim = start(SimConfig {
+        seed: 4711,
+        record_count: 200,
+        max_file_size: Some(16 << 10),
+        ..SimConfig::default()
+    });
+    let extension = sim.extensions()[1].id;
+    let mut theirs = Vec::new();
+    for (month, written) in [(1, "+7 495 222-33-44"), (2, "8 (495) 222-33-44"), (3, "74952223344")] {
+        let when = at(2024, month, 5) + telphin_records::chrono::Duration::hours(11);
+        theirs.push(sim.add_call_with(extension, when, written).unwrap().uuid);
+    }
+    let moto = Moto::start();
+    let runtime = runtime();
+    runtime.block_on(moto.bucket("erasure"));
+    let target = moto.target("erasure");
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive(
+        &sim,
+        target.clone(),
+        &dir.path().join("c.sqlite"),
+        ArchiveOptions::default().operator("dpo"),
+    );
+    runtime.block_on(archive.backup(pbx(), quarter())).unwrap();
+    let search = || {
+        found(
+            archive.catalog(),
+            &record_backup::SearchQuery::default().number("4952223344"),
+        )
+    };
+    let matching: Vec<String> = search()
+        .iter()
+        .map(|e| e.record.record_uuid.to_string())
+        .collect();
+    assert!(!matching.is_empty() && matching.iter().all(|u| theirs.contains(u)));
+    let keys: Vec<String> = search()
+        .iter()
+        .map(|e| e.state.object_key.clone().unwrap())
+        .collect();
+    assert!(
+        objects_holding(&target, &runtime, "4952223344")
+            .iter()
+            .any(|(name, holds)| *holds && name.starts_with("_manifest/")),
+        "the manifests held the number before"
+    );
+
+    let options = record_backup::ErasureOptions::new("subject access request 9", "dpo")
+        .key(b"key".to_vec())
+        .dry_run(false);
+    let report = runtime
+        .block_on(archive.erase("8 495 222 33 44", pbx(), &options))
+        .unwrap();
+    assert!(!report.is_partial(), "{:?}", report.act.not_destroyed);
+    assert_eq!(report.act.records.len(), matching.len());
+    assert!(search().is_empty());
+    let on_pbx: Vec<String> = sim.records().into_iter().map(|r| r.uuid).collect();
+    assert!(matching.iter().all(|u| !on_pbx.contains(u)));
+    let objects = objects_holding(&target, &runtime, "4952223344");
+    for key in &keys {
+        assert!(!objects.iter().any(|(name, _)| name == key), "{key} is left");
+    }
+    let holding: Vec<&String> = objects
+        .iter()
+        .filter(|(_, holds)| *holds)
+        .map(|(name, _)| name)
+        .collect();
+    assert!(holding.is_empty(), "{holding:?} still hold the number");
+    assert!(objects.iter().any(|(name, _)| name.starts_with("_audit/")));
+    let check = runtime
+        .block_on(record_backup::check_target_audit(&target))
+        .unwrap();
+    assert!(check.holds(), "{check:?}");
+    assert_eq!(check.entries, matching.len() as u64);
 }

@@ -57,6 +57,9 @@ pub struct ServiceSettings {
     pub reconcile_every: Duration,
     /// How many months (the current one included) a reconcile compares.
     pub reconcile_months: u32,
+    /// Who the audit log names for what the service deletes (the retention policy's purges
+    /// and expiries).
+    pub operator: String,
 }
 
 impl Default for ServiceSettings {
@@ -68,6 +71,7 @@ impl Default for ServiceSettings {
             debounce: Duration::from_secs(2),
             reconcile_every: Duration::from_secs(24 * 3600),
             reconcile_months: 3,
+            operator: "telphin-records serve".to_owned(),
         }
     }
 }
@@ -138,6 +142,9 @@ pub struct PbxConfig {
     pub event_secret_env: Option<String>,
     /// The file holding the secret of this PBX's event URL.
     pub event_secret_file: Option<PathBuf>,
+    /// The retention policy, applied once a day (after each reconcile); none: the service
+    /// deletes nothing.
+    pub retention: Option<record_backup::RetentionPolicy>,
 }
 
 fn default_scope() -> String {
@@ -290,6 +297,11 @@ impl ServiceConfig {
                     key("name"),
                     format!("{:?} is used twice", pbx.name),
                 ));
+            }
+            if let Some(policy) = &pbx.retention
+                && let Err(error) = policy.check()
+            {
+                return Err(invalid(key("retention"), error.to_string()));
             }
             if !catalogs.insert(pbx.catalog.clone()) {
                 return Err(invalid(

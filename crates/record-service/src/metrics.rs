@@ -53,6 +53,8 @@ pub(crate) struct Metrics {
     pub(crate) catalog_month_records: Family<PbxMonth, Gauge>,
     pub(crate) catalog_month_kept: Family<PbxMonth, Gauge>,
     pub(crate) ready: Family<Pbx, Gauge>,
+    pub(crate) retention: Family<PbxKind, Counter>,
+    pub(crate) held: Family<Pbx, Gauge>,
 }
 
 fn sync_buckets() -> Histogram {
@@ -82,6 +84,8 @@ impl Metrics {
             catalog_month_records: Family::default(),
             catalog_month_kept: Family::default(),
             ready: Family::default(),
+            retention: Family::default(),
+            held: Family::default(),
             registry: Registry::default(),
         };
         let m = &metrics;
@@ -135,6 +139,16 @@ impl Metrics {
             "rate_limit",
             "The API's hourly limit, as last answered",
             m.rate_limit.clone(),
+        );
+        registry.register(
+            "retention_deleted",
+            "Records the retention policy deleted, by kind: purged (from the PBX), expired (everywhere)",
+            m.retention.clone(),
+        );
+        registry.register(
+            "records_held",
+            "Records past a retention period that a legal hold keeps, at the last application",
+            m.held.clone(),
         );
         registry.register(
             "events",

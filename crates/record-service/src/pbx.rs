@@ -37,6 +37,7 @@ pub(crate) struct Pbx {
     pub(crate) wake: Notify,
     pub(crate) status: Mutex<Status>,
     since: Option<DateTime<Utc>>,
+    retention: Option<record_backup::RetentionPolicy>,
     settings: ServiceSettings,
     metrics: Arc<Metrics>,
     started: Instant,
@@ -99,6 +100,7 @@ impl Pbx {
             .concurrency(config.concurrency)
             .attempts(config.attempts)
             .budget(budget)
+            .operator(&settings.operator)
             .verify_after_storing(true)
             // Written by the daily reconcile and at the stop: a month's manifest is whole.
             .manifests_after_each_run(false);
@@ -114,6 +116,7 @@ impl Pbx {
             wake: Notify::new(),
             status: Mutex::new(Status::default()),
             since,
+            retention: config.retention.clone(),
             settings: settings.clone(),
             metrics,
             started: Instant::now(),
@@ -144,6 +147,7 @@ impl Pbx {
                 let synced = self.sync(guarded).await;
                 if reconcile && matches!(synced, Ok(Synced::Done(_))) {
                     self.reconcile().await;
+                    self.apply_retention().await;
                 }
                 synced
             };
@@ -413,6 +417,49 @@ impl Pbx {
             self.failed(kind_of(&error));
             tracing::warn!(pbx = %self.name, %error, "the manifests could not be written");
         }
+    }
+
+    /// Applies the retention policy, if there is one: purges the PBX of what is past its
+    /// period and verified, destroys what the archive keeps no longer, and stores the act of
+    /// what it destroyed in the target.
+    async fn apply_retention(&self) {
+        let Some(policy) = &self.retention else {
+            return;
+        };
+        let report = match self
+            .archive
+            .apply_retention(policy, self.scope, false, Utc::now())
+            .await
+        {
+            Ok(report) => report,
+            Err(error) => {
+                self.failed(kind_of(&error));
+                tracing::warn!(pbx = %self.name, %error, "the retention policy could not be applied");
+                return;
+            }
+        };
+        let purged: u64 = report
+            .passes
+            .iter()
+            .filter_map(|pass| pass.purge.as_ref())
+            .map(|purge| purge.deleted + purge.already_gone)
+            .sum();
+        let expired: u64 = report.passes.iter().map(|pass| pass.expired).sum();
+        let held: u64 = report.passes.iter().map(|pass| pass.held).sum();
+        let label = |kind: &str| metrics::PbxKind {
+            pbx: self.name.clone(),
+            kind: kind.to_owned(),
+        };
+        self.metrics.retention.get_or_create(&label("purged")).inc_by(purged);
+        self.metrics.retention.get_or_create(&label("expired")).inc_by(expired);
+        self.metrics.held.get_or_create(&self.label()).set(gauge(held));
+        if let Some(act) = &report.act
+            && let Err(error) = act.store(self.archive.target()).await
+        {
+            self.failed(kind_of(&error));
+            tracing::warn!(pbx = %self.name, %error, act = %act.act_id, "the deletion act could not be stored");
+        }
+        tracing::info!(pbx = %self.name, purged, expired, held, "retention policy applied");
     }
 
     async fn reconcile_month(&self, year: i32, month: u32) -> Result<(), BackupError> {

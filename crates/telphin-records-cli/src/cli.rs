@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    archive, backup, completions, delete, download, link, list, monthly, purge, search, serve, sim,
-    stats, verify,
+    archive, audit, backup, completions, delete, download, erase, hold, link, list, monthly, purge,
+    retention, search, serve, sim, stats, verify,
 };
 
 const EXIT_CODES: &str = "\
@@ -230,6 +230,26 @@ pub enum Command {
         whatever its size."
     )]
     Search(search::SearchArgs),
+    /// Apply the retention policy of the service's configuration: purge the PBX, destroy
+    /// what the archive keeps no longer; a dry run without --yes.
+    #[command(after_help = "Examples:\n  \
+        telphin-records retention --policy /etc/telphin-records/serve.toml --to ./backup\n  \
+        telphin-records retention --policy serve.toml --pbx main --to ./backup --yes\n\n\
+        Periods end at midnight in the policy's time zone. Held recordings are left; every\n\
+        deletion is written to the audit log, and destroyed records to a deletion act.")]
+    Retention(retention::RetentionArgs),
+    /// Legal holds: while one covers a recording, it is never purged, expired or erased.
+    Hold(hold::HoldArgs),
+    /// Erase a person's data: every recording of their number, everywhere, with a deletion
+    /// act; a dry run without --yes.
+    #[command(after_help = "Examples:\n  \
+        telphin-records erase --number \"+7 495 123-45-67\" --reason \"request 2026/31\" --to ./backup\n  \
+        TELPHIN_ERASURE_KEY=... telphin-records erase --number 84951234567 --reason \"request 2026/31\" --to ./backup --yes\n\n\
+        A recording under a legal hold is not erased; the act lists it with the hold's reason\n\
+        (exit code 5). The act (JSON and CSV) goes to --act-dir.")]
+    Erase(erase::EraseArgs),
+    /// The audit log of every destructive action: verify its hash chain, export a period.
+    Audit(audit::AuditArgs),
     /// Keep the archive in step with the PBX (or several) as a service: syncs, event
     /// callbacks, /healthz, /readyz and /metrics. --config names its TOML configuration.
     #[command(

@@ -24,6 +24,14 @@ impl Context {
         settings::connect(&self.global, &self.settings, false).await
     }
 
+    /// Who acts, for the audit log: `--operator`, else TELPHIN_OPERATOR, else the login name.
+    pub fn operator(&self, flag: Option<&str>) -> String {
+        flag.map(str::to_owned)
+            .or_else(|| self.settings.get("TELPHIN_OPERATOR").map(str::to_owned))
+            .or_else(|| std::env::var("USER").ok().filter(|user| !user.is_empty()))
+            .unwrap_or_else(|| record_backup::DEFAULT_OPERATOR.to_owned())
+    }
+
     /// The scope of the `--client`, `--group` and `--extension` flags.
     pub fn scope(&self) -> Result<Scope, Failure> {
         let global = &self.global;

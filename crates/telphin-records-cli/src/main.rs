@@ -16,8 +16,8 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command, LogFormat};
 use crate::commands::{
-    archive, backup, completions, delete, download, link, list, monthly, purge, search, serve, sim,
-    stats, verify,
+    archive, audit, backup, completions, delete, download, erase, hold, link, list, monthly, purge,
+    retention, search, serve, sim, stats, verify,
 };
 use crate::context::Context;
 use crate::exit::{Exit, Failure};
@@ -88,6 +88,10 @@ async fn run(context: &Context, command: &Command) -> Result<Exit, Failure> {
         Command::Verify(args) => verify::run(context, args).await,
         Command::Purge(args) => purge::run(context, args).await,
         Command::Search(args) => search::run(context, args),
+        Command::Retention(args) => retention::run(context, args).await,
+        Command::Hold(args) => hold::run(context, args).await,
+        Command::Erase(args) => erase::run(context, args).await,
+        Command::Audit(args) => audit::run(context, args).await,
         Command::Sim(args) => sim::run(args).await,
         Command::Completions(args) => completions::run(args),
         Command::Manpage => completions::manpage(),

@@ -15,13 +15,18 @@ pub fn lock(catalog: &Path) -> Result<CatalogLock, Failure> {
     Ok(CatalogLock::acquire(catalog)?)
 }
 
+/// The target of `store`.
+pub fn target(store: &StoreArgs) -> Result<Target, Failure> {
+    Ok(Target::from_url(&store.to, std::iter::empty::<(&str, &str)>())?)
+}
+
 /// The archive of `store` through `api`'s client.
 pub fn archive(
     api: &Api,
     store: &StoreArgs,
     options: ArchiveOptions,
 ) -> Result<Archive<ReqwestTransport>, Failure> {
-    let target = Target::from_url(&store.to, std::iter::empty::<(&str, &str)>())?;
+    let target = target(store)?;
     Ok(Archive::new(
         api.client.clone(),
         target,

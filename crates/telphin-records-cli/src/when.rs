@@ -76,7 +76,7 @@ fn date(text: &str) -> Result<NaiveDate, Failure> {
 }
 
 /// A date (its midnight) or a date and time, in `tz`.
-fn instant(text: &str, tz: Tz) -> Result<DateTime<Utc>, Failure> {
+pub fn instant(text: &str, tz: Tz) -> Result<DateTime<Utc>, Failure> {
     let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
         .or_else(|_| date(text).map(midnight))

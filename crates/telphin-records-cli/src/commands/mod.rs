@@ -2,14 +2,18 @@
 //! `run(&Context, &Args)`.
 
 pub mod archive;
+pub mod audit;
 pub mod backup;
 pub mod completions;
 pub mod delete;
 pub mod download;
+pub mod erase;
+pub mod hold;
 pub mod link;
 pub mod list;
 pub mod monthly;
 pub mod purge;
+pub mod retention;
 pub mod search;
 pub mod serve;
 pub mod sim;

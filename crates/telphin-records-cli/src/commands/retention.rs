@@ -1,0 +1,140 @@
+//! `retention`: what the retention policy of the service's configuration would do now — purge
+//! from the PBX, destroy in the archive — and, with --yes, doing it.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use record_backup::{ArchiveOptions, Outcome, RetentionReport};
+use record_service::ServiceConfig;
+use serde_json::json;
+use telphin_records::chrono::Utc;
+
+use crate::cli::StoreArgs;
+use crate::context::Context;
+use crate::exit::{Exit, Failure};
+use crate::{output, store};
+
+/// The arguments of `retention`.
+#[derive(Debug, Clone, Args)]
+pub struct RetentionArgs {
+    /// The service's TOML configuration whose `[pbx.retention]` is the policy.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The `[[pbx]]` whose policy applies (needed when the configuration has several).
+    #[arg(long, value_name = "NAME")]
+    pub pbx: Option<String>,
+    /// Really purge and destroy.
+    #[arg(long)]
+    pub yes: bool,
+    /// Where the deletion act of destroyed records is written (JSON and CSV).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub act_dir: PathBuf,
+    /// Who acts (default: TELPHIN_OPERATOR, else the login name).
+    #[arg(long)]
+    pub operator: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+pub async fn run(context: &Context, args: &RetentionArgs) -> Result<Exit, Failure> {
+    let config = ServiceConfig::load(&args.policy).map_err(|e| Failure::usage(e.to_string()))?;
+    let pbx = match (&args.pbx, config.pbxs.as_slice()) {
+        (Some(name), pbxs) => pbxs.iter().find(|p| &p.name == name).ok_or_else(|| {
+            Failure::usage(format!("{}: there is no [[pbx]] named {name:?}", args.policy.display()))
+        })?,
+        (None, [only]) => only,
+        (None, _) => {
+            return Err(Failure::usage(format!(
+                "{}: name the [[pbx]] whose policy applies with --pbx",
+                args.policy.display()
+            )));
+        }
+    };
+    let policy = pbx.retention.clone().ok_or_else(|| {
+        Failure::usage(format!(
+            "{}: [[pbx]] {:?} has no [pbx.retention] policy",
+            args.policy.display(),
+            pbx.name
+        ))
+    })?;
+    policy.check()?;
+    let scope = context.scope()?;
+    let operator = context.operator(args.operator.as_deref());
+    let _lock = store::lock(&args.store.catalog.file)?;
+    store::existing_catalog(&args.store.catalog.file)?;
+    let api = if args.yes {
+        context.api().await?
+    } else {
+        context.api_without_requests().await?
+    };
+    let archive = store::archive(
+        &api,
+        &args.store,
+        ArchiveOptions::default().operator(&operator),
+    )?;
+    let report = archive
+        .apply_retention(&policy, scope, !args.yes, Utc::now())
+        .await?;
+    print(context, &report)?;
+    if let Some(act) = &report.act {
+        let (json_path, _) = super::erase::write_act(&args.act_dir, act)?;
+        if args.yes {
+            act.store(archive.target()).await?;
+        }
+        tracing::info!("deletion act: {}", json_path.display());
+    }
+    if !args.yes {
+        tracing::info!("dry run: nothing was deleted; add --yes to apply the policy");
+    }
+    if report.passes.iter().any(|p| p.more) {
+        tracing::info!("more records are past their archive period: run retention again");
+    }
+    Ok(match report.outcome {
+        Outcome::Paused { .. } => Exit::Budget,
+        _ if report.act.as_ref().is_some_and(|a| !a.not_destroyed.is_empty()) => {
+            Exit::SomeFailed
+        }
+        _ => Exit::Done,
+    })
+}
+
+fn print(context: &Context, report: &RetentionReport) -> Result<(), Failure> {
+    let tz = context.global.tz;
+    let when = |at: Option<telphin_records::chrono::DateTime<Utc>>| match at {
+        Some(at) => (
+            at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string(),
+            json!(at.to_rfc3339()),
+        ),
+        None => ("never".to_owned(), serde_json::Value::Null),
+    };
+    let rows = report
+        .passes
+        .iter()
+        .map(|pass| {
+            let purged = pass
+                .purge
+                .as_ref()
+                .map_or(0, |p| p.deleted + p.already_gone + p.would_delete);
+            vec![
+                (pass.pass.label.clone(), json!(pass.pass.label)),
+                when(pass.pass.pbx_cutoff),
+                (purged.to_string(), json!(purged)),
+                when(pass.pass.archive_cutoff),
+                (pass.expired.to_string(), json!(pass.expired)),
+                (pass.held.to_string(), json!(pass.held)),
+            ]
+        })
+        .collect();
+    output::table_of(
+        &[
+            "calls",
+            "pbx_before",
+            "purged",
+            "archive_before",
+            "destroyed",
+            "held",
+        ],
+        rows,
+    )
+    .print(context.global.format)
+}
