@@ -239,6 +239,11 @@ pub enum Command {
         deletion is written to the audit log, and destroyed records to a deletion act.")]
     Retention(retention::RetentionArgs),
     /// Legal holds: while one covers a recording, it is never purged, expired or erased.
+    #[command(after_help = "Examples:\n  \
+        telphin-records hold add --number \"+7 495 123-45-67\" --reason \"claim 2024/17\" --to ./backup\n  \
+        telphin-records hold list\n  \
+        telphin-records hold release 3 --to ./backup\n\n\
+        Every change is written to the audit log.")]
     Hold(hold::HoldArgs),
     /// Erase a person's data: every recording of their number, everywhere, with a deletion
     /// act; a dry run without --yes.
@@ -249,6 +254,9 @@ pub enum Command {
         (exit code 5). The act (JSON and CSV) goes to --act-dir.")]
     Erase(erase::EraseArgs),
     /// The audit log of every destructive action: verify its hash chain, export a period.
+    #[command(after_help = "Examples:\n  \
+        telphin-records audit verify --to ./backup\n  \
+        telphin-records audit export --from 2026-01-01 --until 2026-07-01 > audit-h1.jsonl")]
     Audit(audit::AuditArgs),
     /// Keep the archive in step with the PBX (or several) as a service: syncs, event
     /// callbacks, /healthz, /readyz and /metrics. --config names its TOML configuration.

@@ -649,6 +649,10 @@ fn help_texts() {
         "verify",
         "purge",
         "search",
+        "retention",
+        "hold",
+        "erase",
+        "audit",
         "serve",
         "completions",
         "manpage",
@@ -804,4 +808,148 @@ fn a_killed_backup_resumes_with_nothing_partial() {
             "{name}"
         );
     }
+}
+
+/// Hold, erase, audit and retention from the command line: a held number is refused with the
+/// hold's reason (exit code 5), erased once released, with an act on disk and in the target;
+/// `audit verify` fails (exit code 1) naming an edited entry; `retention` is dry without
+/// --yes.
+#[test]
+fn hold_erase_audit_and_retention_from_the_command_line() {
+    let sim = sim(small());
+    let extension = sim.extensions()[0].id;
+    let day = |d: u32| {
+        telphin_records::chrono::NaiveDate::from_ymd_opt(2024, 3, d)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap()
+    };
+    let theirs: Vec<String> = ["+7 495 333-44-55", "84953334455"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| sim.add_call_with(extension, day(3 + i as u32), n).unwrap().uuid)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let backup_dir = dir.path().join("backup");
+    let to = backup_dir.to_str().unwrap();
+    let catalog = dir.path().join("telphin-records.sqlite");
+    let ok = |run: &Run| assert_eq!(run.code, 0, "{}", run.stderr);
+    ok(&run(&mut cmd(&sim, dir.path()), &["backup", "--month", "2024-03", "--to", to]));
+    ok(&run(&mut cmd(&sim, dir.path()), &["verify", "--to", to]));
+    let search = |sim: &BlockingSim| {
+        let found = run(
+            &mut cmd(sim, dir.path()),
+            &["search", "--number", "4953334455", "--format", "jsonl"],
+        );
+        jsonl_uuids(&found.stdout)
+    };
+    let found = search(&sim);
+    assert!(!found.is_empty() && found.iter().all(|u| theirs.contains(u)), "{found:?}");
+
+    let held = run(
+        &mut cmd(&sim, dir.path()),
+        &[
+            "hold", "add", "--number", "8 495 333 44 55", "--reason", "claim 7", "--to", to,
+            "--operator", "lawyer", "--format", "json",
+        ],
+    );
+    ok(&held);
+    let hold_id = json(&held)[0]["id"].as_i64().unwrap().to_string();
+    let listed = run(&mut cmd(&sim, dir.path()), &["hold", "list", "--format", "json"]);
+    assert_eq!(json(&listed)[0]["reason"], "claim 7");
+
+    let acts = dir.path().join("acts");
+    std::fs::create_dir(&acts).unwrap();
+    let acts_dir = acts.to_str().unwrap();
+    let erase = |extra: &[&str], key: Option<&str>| {
+        let mut command = cmd(&sim, dir.path());
+        if let Some(key) = key {
+            command.env("TELPHIN_ERASURE_KEY", key);
+        }
+        let mut args = vec![
+            "erase", "--number", "+74953334455", "--reason", "request 31", "--to", to,
+            "--act-dir", acts_dir, "--format", "json",
+        ];
+        args.extend_from_slice(extra);
+        run(&mut command, &args)
+    };
+    let dry = erase(&[], None);
+    assert_eq!(dry.code, 5, "held: {}", dry.stderr);
+    assert!(dry.stdout.contains("claim 7"), "{}", dry.stdout);
+    let no_key = erase(&["--yes"], None);
+    assert_eq!(no_key.code, 2, "{}", no_key.stderr);
+    assert!(no_key.stderr.contains("TELPHIN_ERASURE_KEY"), "{}", no_key.stderr);
+    assert_eq!(search(&sim), found, "nothing was erased");
+
+    ok(&run(
+        &mut cmd(&sim, dir.path()),
+        &["hold", "release", &hold_id, "--to", to, "--operator", "lawyer"],
+    ));
+    let erased = erase(&["--yes"], Some("erasure key"));
+    ok(&erased);
+    assert_eq!(json(&erased).as_array().unwrap().len(), found.len());
+    assert!(search(&sim).is_empty());
+    let on_pbx: BTreeSet<String> = sim.records().into_iter().map(|r| r.uuid).collect();
+    assert!(found.iter().all(|u| !on_pbx.contains(u)));
+    let act_files: Vec<String> = std::fs::read_dir(&acts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(act_files.iter().any(|f| f.starts_with("erase-") && f.ends_with(".csv")));
+    assert!(std::fs::read_dir(backup_dir.join("_acts")).unwrap().count() >= 2);
+
+    let verified = run(&mut cmd(&sim, dir.path()), &["audit", "verify", "--to", to, "--format", "json"]);
+    ok(&verified);
+    let export = dir.path().join("audit.jsonl");
+    ok(&run(
+        &mut cmd(&sim, dir.path()),
+        &["audit", "export", "--output", export.to_str().unwrap()],
+    ));
+    let exported = std::fs::read_to_string(&export).unwrap();
+    assert_eq!(
+        exported.lines().count() as u64,
+        json(&verified)[0]["entries"].as_u64().unwrap()
+    );
+    assert!(!exported.contains("3334455"), "the log holds no number");
+
+    // The retention policy of a service configuration: a dry run deletes nothing.
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[pbx]]\nname = \"main\"\nclient_id = \"app\"\nclient_secret_env = \"S\"\n\
+             target = \"{to}\"\ncatalog = \"{}\"\n\n[pbx.retention]\ntz = \"Europe/Moscow\"\n\
+             keep_on_pbx_days = 30\n",
+            catalog.display()
+        ),
+    )
+    .unwrap();
+    let deletions = sim.counters().route("delete_record");
+    let dry = run(
+        &mut cmd(&sim, dir.path()),
+        &["retention", "--policy", config.to_str().unwrap(), "--to", to, "--format", "json"],
+    );
+    ok(&dry);
+    let purgeable = json(&dry)[0]["purged"].as_u64().unwrap();
+    assert!(purgeable > 0, "{}", dry.stdout);
+    assert_eq!(sim.counters().route("delete_record"), deletions);
+    let applied = run(
+        &mut cmd(&sim, dir.path()),
+        &["retention", "--policy", config.to_str().unwrap(), "--to", to, "--yes"],
+    );
+    ok(&applied);
+    assert_eq!(sim.counters().route("delete_record"), deletions + purgeable);
+
+    // An edited entry is named.
+    let connection = rusqlite::Connection::open(&catalog).unwrap();
+    connection
+        .execute(
+            "UPDATE audit SET line = replace(line, 'request 31', 'request 32') WHERE seq = 3",
+            [],
+        )
+        .unwrap();
+    drop(connection);
+    let broken = run(&mut cmd(&sim, dir.path()), &["audit", "verify", "--to", to]);
+    assert_eq!(broken.code, 1, "{}", broken.stderr);
+    assert!(broken.stderr.contains("entry 3"), "{}", broken.stderr);
 }

@@ -53,7 +53,9 @@ pub async fn run(context: &Context, args: &PurgeArgs) -> Result<Exit, Failure> {
     let api = context.api().await?;
     let reporter = Reporter::new(Work::Files, "purge");
     let events = Arc::clone(&reporter);
-    let options = ArchiveOptions::default().on_progress(move |event| events.event(event));
+    let options = ArchiveOptions::default()
+        .operator(context.operator(None))
+        .on_progress(move |event| events.event(event));
     let archive = store::archive(&api, &args.store, options)?;
     let mut purge = PurgeOptions::default();
     if let Some(max) = args.max {
