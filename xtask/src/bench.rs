@@ -103,7 +103,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
 }
 
 /// The measures every summary holds.
-const MEASURES: [&str; 11] = [
+const MEASURES: [&str; 12] = [
     "decode",
     "list_window",
     "instructions",
@@ -114,6 +114,7 @@ const MEASURES: [&str; 11] = [
     "bulk_backup",
     "list_command",
     "catalog_search",
+    "catalog_erase",
     "live_service",
 ];
 
@@ -194,7 +195,7 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
     summary["machine"] = json!({
         "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
     });
-    let measures: [(&str, Measure); 11] = [
+    let measures: [(&str, Measure); 12] = [
         ("decode", decode),
         ("list_window", list_window),
         ("instructions", instructions::instructions),
@@ -205,6 +206,7 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
         ("bulk_backup", bulk_backup),
         ("list_command", operator::list_command),
         ("catalog_search", operator::catalog_search),
+        ("catalog_erase", operator::catalog_erase),
         ("live_service", operator::live_service),
     ];
     for (name, measure) in measures {
@@ -814,6 +816,16 @@ fn table(summary: &Value) -> String {
         (
             "catalog: records searched",
             &summary["catalog_search"]["records"],
+            "",
+        ),
+        (
+            "catalog: erase one number (250 calls) ms",
+            &summary["catalog_erase"]["erase_ms"],
+            "goal max <= 1000",
+        ),
+        (
+            "catalog: erasure dry run ms",
+            &summary["catalog_erase"]["dry_run_ms"],
             "",
         ),
         (

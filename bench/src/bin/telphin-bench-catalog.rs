@@ -261,12 +261,142 @@ fn search(args: &[String]) -> Result<Value, String> {
     }))
 }
 
+/// Calls of the person erased in each round, spread over a year.
+const PERSON_CALLS: u64 = 250;
+
+/// Erasure of one person's number from the catalog, `rounds` times: each round lists
+/// [`PERSON_CALLS`] calls of a new person (through `add_listed`, one every 35 hours of 2023),
+/// marks them purged from the PBX long ago and not kept (so that erasing them asks nothing of
+/// the PBX or the target: what is timed is the catalog's work — finding them by the number
+/// index, checking the holds, removing each row with its numbers, tombstone and audit entry —
+/// and the audit segment written to a local target), then erases them. A hold on another
+/// number makes every record's hold check real.
+fn erase(args: &[String]) -> Result<Value, String> {
+    use record_backup::{Archive, ArchiveOptions, ErasureOptions, HoldOn, Target};
+    use telphin_records::{ClientBuilder, ClientId, Credentials};
+
+    let path = PathBuf::from(flag(args, "--path").ok_or("--path FILE is needed")?);
+    let rounds = number(args, "--rounds", 5)? as u64;
+    let template = template()?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_micros();
+    let target_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    // A client that is never called: nothing erased here is on the PBX.
+    let client = ClientBuilder::new(Credentials::client_credentials("bench", "unused"))
+        .base_url("http://127.0.0.1:9")
+        .build_async()
+        .map_err(|e| e.to_string())?;
+    let catalog = Catalog::open(&path).map_err(|e| e.to_string())?;
+    if catalog.holds(false).map_err(|e| e.to_string())?.is_empty() {
+        catalog
+            .add_hold(
+                &HoldOn::Number("+7 499 000-00-01".to_owned()),
+                "bench: another person's dispute",
+                None,
+                "bench",
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    let archive = Archive::new(
+        client,
+        Target::local(target_dir.path()).map_err(|e| e.to_string())?,
+        catalog,
+        ArchiveOptions::default().operator("bench"),
+    );
+    let first_2023 = 1_672_531_200_i64;
+    let (mut dry_ms, mut erase_ms, mut erased) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let person = format!("7499777{:04}", (stamp as u64 + round) % 10_000);
+        let mut calls = Vec::new();
+        let mut uuids = Vec::new();
+        for i in 0..PERSON_CALLS {
+            let mut record = serde_json::to_value(call(i, &template)?).map_err(|e| e.to_string())?;
+            let uuid = format!("30-E{stamp:020X}{round:04X}{i:07X}");
+            let at = first_2023 + (i as i64) * 35 * 3_600 + (mix(i) % 3_600) as i64;
+            let time = telphin_records::chrono::DateTime::from_timestamp(at, 0)
+                .ok_or("a time out of range")?
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string();
+            record["record_uuid"] = uuid.clone().into();
+            record["init_time_gmt"] = time.clone().into();
+            record["start_time_gmt"] = time.into();
+            record["from_username"] = person.clone().into();
+            record["source_number"] = person.clone().into();
+            record["ani_number"] = person.clone().into();
+            calls.push(serde_json::from_value::<Record>(record).map_err(|e| e.to_string())?);
+            uuids.push(uuid);
+        }
+        archive
+            .catalog()
+            .add_listed(&calls)
+            .map_err(|e| e.to_string())?;
+        {
+            let connection = rusqlite::Connection::open(&path).map_err(|e| e.to_string())?;
+            let mut update = connection
+                .prepare(
+                    "UPDATE record SET deleted_from_pbx_at = '2024-06-01T00:00:00.000000Z' \
+                     WHERE record_uuid = ?1",
+                )
+                .map_err(|e| e.to_string())?;
+            for uuid in &uuids {
+                update.execute([uuid]).map_err(|e| e.to_string())?;
+            }
+        }
+        let options = ErasureOptions::new("bench: erasure request", "bench")
+            .key(b"bench key".to_vec());
+        let started = Instant::now();
+        let dry = runtime
+            .block_on(archive.erase(&person, telphin_records::Scope::client(ClientId::Me), &options))
+            .map_err(|e| e.to_string())?;
+        dry_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        if dry.act.records.len() as u64 != PERSON_CALLS {
+            return Err(format!(
+                "a dry run found {} of the person's {PERSON_CALLS} calls",
+                dry.act.records.len()
+            ));
+        }
+        let options = options.dry_run(false);
+        let started = Instant::now();
+        let report = runtime
+            .block_on(archive.erase(&person, telphin_records::Scope::client(ClientId::Me), &options))
+            .map_err(|e| e.to_string())?;
+        erase_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        erased.push(report.act.records.len() as f64);
+        if report.act.records.len() as u64 != PERSON_CALLS || report.is_partial() {
+            return Err(format!("erased {} of {PERSON_CALLS}", report.act.records.len()));
+        }
+    }
+    let records = archive
+        .catalog()
+        .search(&SearchQuery::default())
+        .map_err(|e| e.to_string())?
+        .total()
+        .map_err(|e| e.to_string())?;
+    Ok(json!({
+        "measure": "catalog-erase",
+        "records": records,
+        "rounds": rounds,
+        "calls_per_person": PERSON_CALLS,
+        "dry_run_ms": spread(&dry_ms),
+        "erase_ms": spread(&erase_ms),
+        "erased": spread(&erased),
+        "peak_rss_kib": peak_rss_kib(),
+    }))
+}
+
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("generate") => generate(&args),
         Some("search") => search(&args),
-        _ => Err("generate|search --path FILE --records N [--rounds R]".to_owned()),
+        Some("erase") => erase(&args),
+        _ => Err("generate|search|erase --path FILE --records N [--rounds R]".to_owned()),
     };
     match result {
         Ok(line) => {

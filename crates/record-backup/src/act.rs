@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use telphin_records::layers::record_api::bytes::Bytes;
 
-use crate::audit::AuditAction;
+use crate::chain::AuditAction;
 use crate::error::BackupError;
 use crate::target::Target;
 

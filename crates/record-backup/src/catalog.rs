@@ -1,6 +1,7 @@
 //! The catalog: one SQLite file (WAL, versioned migrations, owner-only permissions) with every
 //! listed record and its backup state.
 
+mod audit;
 mod conditions;
 mod entry;
 mod hold;
@@ -20,6 +21,8 @@ use rusqlite::Connection;
 pub(crate) use conditions::{Conditions, Cursor, ScopeFilter};
 pub use entry::CatalogEntry;
 pub(crate) use entry::{ENTRY_COLUMNS, corrupt, entry_of, json_of, time_text};
+pub use audit::Tombstone;
+pub(crate) use audit::{Draft, Proof, append, bury};
 pub use hold::{Hold, HoldOn};
 pub(crate) use hold::{held, not_held};
 pub(crate) use numbers::{PersonNumber, forget as forget_numbers, index_record};

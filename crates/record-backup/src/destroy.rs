@@ -12,7 +12,8 @@ use telphin_records::{Deletion, Error as ApiError, RecordUuid, Scope};
 
 use crate::act::{ActRecord, Place};
 use crate::archive::Archive;
-use crate::audit::{AuditAction, Draft, Proof, Tombstone, append, bury};
+use crate::catalog::{Draft, Proof, Tombstone, append, bury};
+use crate::chain::AuditAction;
 use crate::budget::Gate;
 use crate::catalog::{Catalog, Conditions, Cursor, forget_numbers};
 use crate::error::BackupError;

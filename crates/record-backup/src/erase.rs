@@ -9,7 +9,7 @@ use telphin_records::layers::record_api::AsyncTransport;
 
 use crate::act::{ActRefusal, DeletionAct};
 use crate::archive::{Archive, Outcome};
-use crate::audit::AuditAction;
+use crate::chain::AuditAction;
 use crate::budget::Gate;
 use crate::catalog::{Conditions, Cursor, PersonNumber};
 use crate::destroy::{Cause, Fate, after_record};

@@ -56,6 +56,7 @@ mod audit;
 mod backup;
 mod budget;
 mod catalog;
+mod chain;
 mod destroy;
 mod digest;
 mod erase;
@@ -72,15 +73,13 @@ mod verify;
 
 pub use act::{ACTS_PREFIX, ActRecord, ActRefusal, DeletionAct, Place};
 pub use archive::{Archive, ArchiveOptions, DEFAULT_OPERATOR, Outcome};
-pub use audit::{
-    AUDIT_PREFIX, AuditAction, AuditBreak, AuditCheck, AuditEntry, Tombstone, check_target_audit,
-    write_audit,
-};
+pub use audit::{check_target_audit, write_audit};
+pub use chain::{AUDIT_PREFIX, AuditAction, AuditBreak, AuditCheck, AuditEntry};
 pub use backup::BackupReport;
 pub use budget::{RateBudget, Reserve, WhenReserveReached};
 pub use catalog::{
     BackupState, Catalog, CatalogEntry, DEFAULT_PAGE_SIZE, Hold, HoldOn, MAX_PAGE_SIZE,
-    MonthFigures, PendingSummary, Search, SearchQuery, Status,
+    MonthFigures, PendingSummary, Search, SearchQuery, Status, Tombstone,
 };
 pub use erase::{ErasureOptions, ErasureReport};
 pub use error::BackupError;

@@ -8,7 +8,7 @@ use telphin_records::Record;
 
 use crate::error::BackupError;
 use crate::act::ACTS_PREFIX;
-use crate::audit::AUDIT_PREFIX;
+use crate::chain::AUDIT_PREFIX;
 use crate::manifest::MANIFEST_PREFIX;
 
 /// The default object-name template.

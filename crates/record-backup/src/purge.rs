@@ -6,7 +6,8 @@ use telphin_records::{Deletion, Error as ApiError, RecordUuid, Scope};
 
 use crate::act::Place;
 use crate::archive::{Archive, Outcome};
-use crate::audit::{AuditAction, Draft};
+use crate::catalog::Draft;
+use crate::chain::AuditAction;
 use crate::budget::Gate;
 use crate::catalog::{Conditions, KeptWhich, ScopeFilter};
 use crate::error::BackupError;

@@ -15,7 +15,7 @@ use telphin_records::layers::record_api::AsyncTransport;
 
 use crate::act::{ActRefusal, DeletionAct};
 use crate::archive::{Archive, Outcome};
-use crate::audit::AuditAction;
+use crate::chain::AuditAction;
 use crate::budget::Gate;
 use crate::catalog::{Conditions, Cursor, ScopeFilter, held, not_held};
 use crate::destroy::{Cause, Fate, after_record};

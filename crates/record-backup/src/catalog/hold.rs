@@ -9,7 +9,8 @@ use super::conditions::Conditions;
 use super::entry::{parse_time, time_text};
 use super::numbers::PersonNumber;
 use super::Catalog;
-use crate::audit::{AuditAction, Draft, append};
+use super::audit::{Draft, append};
+use crate::chain::AuditAction;
 use crate::error::BackupError;
 
 /// What a hold covers.

@@ -244,7 +244,7 @@ fn states_are_searched_and_work_pages_hold_what_their_state_says() {
     catalog
         .mark_deleted(
             &uuid(1),
-            crate::audit::Draft::new("test", crate::audit::AuditAction::Purge),
+            crate::catalog::Draft::new("test", crate::chain::AuditAction::Purge),
         )
         .unwrap();
     catalog.mark_failed(&uuid(3), "boom").unwrap();

@@ -7,7 +7,7 @@ use telphin_records::Record;
 
 use super::entry::{json_of, time_text};
 use super::{Catalog, numbers};
-use crate::audit::{Draft, append};
+use super::audit::{Draft, append};
 use crate::error::BackupError;
 
 /// Marks the month of `record_uuid` as needing a new manifest.

@@ -1,24 +1,17 @@
-//! The audit log: every destructive action (a purge from the PBX, an expiry, an erasure, a
-//! hold placed or released) as one JSON line that carries the SHA-256 of the line before it —
-//! a hash chain, so that editing, removing or reordering an entry shows. The catalog holds the
-//! log ([`store`]); the target holds a copy under `_audit/` ([`target`]).
+//! The audit log's format: every destructive action (a purge from the PBX, an expiry, an
+//! erasure, a hold placed or released) as one JSON line that carries the SHA-256 of the line
+//! before it — a hash chain, so that editing, removing or reordering an entry shows — and its
+//! check. The catalog holds the log (`catalog/audit.rs`); the target holds a copy under
+//! `_audit/` (`audit.rs`).
 //!
 //! A line is the entry's JSON with its own hash appended as the last field:
 //! `{"seq":7,…,"prev":"<hash of entry 6>","hash":"<SHA-256 of the line without this field>"}`.
-
-mod store;
-mod target;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::digest::hex;
-
-pub use store::Tombstone;
-pub(crate) use store::{Draft, Proof, append, bury};
-pub(crate) use target::{export, restore};
-pub use target::{check_target_audit, write_audit};
 
 /// Where the target's copy of the audit log lives; no object name may start with it.
 pub const AUDIT_PREFIX: &str = "_audit";

@@ -5,7 +5,7 @@
 use futures_util::StreamExt as _;
 use telphin_records::layers::record_api::bytes::Bytes;
 
-use super::{AUDIT_PREFIX, AuditCheck, AuditEntry, ChainCheck, Lines};
+use crate::chain::{AUDIT_PREFIX, AuditCheck, AuditEntry, ChainCheck, Lines};
 use crate::catalog::Catalog;
 use crate::error::BackupError;
 use crate::target::Target;
@@ -89,7 +89,7 @@ pub(crate) async fn restore(target: &Target, catalog: &Catalog) -> Result<u64, B
         if !check.push(line) {
             return Ok(false);
         }
-        let entry: AuditEntry = match super::split_line(line)
+        let entry: AuditEntry = match crate::chain::split_line(line)
             .and_then(|(json, _)| serde_json::from_str(&json).ok())
         {
             Some(entry) => entry,

@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension as _, Transaction, params};
 
-use super::{AuditAction, AuditCheck, AuditEntry, ChainCheck, GENESIS, hash_of, line_of};
-use crate::catalog::{Catalog, corrupt, time_text};
+use super::entry::{corrupt, time_text};
+use super::Catalog;
+use crate::chain::{AuditAction, AuditCheck, AuditEntry, ChainCheck, GENESIS, hash_of, line_of};
 use crate::error::BackupError;
 
 /// Entries are read from the catalog in pages of this many.
@@ -242,7 +243,7 @@ impl Catalog {
         self.with(|connection| {
             let transaction = connection.transaction()?;
             for (entry, line) in entries {
-                let hash = super::split_line(line)
+                let hash = crate::chain::split_line(line)
                     .map(|(_, hash)| hash.to_owned())
                     .unwrap_or_default();
                 transaction
@@ -260,7 +261,7 @@ impl Catalog {
                 if let (true, Some(uuid), Some(call_time)) =
                     (destroys, &entry.record_uuid, entry.call_time)
                 {
-                    crate::catalog::forget_numbers(&transaction, uuid)?;
+                    super::numbers::forget(&transaction, uuid)?;
                     transaction
                         .prepare_cached("DELETE FROM record WHERE record_uuid = ?1")?
                         .execute([uuid])?;
