@@ -689,3 +689,109 @@ fn a_bad_config_names_its_line_and_column() {
     assert!(stderr.contains("usable (1 PBX)"), "{stderr}");
     assert!(!stderr.contains("s3cr3t"));
 }
+
+/// The service applies its retention policy after its first sync: exactly the calls past two
+/// years (Moscow midnights) are destroyed everywhere, the rest of 2024 is purged from the PBX,
+/// one extension's held calls stay untouched; each deletion is an audit entry naming the
+/// service's operator, and the act is stored in the target.
+#[test]
+fn the_service_applies_its_retention_policy_and_leaves_what_is_held() {
+    let sim = live_sim(false);
+    let dir = tempfile::tempdir().unwrap();
+    let held_extension = sim.extensions()[0].id;
+    let catalog_path = dir.path().join("main.sqlite");
+    let hold = Catalog::open(&catalog_path)
+        .unwrap()
+        .add_hold(
+            &record_backup::HoldOn::Extension(held_extension),
+            "dispute 12",
+            None,
+            "lawyer",
+        )
+        .unwrap();
+    let config = service_table("1h", "operator = \"retention-bot\"")
+        + &pbx_table(
+            &sim,
+            dir.path(),
+            "main",
+            "MAIN_SECRET",
+            "since = \"2023-12-01\"\n\n[pbx.retention]\ntz = \"Europe/Moscow\"\n\
+             keep_on_pbx_days = 30\nkeep_in_archive_years = 2\n",
+        );
+    let records = sim.records();
+    let served = serve(
+        dir.path(),
+        &config,
+        &[("MAIN_SECRET", &sim.credentials().client.client_secret)],
+    );
+    let metrics = wait_for("the policy to be applied", Duration::from_secs(120), || {
+        let metrics = served.metrics();
+        (metrics.value("telphin_records_records_held", &[("pbx", "main")]) > 0.0)
+            .then_some(metrics)
+    });
+    let (code, log) = served.terminate();
+    assert_eq!(code, 0, "{log}");
+
+    // Two years before today's Moscow midnight.
+    let moscow: record_backup::chrono_tz::Tz = "Europe/Moscow".parse().unwrap();
+    let today = telphin_records::chrono::Utc::now()
+        .with_timezone(&moscow)
+        .date_naive();
+    let cutoff = today
+        .checked_sub_months(telphin_records::chrono::Months::new(24))
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(moscow)
+        .unwrap()
+        .naive_utc();
+    let catalog = Catalog::open(&catalog_path).unwrap();
+    let on_pbx: std::collections::BTreeSet<String> =
+        sim.records().into_iter().map(|r| r.uuid).collect();
+    let (mut expired, mut purged, mut held) = (0, 0, 0);
+    for record in &records {
+        let entry = catalog.entry(&record.uuid).unwrap();
+        if record.extension_id == held_extension {
+            held += 1;
+            assert!(on_pbx.contains(&record.uuid), "held: {}", record.uuid);
+            assert!(entry.unwrap().state.deleted_from_pbx_at.is_none());
+        } else if record.init_time < cutoff {
+            expired += 1;
+            assert!(!on_pbx.contains(&record.uuid), "expired: {}", record.uuid);
+            assert!(entry.is_none(), "expired: {}", record.uuid);
+            assert!(catalog.tombstone(&record.uuid).unwrap().is_some());
+        } else {
+            purged += 1;
+            assert!(!on_pbx.contains(&record.uuid), "purged: {}", record.uuid);
+            assert!(entry.unwrap().state.deleted_from_pbx_at.is_some());
+        }
+    }
+    assert!(expired > 0 && held > 0, "{expired} expired, {held} held");
+    assert_eq!(
+        metrics.value(
+            "telphin_records_retention_deleted_total",
+            &[("pbx", "main"), ("kind", "expired")]
+        ),
+        f64::from(expired)
+    );
+    assert!(
+        metrics.value(
+            "telphin_records_retention_deleted_total",
+            &[("pbx", "main"), ("kind", "purged")]
+        ) >= f64::from(purged)
+    );
+    let check = catalog.check_audit().unwrap();
+    assert!(check.holds(), "{check:?}");
+    let mut exported = Vec::new();
+    catalog
+        .export_audit(None, None, |line| {
+            exported.push(line.to_owned());
+            Ok(())
+        })
+        .unwrap();
+    assert!(exported[0].contains("\"operator\":\"lawyer\""));
+    assert!(exported[1..].iter().all(|l| l.contains("\"operator\":\"retention-bot\"")));
+    assert!(catalog.holds(false).unwrap().iter().any(|h| h.id == hold.id));
+    let acts = std::fs::read_dir(dir.path().join("main/_acts")).unwrap().count();
+    assert_eq!(acts, 2, "the act as JSON and CSV");
+}
