@@ -197,6 +197,13 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         cause: &Cause,
         gate: &Gate,
     ) -> Result<Fate, BackupError> {
+        // A hold placed since the page was read (holds are placed while runs go on).
+        if let Some(hold) = self.catalog.holds_on(&doomed.record_uuid, Utc::now())?.first() {
+            return Ok(Fate::Failed(format!(
+                "held by hold {}: {}",
+                hold.id, hold.reason
+            )));
+        }
         let mut places = Vec::new();
         if doomed.on_pbx {
             let uuid = RecordUuid::new(doomed.record_uuid.as_str()).map_err(|error| {

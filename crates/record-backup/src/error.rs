@@ -40,7 +40,10 @@ pub enum BackupError {
         source: std::io::Error,
     },
     /// Another process holds the catalog's lock.
-    #[error("another run holds {catalog} (its lock is {lock}); try again when it has finished")]
+    #[error(
+        "another run holds {catalog} (its lock is {lock}); try again when it has finished \
+         (a running `telphin-records serve` holds it until it stops)"
+    )]
     CatalogBusy {
         /// The catalog's file.
         catalog: PathBuf,

@@ -137,6 +137,14 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                     report.would_delete += 1;
                     continue;
                 }
+                // A hold placed since the page was read (holds are placed while runs go on).
+                if !self
+                    .catalog
+                    .holds_on(&kept.record_uuid, chrono::Utc::now())?
+                    .is_empty()
+                {
+                    continue;
+                }
                 if self.target.size(&kept.object_key).await? != Some(kept.size) {
                     let reason = format!(
                         "{} was missing or of another size right before deletion; \

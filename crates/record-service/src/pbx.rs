@@ -417,6 +417,13 @@ impl Pbx {
             self.failed(kind_of(&error));
             tracing::warn!(pbx = %self.name, %error, "the manifests could not be written");
         }
+        // Hold changes made from the command line while the service holds the catalog.
+        if let Err(error) =
+            record_backup::write_audit(self.archive.catalog(), self.archive.target()).await
+        {
+            self.failed(kind_of(&error));
+            tracing::warn!(pbx = %self.name, %error, "the audit log could not be copied to the target");
+        }
     }
 
     /// Applies the retention policy, if there is one: purges the PBX of what is past its

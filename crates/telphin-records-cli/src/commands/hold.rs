@@ -110,12 +110,12 @@ pub async fn run(context: &Context, args: &HoldArgs) -> Result<Exit, Failure> {
                 .as_deref()
                 .map(|text| when::instant(text, tz))
                 .transpose()?;
-            let _lock = store::lock(&add.store.catalog.file)?;
+            // No lock: a hold is one transaction, and is placed while the service runs.
             let catalog = store::existing_catalog(&add.store.catalog.file)?;
             let target = store::target(&add.store)?;
             let operator = context.operator(add.operator.as_deref());
             let hold = catalog.add_hold(&on, &add.reason, ends, &operator)?;
-            write_audit(&catalog, &target).await?;
+            copy_audit(&add.store, &catalog, &target).await?;
             print(context, &[hold])?;
             Ok(Exit::Done)
         }
@@ -125,15 +125,37 @@ pub async fn run(context: &Context, args: &HoldArgs) -> Result<Exit, Failure> {
             Ok(Exit::Done)
         }
         HoldAction::Release(release) => {
-            let _lock = store::lock(&release.store.catalog.file)?;
             let catalog = store::existing_catalog(&release.store.catalog.file)?;
             let target = store::target(&release.store)?;
             let operator = context.operator(release.operator.as_deref());
             let hold = catalog.release_hold(release.id, &operator)?;
-            write_audit(&catalog, &target).await?;
+            copy_audit(&release.store, &catalog, &target).await?;
             print(context, &[hold])?;
             Ok(Exit::Done)
         }
+    }
+}
+
+/// Copies the new audit entries to the target, unless another process (a running service)
+/// holds the catalog: that process copies them at its next run, and two writers of the
+/// target's log must not race.
+async fn copy_audit(
+    store_args: &StoreArgs,
+    catalog: &record_backup::Catalog,
+    target: &record_backup::Target,
+) -> Result<(), Failure> {
+    match record_backup::CatalogLock::acquire(&store_args.catalog.file) {
+        Ok(_lock) => {
+            write_audit(catalog, target).await?;
+            Ok(())
+        }
+        Err(record_backup::BackupError::CatalogBusy { .. }) => {
+            tracing::info!(
+                "the process holding the catalog copies the audit entry to the target at its next run"
+            );
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
     }
 }
 
