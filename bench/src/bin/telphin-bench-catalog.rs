@@ -316,7 +316,8 @@ fn erase(args: &[String]) -> Result<Value, String> {
         let mut calls = Vec::new();
         let mut uuids = Vec::new();
         for i in 0..PERSON_CALLS {
-            let mut record = serde_json::to_value(call(i, &template)?).map_err(|e| e.to_string())?;
+            let mut record =
+                serde_json::to_value(call(i, &template)?).map_err(|e| e.to_string())?;
             let uuid = format!("30-E{stamp:020X}{round:04X}{i:07X}");
             let at = first_2023 + (i as i64) * 35 * 3_600 + (mix(i) % 3_600) as i64;
             let time = telphin_records::chrono::DateTime::from_timestamp(at, 0)
@@ -348,11 +349,15 @@ fn erase(args: &[String]) -> Result<Value, String> {
                 update.execute([uuid]).map_err(|e| e.to_string())?;
             }
         }
-        let options = ErasureOptions::new("bench: erasure request", "bench")
-            .key(b"bench key".to_vec());
+        let options =
+            ErasureOptions::new("bench: erasure request", "bench").key(b"bench key".to_vec());
         let started = Instant::now();
         let dry = runtime
-            .block_on(archive.erase(&person, telphin_records::Scope::client(ClientId::Me), &options))
+            .block_on(archive.erase(
+                &person,
+                telphin_records::Scope::client(ClientId::Me),
+                &options,
+            ))
             .map_err(|e| e.to_string())?;
         dry_ms.push(started.elapsed().as_secs_f64() * 1e3);
         if dry.act.records.len() as u64 != PERSON_CALLS {
@@ -364,12 +369,19 @@ fn erase(args: &[String]) -> Result<Value, String> {
         let options = options.dry_run(false);
         let started = Instant::now();
         let report = runtime
-            .block_on(archive.erase(&person, telphin_records::Scope::client(ClientId::Me), &options))
+            .block_on(archive.erase(
+                &person,
+                telphin_records::Scope::client(ClientId::Me),
+                &options,
+            ))
             .map_err(|e| e.to_string())?;
         erase_ms.push(started.elapsed().as_secs_f64() * 1e3);
         erased.push(report.act.records.len() as f64);
         if report.act.records.len() as u64 != PERSON_CALLS || report.is_partial() {
-            return Err(format!("erased {} of {PERSON_CALLS}", report.act.records.len()));
+            return Err(format!(
+                "erased {} of {PERSON_CALLS}",
+                report.act.records.len()
+            ));
         }
     }
     let records = archive

@@ -129,7 +129,8 @@ impl DeletionAct {
             ("json", self.to_json()?.into_bytes()),
             ("csv", self.to_csv()?),
         ] {
-            let mut upload = target.upload(&format!("{ACTS_PREFIX}/{}.{extension}", self.act_id))?;
+            let mut upload =
+                target.upload(&format!("{ACTS_PREFIX}/{}.{extension}", self.act_id))?;
             upload.push(Bytes::from(bytes)).await?;
             upload.finish().await?;
         }

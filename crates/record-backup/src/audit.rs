@@ -5,8 +5,8 @@
 use futures_util::StreamExt as _;
 use telphin_records::layers::record_api::bytes::Bytes;
 
-use crate::chain::{AUDIT_PREFIX, AuditCheck, AuditEntry, ChainCheck, Lines};
 use crate::catalog::Catalog;
+use crate::chain::{AUDIT_PREFIX, AuditCheck, AuditEntry, ChainCheck, Lines};
 use crate::error::BackupError;
 use crate::target::Target;
 

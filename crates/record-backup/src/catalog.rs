@@ -18,17 +18,17 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
+pub use audit::Tombstone;
+pub(crate) use audit::{Draft, Proof, append, bury};
 pub(crate) use conditions::{Conditions, Cursor, ScopeFilter};
 pub use entry::CatalogEntry;
 pub(crate) use entry::{ENTRY_COLUMNS, corrupt, entry_of, json_of, time_text};
-pub use audit::Tombstone;
-pub(crate) use audit::{Draft, Proof, append, bury};
 pub use hold::{Hold, HoldOn};
 pub(crate) use hold::{held, not_held};
 pub(crate) use numbers::{PersonNumber, forget as forget_numbers, index_record};
 pub use search::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Search, SearchQuery};
-pub(crate) use state::{KEPT, PURGEABLE};
 pub use state::{BackupState, Status};
+pub(crate) use state::{KEPT, PURGEABLE};
 pub use sync::{MonthFigures, PendingSummary};
 pub(crate) use work::{Kept, KeptWhich, Pending};
 

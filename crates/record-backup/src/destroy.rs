@@ -10,12 +10,12 @@ use rusqlite::types::Value as Sql;
 use telphin_records::layers::record_api::AsyncTransport;
 use telphin_records::{Deletion, Error as ApiError, RecordUuid, Scope};
 
-use crate::act::{ActRecord, Place};
-use crate::archive::Archive;
-use crate::catalog::{Draft, Proof, Tombstone, append, bury};
-use crate::chain::AuditAction;
+use crate::act::{ActRecord, ActRefusal, DeletionAct, Place};
+use crate::archive::{Archive, Outcome};
 use crate::budget::Gate;
 use crate::catalog::{Catalog, Conditions, Cursor, forget_numbers};
+use crate::catalog::{Draft, Proof, Tombstone, append, bury};
+use crate::chain::AuditAction;
 use crate::error::BackupError;
 use crate::target::Target;
 
@@ -176,8 +176,22 @@ async fn delete_object(target: &Target, key: &str) -> Result<(), BackupError> {
     }
 }
 
+/// Records are read from the catalog in pages of this many.
+const PAGE: usize = 256;
+
+/// What a sweep did.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sweep {
+    /// Whether all its work was done, or the rate budget stopped it.
+    pub(crate) outcome: Outcome,
+    /// Records destroyed.
+    pub(crate) destroyed: u64,
+    /// Whether it stopped at its limit with records left.
+    pub(crate) more: bool,
+}
+
 /// How destroying one record ended.
-pub(crate) enum Fate {
+enum Fate {
     /// Destroyed everywhere; the act's line.
     Destroyed(ActRecord),
     /// Left as it was: the PBX or the target refused; the reason.
@@ -190,20 +204,13 @@ impl<T: AsyncTransport + 'static> Archive<T> {
     /// Destroys one record: from the PBX (where it still is), from the target, then from the
     /// catalog in one transaction with its tombstone and audit entry. A failure on the PBX or
     /// the target leaves the record as it was, to be destroyed by a later run.
-    pub(crate) async fn destroy(
+    async fn destroy(
         &self,
         doomed: &Doomed,
         scope: Scope,
         cause: &Cause,
         gate: &Gate,
     ) -> Result<Fate, BackupError> {
-        // A hold placed since the page was read (holds are placed while runs go on).
-        if let Some(hold) = self.catalog.holds_on(&doomed.record_uuid, Utc::now())?.first() {
-            return Ok(Fate::Failed(format!(
-                "held by hold {}: {}",
-                hold.id, hold.reason
-            )));
-        }
         let mut places = Vec::new();
         if doomed.on_pbx {
             let uuid = RecordUuid::new(doomed.record_uuid.as_str()).map_err(|error| {
@@ -224,7 +231,9 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                 }
                 Ok(_) => places.push(Place::Pbx),
                 Err(error) => {
-                    return Ok(Fate::Failed(format!("the PBX refused the deletion: {error}")));
+                    return Ok(Fate::Failed(format!(
+                        "the PBX refused the deletion: {error}"
+                    )));
                 }
             }
         }
@@ -253,6 +262,71 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             audit_seq: Some(proof.seq),
             audit_hash: Some(proof.hash),
         }))
+    }
+
+    /// Destroys, page by page, the records `selection` chooses (over `record`, oldest first),
+    /// at most `limit` of them; each goes into `act`, as destroyed (or, dry, as it would be)
+    /// or as not destroyed with the reason — the hold that covers it, checked right before,
+    /// or the failure.
+    pub(crate) async fn sweep(
+        &self,
+        selection: &Conditions,
+        scope: Scope,
+        cause: &Cause,
+        act: &mut DeletionAct,
+        limit: Option<usize>,
+    ) -> Result<Sweep, BackupError> {
+        let gate = Gate::new(self.options.budget);
+        let mut sweep = Sweep {
+            outcome: Outcome::Complete,
+            destroyed: 0,
+            more: false,
+        };
+        let mut after: Cursor = None;
+        loop {
+            let mut conditions = selection.clone();
+            after_record(&mut conditions, &after);
+            let page = self
+                .catalog
+                .doomed_page("FROM record WHERE 1", &conditions, PAGE)?;
+            let Some(last) = page.last() else {
+                return Ok(sweep);
+            };
+            after = Some((last.init_time_us, last.record_uuid.clone()));
+            for doomed in page {
+                if limit.is_some_and(|limit| act.records.len() + act.not_destroyed.len() >= limit) {
+                    sweep.more = true;
+                    return Ok(sweep);
+                }
+                let refuse = |reason: String| ActRefusal {
+                    record_uuid: doomed.record_uuid.clone(),
+                    call_time: doomed.call_time(),
+                    reason,
+                };
+                // Checked right before: holds are placed while runs go on.
+                let holds = self.catalog.holds_on(&doomed.record_uuid, Utc::now())?;
+                if let Some(hold) = holds.first() {
+                    act.not_destroyed
+                        .push(refuse(format!("held by hold {}: {}", hold.id, hold.reason)));
+                    continue;
+                }
+                if act.dry_run {
+                    act.records.push(doomed.planned());
+                    continue;
+                }
+                match self.destroy(&doomed, scope, cause, &gate).await? {
+                    Fate::Destroyed(record) => {
+                        sweep.destroyed += 1;
+                        act.records.push(record);
+                    }
+                    Fate::Failed(reason) => act.not_destroyed.push(refuse(reason)),
+                    Fate::Paused(resume_after) => {
+                        sweep.outcome = Outcome::Paused { resume_after };
+                        return Ok(sweep);
+                    }
+                }
+            }
+        }
     }
 
     /// After destroying: the manifests that held the records are written again, and the

@@ -7,17 +7,13 @@ use rusqlite::types::Value as Sql;
 use telphin_records::Scope;
 use telphin_records::layers::record_api::AsyncTransport;
 
-use crate::act::{ActRefusal, DeletionAct};
+use crate::act::DeletionAct;
 use crate::archive::{Archive, Outcome};
+use crate::catalog::{Conditions, PersonNumber};
 use crate::chain::AuditAction;
-use crate::budget::Gate;
-use crate::catalog::{Conditions, Cursor, PersonNumber};
-use crate::destroy::{Cause, Fate, after_record};
+use crate::destroy::Cause;
 use crate::digest::hex;
 use crate::error::BackupError;
-
-/// Matching records are read from the catalog in pages of this many.
-const PAGE: usize = 256;
 
 /// What an erasure is for, and how it runs.
 #[derive(Clone)]
@@ -140,56 +136,25 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             records: Vec::new(),
             not_destroyed: Vec::new(),
         };
-        let gate = Gate::new(self.options.budget);
-        let mut outcome = Outcome::Complete;
-        let mut after: Cursor = None;
-        'pages: loop {
-            let mut conditions = Conditions::default();
-            conditions.push(
-                "record.record_uuid IN (SELECT n.record_uuid FROM record_number n \
-                 WHERE n.digits_reversed >= ? AND n.digits_reversed < ?)",
-                [Sql::Text(person.from.clone()), Sql::Text(person.until.clone())],
-            );
-            after_record(&mut conditions, &after);
-            let page = self
-                .catalog
-                .doomed_page("FROM record WHERE 1", &conditions, PAGE)?;
-            let Some(last) = page.last() else {
-                break;
-            };
-            after = Some((last.init_time_us, last.record_uuid.clone()));
-            for doomed in page {
-                let holds = self.catalog.holds_on(&doomed.record_uuid, Utc::now())?;
-                if let Some(hold) = holds.first() {
-                    act.not_destroyed.push(ActRefusal {
-                        record_uuid: doomed.record_uuid.clone(),
-                        call_time: doomed.call_time(),
-                        reason: format!("held by hold {}: {}", hold.id, hold.reason),
-                    });
-                    continue;
-                }
-                if options.dry_run {
-                    act.records.push(doomed.planned());
-                    continue;
-                }
-                match self.destroy(&doomed, scope, &cause, &gate).await? {
-                    Fate::Destroyed(record) => act.records.push(record),
-                    Fate::Failed(reason) => act.not_destroyed.push(ActRefusal {
-                        record_uuid: doomed.record_uuid.clone(),
-                        call_time: doomed.call_time(),
-                        reason,
-                    }),
-                    Fate::Paused(resume_after) => {
-                        outcome = Outcome::Paused { resume_after };
-                        break 'pages;
-                    }
-                }
-            }
-        }
+        let mut selection = Conditions::default();
+        selection.push(
+            "record.record_uuid IN (SELECT n.record_uuid FROM record_number n \
+             WHERE n.digits_reversed >= ? AND n.digits_reversed < ?)",
+            [
+                Sql::Text(person.from.clone()),
+                Sql::Text(person.until.clone()),
+            ],
+        );
+        let sweep = self
+            .sweep(&selection, scope, &cause, &mut act, None)
+            .await?;
         if !options.dry_run {
             self.after_destroying().await?;
         }
-        Ok(ErasureReport { act, outcome })
+        Ok(ErasureReport {
+            act,
+            outcome: sweep.outcome,
+        })
     }
 }
 

@@ -74,13 +74,13 @@ mod verify;
 pub use act::{ACTS_PREFIX, ActRecord, ActRefusal, DeletionAct, Place};
 pub use archive::{Archive, ArchiveOptions, DEFAULT_OPERATOR, Outcome};
 pub use audit::{check_target_audit, write_audit};
-pub use chain::{AUDIT_PREFIX, AuditAction, AuditBreak, AuditCheck, AuditEntry};
 pub use backup::BackupReport;
 pub use budget::{RateBudget, Reserve, WhenReserveReached};
 pub use catalog::{
     BackupState, Catalog, CatalogEntry, DEFAULT_PAGE_SIZE, Hold, HoldOn, MAX_PAGE_SIZE,
     MonthFigures, PendingSummary, Search, SearchQuery, Status, Tombstone,
 };
+pub use chain::{AUDIT_PREFIX, AuditAction, AuditBreak, AuditCheck, AuditEntry};
 pub use erase::{ErasureOptions, ErasureReport};
 pub use error::BackupError;
 pub use lock::CatalogLock;

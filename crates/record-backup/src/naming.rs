@@ -6,9 +6,9 @@ use chrono_tz::Tz;
 use hmac::{KeyInit as _, Mac as _};
 use telphin_records::Record;
 
-use crate::error::BackupError;
 use crate::act::ACTS_PREFIX;
 use crate::chain::AUDIT_PREFIX;
+use crate::error::BackupError;
 use crate::manifest::MANIFEST_PREFIX;
 
 /// The default object-name template.
@@ -175,7 +175,9 @@ impl NameTemplate {
             return Err(invalid(&format!("`{AUDIT_PREFIX}/` holds the audit log")));
         }
         if shape.split('/').next() == Some(ACTS_PREFIX) {
-            return Err(invalid(&format!("`{ACTS_PREFIX}/` holds the deletion acts")));
+            return Err(invalid(&format!(
+                "`{ACTS_PREFIX}/` holds the deletion acts"
+            )));
         }
         Ok(NameTemplate { parts })
     }

@@ -6,10 +6,10 @@ use telphin_records::{Deletion, Error as ApiError, RecordUuid, Scope};
 
 use crate::act::Place;
 use crate::archive::{Archive, Outcome};
-use crate::catalog::Draft;
-use crate::chain::AuditAction;
 use crate::budget::Gate;
+use crate::catalog::Draft;
 use crate::catalog::{Conditions, KeptWhich, ScopeFilter};
+use crate::chain::AuditAction;
 use crate::error::BackupError;
 use crate::progress::Progress;
 

@@ -13,17 +13,13 @@ use serde::{Deserialize, Serialize};
 use telphin_records::Scope;
 use telphin_records::layers::record_api::AsyncTransport;
 
-use crate::act::{ActRefusal, DeletionAct};
+use crate::act::DeletionAct;
 use crate::archive::{Archive, Outcome};
+use crate::catalog::{Conditions, ScopeFilter, held, not_held};
 use crate::chain::AuditAction;
-use crate::budget::Gate;
-use crate::catalog::{Conditions, Cursor, ScopeFilter, held, not_held};
-use crate::destroy::{Cause, Fate, after_record};
+use crate::destroy::Cause;
 use crate::error::BackupError;
 use crate::purge::{PurgeOptions, PurgeReport};
-
-/// Expired records are read from the catalog in pages of this many.
-const PAGE: usize = 256;
 
 /// The most records one application of the policy destroys: the act of a run is held in
 /// memory until it is written, so a first application over years of calls goes in steps
@@ -259,10 +255,10 @@ impl RetentionPolicy {
         let midnight = |date: NaiveDate| -> Option<DateTime<Utc>> {
             let local = date.and_hms_opt(0, 0, 0)?;
             // A midnight skipped by a clock change: the first instant of the day.
-            let at = tz
-                .from_local_datetime(&local)
-                .earliest()
-                .or_else(|| tz.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())?;
+            let at = tz.from_local_datetime(&local).earliest().or_else(|| {
+                tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
+                    .earliest()
+            })?;
             Some(at.with_timezone(&Utc))
         };
         let extensions: Vec<u64> = self.rules.iter().filter_map(|r| r.extension).collect();
@@ -359,7 +355,6 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         now: DateTime<Utc>,
     ) -> Result<RetentionReport, BackupError> {
         let passes = policy.passes(now)?;
-        let gate = Gate::new(self.options.budget);
         let mut reports = Vec::new();
         let mut act = DeletionAct {
             act_id: format!("expire-{}", now.format("%Y%m%dT%H%M%S%.6fZ")),
@@ -397,7 +392,9 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                 if let Outcome::Paused { .. } = purge.outcome {
                     outcome = purge.outcome;
                 }
-                report.held += self.catalog.count_past(&selection, cutoff, Past::HeldOnPbx)?;
+                report.held += self
+                    .catalog
+                    .count_past(&selection, cutoff, Past::HeldOnPbx)?;
                 report.purge = Some(purge);
             }
             if let (Some(cutoff), Some(years), Outcome::Complete) =
@@ -415,43 +412,19 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                     reports.push(report);
                     continue;
                 }
-                let mut after: Cursor = None;
-                'pages: loop {
-                    let mut conditions = selection.clone();
-                    conditions.push(
-                        "record.init_time_us < ?",
-                        [Sql::Integer(cutoff.timestamp_micros())],
-                    );
-                    not_held(&mut conditions, Utc::now());
-                    after_record(&mut conditions, &after);
-                    let page = self
-                        .catalog
-                        .doomed_page("FROM record WHERE 1", &conditions, PAGE)?;
-                    let Some(last) = page.last() else {
-                        break;
-                    };
-                    after = Some((last.init_time_us, last.record_uuid.clone()));
-                    for doomed in page {
-                        if act.records.len() + act.not_destroyed.len() >= EXPIRE_PER_RUN {
-                            report.more = true;
-                            break 'pages;
-                        }
-                        match self.destroy(&doomed, scope, &cause, &gate).await? {
-                            Fate::Destroyed(record) => {
-                                report.expired += 1;
-                                act.records.push(record);
-                            }
-                            Fate::Failed(reason) => act.not_destroyed.push(ActRefusal {
-                                record_uuid: doomed.record_uuid.clone(),
-                                call_time: doomed.call_time(),
-                                reason,
-                            }),
-                            Fate::Paused(resume_after) => {
-                                outcome = Outcome::Paused { resume_after };
-                                break 'pages;
-                            }
-                        }
-                    }
+                let mut conditions = selection.clone();
+                conditions.push(
+                    "record.init_time_us < ?",
+                    [Sql::Integer(cutoff.timestamp_micros())],
+                );
+                not_held(&mut conditions, Utc::now());
+                let sweep = self
+                    .sweep(&conditions, scope, &cause, &mut act, Some(EXPIRE_PER_RUN))
+                    .await?;
+                report.expired = sweep.destroyed;
+                report.more = sweep.more;
+                if let Outcome::Paused { .. } = sweep.outcome {
+                    outcome = sweep.outcome;
                 }
             }
             reports.push(report);

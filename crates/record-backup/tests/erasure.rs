@@ -131,15 +131,27 @@ fn erasing_a_number_leaves_nothing_of_it_but_tombstones_an_act_and_a_log() {
         .block_on(archive.erase(PERSON, pbx(), &options))
         .unwrap();
     assert!(dry.act.dry_run);
-    let would: BTreeSet<String> = dry.act.records.iter().map(|r| r.record_uuid.clone()).collect();
+    let would: BTreeSet<String> = dry
+        .act
+        .records
+        .iter()
+        .map(|r| r.record_uuid.clone())
+        .collect();
     let mut unheld = matching.clone();
     unheld.remove(&held);
     assert_eq!(would, unheld);
     assert_eq!(dry.act.not_destroyed.len(), 1);
     assert!(dry.act.not_destroyed[0].reason.contains("dispute 2024-17"));
-    assert_eq!(files_under(&target_dir), before_files, "a dry run touches no object");
+    assert_eq!(
+        files_under(&target_dir),
+        before_files,
+        "a dry run touches no object"
+    );
     assert_eq!(sim.records().len(), before_pbx);
-    assert_eq!(sim.counters().route("delete_record"), archive.catalog().audit_len().unwrap() - 1);
+    assert_eq!(
+        sim.counters().route("delete_record"),
+        archive.catalog().audit_len().unwrap() - 1
+    );
     assert_eq!(archive.catalog().audit_len().unwrap(), audit_before);
     assert_eq!(found(archive.catalog()), matching);
 
@@ -149,7 +161,9 @@ fn erasing_a_number_leaves_nothing_of_it_but_tombstones_an_act_and_a_log() {
         .unwrap_err();
     assert!(refused.to_string().contains("key"), "{refused}");
 
-    let options = options.key(b"operator's erasure key".to_vec()).dry_run(false);
+    let options = options
+        .key(b"operator's erasure key".to_vec())
+        .dry_run(false);
     let report = runtime
         .block_on(archive.erase(PERSON, pbx(), &options))
         .unwrap();
@@ -172,7 +186,17 @@ fn erasing_a_number_leaves_nothing_of_it_but_tombstones_an_act_and_a_log() {
     for uuid in &unheld {
         assert!(!on_pbx.contains(uuid), "{uuid} is still on the PBX");
     }
-    assert!(on_pbx.contains(&held) || archive.catalog().entry(&held).unwrap().unwrap().state.deleted_from_pbx_at.is_some());
+    assert!(
+        on_pbx.contains(&held)
+            || archive
+                .catalog()
+                .entry(&held)
+                .unwrap()
+                .unwrap()
+                .state
+                .deleted_from_pbx_at
+                .is_some()
+    );
     assert_eq!(found(archive.catalog()), BTreeSet::from([held.clone()]));
 
     // The tombstones keep no personal data; the hash is the same for each way of writing.
@@ -189,9 +213,15 @@ fn erasing_a_number_leaves_nothing_of_it_but_tombstones_an_act_and_a_log() {
     let json = report.act.to_json().unwrap();
     let csv = String::from_utf8(report.act.to_csv().unwrap()).unwrap();
     for uuid in &unheld {
-        assert!(json.contains(uuid.as_str()) && csv.contains(uuid.as_str()), "{uuid}");
+        assert!(
+            json.contains(uuid.as_str()) && csv.contains(uuid.as_str()),
+            "{uuid}"
+        );
     }
-    assert!(!json.contains("1112233") && !csv.contains("1112233"), "the act holds no number");
+    assert!(
+        !json.contains("1112233") && !csv.contains("1112233"),
+        "the act holds no number"
+    );
 
     // Released, the held one is erased too; then nothing of the number is left anywhere.
     archive.catalog().release_hold(hold.id, "lawyer").unwrap();
@@ -213,7 +243,9 @@ fn erasing_a_number_leaves_nothing_of_it_but_tombstones_an_act_and_a_log() {
     }
     for uuid in &matching {
         assert!(
-            !files.keys().any(|name| name.contains(uuid.as_str()) && !name.starts_with("_audit")),
+            !files
+                .keys()
+                .any(|name| name.contains(uuid.as_str()) && !name.starts_with("_audit")),
             "{uuid} is still in the target"
         );
     }
@@ -314,5 +346,10 @@ fn erasing_a_number_leaves_nothing_of_it_but_tombstones_an_act_and_a_log() {
         .unwrap();
     assert_eq!(broken.seq, 1, "{broken}");
     std::fs::write(&segment, &original).unwrap();
-    assert!(runtime.block_on(check_target_audit(&target)).unwrap().holds());
+    assert!(
+        runtime
+            .block_on(check_target_audit(&target))
+            .unwrap()
+            .holds()
+    );
 }

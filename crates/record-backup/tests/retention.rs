@@ -64,7 +64,11 @@ fn retention_destroys_exactly_what_is_past_each_period_and_spares_what_is_held()
     let last_purged = edge(pbx_cutoff - hundredth);
     let first_on_pbx = edge(pbx_cutoff);
     let held = sim
-        .add_call_with(plain, naive(archive_cutoff - Duration::days(20)), "+7 495 765-43-21")
+        .add_call_with(
+            plain,
+            naive(archive_cutoff - Duration::days(20)),
+            "+7 495 765-43-21",
+        )
         .unwrap()
         .uuid;
 
@@ -77,7 +81,12 @@ fn retention_destroys_exactly_what_is_past_each_period_and_spares_what_is_held()
     );
     let runtime = runtime();
     runtime.block_on(archive.backup(pbx(), quarter())).unwrap();
-    assert!(runtime.block_on(archive.verify(pbx(), None)).unwrap().all_whole());
+    assert!(
+        runtime
+            .block_on(archive.verify(pbx(), None))
+            .unwrap()
+            .all_whole()
+    );
     let hold = archive
         .catalog()
         .add_hold(
@@ -88,7 +97,11 @@ fn retention_destroys_exactly_what_is_past_each_period_and_spares_what_is_held()
         )
         .unwrap();
     assert!(
-        !archive.catalog().holds_on(&held, Utc::now()).unwrap().is_empty(),
+        !archive
+            .catalog()
+            .holds_on(&held, Utc::now())
+            .unwrap()
+            .is_empty(),
         "the number hold covers the call"
     );
 
@@ -116,7 +129,10 @@ fn retention_destroys_exactly_what_is_past_each_period_and_spares_what_is_held()
         would_expire,
         records.keys().filter(|u| expires(u)).count() as u64
     );
-    assert_eq!(sim.records().into_iter().filter(in_quarter).count(), records.len());
+    assert_eq!(
+        sim.records().into_iter().filter(in_quarter).count(),
+        records.len()
+    );
     assert_eq!(archive.catalog().audit_len().unwrap(), audit);
     assert_eq!(entries(archive.catalog()).len(), records.len());
 
@@ -139,7 +155,10 @@ fn retention_destroys_exactly_what_is_past_each_period_and_spares_what_is_held()
         .filter(|u| !expires(u) && !purged(u))
         .cloned()
         .collect();
-    assert_eq!(on_pbx, want_on_pbx, "the PBX keeps exactly what is in its period");
+    assert_eq!(
+        on_pbx, want_on_pbx,
+        "the PBX keeps exactly what is in its period"
+    );
     let catalogued: BTreeMap<String, bool> = entries(archive.catalog())
         .into_iter()
         .map(|e| {
@@ -154,7 +173,10 @@ fn retention_destroys_exactly_what_is_past_each_period_and_spares_what_is_held()
         .filter(|u| !expires(u))
         .map(|u| (u.clone(), purged(u)))
         .collect();
-    assert_eq!(catalogued, want_catalogued, "the archive keeps exactly the rest");
+    assert_eq!(
+        catalogued, want_catalogued,
+        "the archive keeps exactly the rest"
+    );
     assert!(!catalogued.contains_key(&last_expired));
     assert_eq!(catalogued.get(&first_archived), Some(&true));
     assert_eq!(catalogued.get(&last_purged), Some(&true));
@@ -164,7 +186,10 @@ fn retention_destroys_exactly_what_is_past_each_period_and_spares_what_is_held()
     let act = report.act.unwrap();
     let destroyed = records.keys().filter(|u| expires(u)).count();
     assert_eq!(act.records.len(), destroyed);
-    assert_eq!(archive.catalog().tombstone_count().unwrap() as usize, destroyed);
+    assert_eq!(
+        archive.catalog().tombstone_count().unwrap() as usize,
+        destroyed
+    );
     let tombstone = archive.catalog().tombstone(&last_expired).unwrap().unwrap();
     assert!(tombstone.reason.contains("3 years"), "{}", tombstone.reason);
     assert!(tombstone.number_hash.is_none());
@@ -193,15 +218,15 @@ fn a_policy_that_cannot_be_applied_is_refused_with_its_reason() {
     assert!(refused(r#"{"tz": "Mars/Olympus"}"#).contains("not a time zone"));
     assert!(refused(r#"{"keep_on_pbx_days": 0}"#).contains("0"));
     assert!(
-        refused(r#"{"keep_on_pbx_days": 800, "keep_in_archive_years": 2}"#)
-            .contains("end before")
+        refused(r#"{"keep_on_pbx_days": 800, "keep_in_archive_years": 2}"#).contains("end before")
     );
     assert!(
         refused(r#"{"rule": [{"extension": 1, "group": 2, "keep_on_pbx_days": 3}]}"#)
             .contains("not both")
     );
+    assert!(refused(r#"{"rule": [{"extension": 1}, {"extension": 1}]}"#).contains("two rules"));
     assert!(
-        refused(r#"{"rule": [{"extension": 1}, {"extension": 1}]}"#).contains("two rules")
+        parse(r#"{"keep_days": 3}"#).is_err(),
+        "unknown keys are refused"
     );
-    assert!(parse(r#"{"keep_days": 3}"#).is_err(), "unknown keys are refused");
 }

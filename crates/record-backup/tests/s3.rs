@@ -319,7 +319,11 @@ fn erasing_a_number_from_s3_leaves_no_object_and_no_manifest_line_of_it() {
     });
     let extension = sim.extensions()[1].id;
     let mut theirs = Vec::new();
-    for (month, written) in [(1, "+7 495 222-33-44"), (2, "8 (495) 222-33-44"), (3, "74952223344")] {
+    for (month, written) in [
+        (1, "+7 495 222-33-44"),
+        (2, "8 (495) 222-33-44"),
+        (3, "74952223344"),
+    ] {
         let when = at(2024, month, 5) + telphin_records::chrono::Duration::hours(11);
         theirs.push(sim.add_call_with(extension, when, written).unwrap().uuid);
     }
@@ -370,7 +374,10 @@ fn erasing_a_number_from_s3_leaves_no_object_and_no_manifest_line_of_it() {
     assert!(matching.iter().all(|u| !on_pbx.contains(u)));
     let objects = objects_holding(&target, &runtime, "4952223344");
     for key in &keys {
-        assert!(!objects.iter().any(|(name, _)| name == key), "{key} is left");
+        assert!(
+            !objects.iter().any(|(name, _)| name == key),
+            "{key} is left"
+        );
     }
     let holding: Vec<&String> = objects
         .iter()

@@ -457,9 +457,18 @@ impl Pbx {
             pbx: self.name.clone(),
             kind: kind.to_owned(),
         };
-        self.metrics.retention.get_or_create(&label("purged")).inc_by(purged);
-        self.metrics.retention.get_or_create(&label("expired")).inc_by(expired);
-        self.metrics.held.get_or_create(&self.label()).set(gauge(held));
+        self.metrics
+            .retention
+            .get_or_create(&label("purged"))
+            .inc_by(purged);
+        self.metrics
+            .retention
+            .get_or_create(&label("expired"))
+            .inc_by(expired);
+        self.metrics
+            .held
+            .get_or_create(&self.label())
+            .set(gauge(held));
         if let Some(act) = &report.act
             && let Err(error) = act.store(self.archive.target()).await
         {

@@ -17,7 +17,10 @@ pub fn lock(catalog: &Path) -> Result<CatalogLock, Failure> {
 
 /// The target of `store`.
 pub fn target(store: &StoreArgs) -> Result<Target, Failure> {
-    Ok(Target::from_url(&store.to, std::iter::empty::<(&str, &str)>())?)
+    Ok(Target::from_url(
+        &store.to,
+        std::iter::empty::<(&str, &str)>(),
+    )?)
 }
 
 /// The archive of `store` through `api`'s client.

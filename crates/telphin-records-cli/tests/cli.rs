@@ -827,14 +827,21 @@ fn hold_erase_audit_and_retention_from_the_command_line() {
     let theirs: Vec<String> = ["+7 495 333-44-55", "84953334455"]
         .iter()
         .enumerate()
-        .map(|(i, n)| sim.add_call_with(extension, day(3 + i as u32), n).unwrap().uuid)
+        .map(|(i, n)| {
+            sim.add_call_with(extension, day(3 + i as u32), n)
+                .unwrap()
+                .uuid
+        })
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let backup_dir = dir.path().join("backup");
     let to = backup_dir.to_str().unwrap();
     let catalog = dir.path().join("telphin-records.sqlite");
     let ok = |run: &Run| assert_eq!(run.code, 0, "{}", run.stderr);
-    ok(&run(&mut cmd(&sim, dir.path()), &["backup", "--month", "2024-03", "--to", to]));
+    ok(&run(
+        &mut cmd(&sim, dir.path()),
+        &["backup", "--month", "2024-03", "--to", to],
+    ));
     ok(&run(&mut cmd(&sim, dir.path()), &["verify", "--to", to]));
     let search = |sim: &BlockingSim| {
         let found = run(
@@ -844,18 +851,34 @@ fn hold_erase_audit_and_retention_from_the_command_line() {
         jsonl_uuids(&found.stdout)
     };
     let found = search(&sim);
-    assert!(!found.is_empty() && found.iter().all(|u| theirs.contains(u)), "{found:?}");
+    assert!(
+        !found.is_empty() && found.iter().all(|u| theirs.contains(u)),
+        "{found:?}"
+    );
 
     let held = run(
         &mut cmd(&sim, dir.path()),
         &[
-            "hold", "add", "--number", "8 495 333 44 55", "--reason", "claim 7", "--to", to,
-            "--operator", "lawyer", "--format", "json",
+            "hold",
+            "add",
+            "--number",
+            "8 495 333 44 55",
+            "--reason",
+            "claim 7",
+            "--to",
+            to,
+            "--operator",
+            "lawyer",
+            "--format",
+            "json",
         ],
     );
     ok(&held);
     let hold_id = json(&held)[0]["id"].as_i64().unwrap().to_string();
-    let listed = run(&mut cmd(&sim, dir.path()), &["hold", "list", "--format", "json"]);
+    let listed = run(
+        &mut cmd(&sim, dir.path()),
+        &["hold", "list", "--format", "json"],
+    );
     assert_eq!(json(&listed)[0]["reason"], "claim 7");
 
     let acts = dir.path().join("acts");
@@ -867,8 +890,17 @@ fn hold_erase_audit_and_retention_from_the_command_line() {
             command.env("TELPHIN_ERASURE_KEY", key);
         }
         let mut args = vec![
-            "erase", "--number", "+74953334455", "--reason", "request 31", "--to", to,
-            "--act-dir", acts_dir, "--format", "json",
+            "erase",
+            "--number",
+            "+74953334455",
+            "--reason",
+            "request 31",
+            "--to",
+            to,
+            "--act-dir",
+            acts_dir,
+            "--format",
+            "json",
         ];
         args.extend_from_slice(extra);
         run(&mut command, &args)
@@ -878,12 +910,24 @@ fn hold_erase_audit_and_retention_from_the_command_line() {
     assert!(dry.stdout.contains("claim 7"), "{}", dry.stdout);
     let no_key = erase(&["--yes"], None);
     assert_eq!(no_key.code, 2, "{}", no_key.stderr);
-    assert!(no_key.stderr.contains("TELPHIN_ERASURE_KEY"), "{}", no_key.stderr);
+    assert!(
+        no_key.stderr.contains("TELPHIN_ERASURE_KEY"),
+        "{}",
+        no_key.stderr
+    );
     assert_eq!(search(&sim), found, "nothing was erased");
 
     ok(&run(
         &mut cmd(&sim, dir.path()),
-        &["hold", "release", &hold_id, "--to", to, "--operator", "lawyer"],
+        &[
+            "hold",
+            "release",
+            &hold_id,
+            "--to",
+            to,
+            "--operator",
+            "lawyer",
+        ],
     ));
     let erased = erase(&["--yes"], Some("erasure key"));
     ok(&erased);
@@ -895,10 +939,17 @@ fn hold_erase_audit_and_retention_from_the_command_line() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(act_files.iter().any(|f| f.starts_with("erase-") && f.ends_with(".csv")));
+    assert!(
+        act_files
+            .iter()
+            .any(|f| f.starts_with("erase-") && f.ends_with(".csv"))
+    );
     assert!(std::fs::read_dir(backup_dir.join("_acts")).unwrap().count() >= 2);
 
-    let verified = run(&mut cmd(&sim, dir.path()), &["audit", "verify", "--to", to, "--format", "json"]);
+    let verified = run(
+        &mut cmd(&sim, dir.path()),
+        &["audit", "verify", "--to", to, "--format", "json"],
+    );
     ok(&verified);
     let export = dir.path().join("audit.jsonl");
     ok(&run(
@@ -927,7 +978,15 @@ fn hold_erase_audit_and_retention_from_the_command_line() {
     let deletions = sim.counters().route("delete_record");
     let dry = run(
         &mut cmd(&sim, dir.path()),
-        &["retention", "--policy", config.to_str().unwrap(), "--to", to, "--format", "json"],
+        &[
+            "retention",
+            "--policy",
+            config.to_str().unwrap(),
+            "--to",
+            to,
+            "--format",
+            "json",
+        ],
     );
     ok(&dry);
     let purgeable = json(&dry)[0]["purged"].as_u64().unwrap();
@@ -935,7 +994,14 @@ fn hold_erase_audit_and_retention_from_the_command_line() {
     assert_eq!(sim.counters().route("delete_record"), deletions);
     let applied = run(
         &mut cmd(&sim, dir.path()),
-        &["retention", "--policy", config.to_str().unwrap(), "--to", to, "--yes"],
+        &[
+            "retention",
+            "--policy",
+            config.to_str().unwrap(),
+            "--to",
+            to,
+            "--yes",
+        ],
     );
     ok(&applied);
     assert_eq!(sim.counters().route("delete_record"), deletions + purgeable);

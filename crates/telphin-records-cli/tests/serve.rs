@@ -726,8 +726,7 @@ fn the_service_applies_its_retention_policy_and_leaves_what_is_held() {
     );
     let metrics = wait_for("the policy to be applied", Duration::from_secs(120), || {
         let metrics = served.metrics();
-        (metrics.value("telphin_records_records_held", &[("pbx", "main")]) > 0.0)
-            .then_some(metrics)
+        (metrics.value("telphin_records_records_held", &[("pbx", "main")]) > 0.0).then_some(metrics)
     });
     let (code, log) = served.terminate();
     assert_eq!(code, 0, "{log}");
@@ -790,8 +789,20 @@ fn the_service_applies_its_retention_policy_and_leaves_what_is_held() {
         })
         .unwrap();
     assert!(exported[0].contains("\"operator\":\"lawyer\""));
-    assert!(exported[1..].iter().all(|l| l.contains("\"operator\":\"retention-bot\"")));
-    assert!(catalog.holds(false).unwrap().iter().any(|h| h.id == hold.id));
-    let acts = std::fs::read_dir(dir.path().join("main/_acts")).unwrap().count();
+    assert!(
+        exported[1..]
+            .iter()
+            .all(|l| l.contains("\"operator\":\"retention-bot\""))
+    );
+    assert!(
+        catalog
+            .holds(false)
+            .unwrap()
+            .iter()
+            .any(|h| h.id == hold.id)
+    );
+    let acts = std::fs::read_dir(dir.path().join("main/_acts"))
+        .unwrap()
+        .count();
     assert_eq!(acts, 2, "the act as JSON and CSV");
 }

@@ -210,7 +210,13 @@ pub(super) fn catalog_erase(bins: &Bins, plan: &Plan) -> Result<Value, String> {
     )?;
     let mut erased = Bins::measure(
         &bins.bench_catalog,
-        &strings(&["erase", "--path", &path, "--rounds", if plan.quick { "2" } else { "5" }]),
+        &strings(&[
+            "erase",
+            "--path",
+            &path,
+            "--rounds",
+            if plan.quick { "2" } else { "5" },
+        ]),
     )?;
     erased["goal_erase_ms"] = json!({"max": 1000});
     Ok(erased)

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension as _, Transaction, params};
 
-use super::entry::{corrupt, time_text};
 use super::Catalog;
+use super::entry::{corrupt, time_text};
 use crate::chain::{AuditAction, AuditCheck, AuditEntry, ChainCheck, GENESIS, hash_of, line_of};
 use crate::error::BackupError;
 
@@ -104,8 +104,7 @@ pub(crate) fn append(transaction: &Transaction<'_>, draft: Draft) -> rusqlite::R
         reason: draft.reason,
         prev,
     };
-    let json =
-        serde_json::to_string(&entry).map_err(|error| corrupt("an audit entry", error))?;
+    let json = serde_json::to_string(&entry).map_err(|error| corrupt("an audit entry", error))?;
     let hash = hash_of(&json);
     transaction
         .prepare_cached("INSERT INTO audit (seq, at, line, hash) VALUES (?1, ?2, ?3, ?4)")?
@@ -119,10 +118,7 @@ pub(crate) fn append(transaction: &Transaction<'_>, draft: Draft) -> rusqlite::R
 }
 
 /// A tombstone's row, with the entry that proves it.
-pub(crate) fn bury(
-    transaction: &Transaction<'_>,
-    tombstone: &Tombstone,
-) -> rusqlite::Result<()> {
+pub(crate) fn bury(transaction: &Transaction<'_>, tombstone: &Tombstone) -> rusqlite::Result<()> {
     transaction
         .prepare_cached(
             "INSERT OR REPLACE INTO tombstone (record_uuid, init_time_us, size, sha256, \
@@ -221,8 +217,7 @@ impl Catalog {
                 "SELECT seq, line FROM audit WHERE exported = 0 AND seq > ?1 ORDER BY seq \
                  LIMIT {AUDIT_PAGE}"
             ))?;
-            let rows =
-                statement.query_map([after], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            let rows = statement.query_map([after], |row| Ok((row.get(0)?, row.get(1)?)))?;
             rows.collect()
         })
     }
@@ -239,7 +234,10 @@ impl Catalog {
 
     /// Restores entries read from the target's log (in order, checked), with the tombstones
     /// of the records they destroyed; a record a manifest still held is removed again.
-    pub(crate) fn restore_audit(&self, entries: &[(AuditEntry, String)]) -> Result<(), BackupError> {
+    pub(crate) fn restore_audit(
+        &self,
+        entries: &[(AuditEntry, String)],
+    ) -> Result<(), BackupError> {
         self.with(|connection| {
             let transaction = connection.transaction()?;
             for (entry, line) in entries {

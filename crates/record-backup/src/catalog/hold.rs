@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension as _, params};
 
+use super::Catalog;
+use super::audit::{Draft, append};
 use super::conditions::Conditions;
 use super::entry::{parse_time, time_text};
 use super::numbers::PersonNumber;
-use super::Catalog;
-use super::audit::{Draft, append};
 use crate::chain::AuditAction;
 use crate::error::BackupError;
 
@@ -97,7 +97,10 @@ pub(crate) fn held(conditions: &mut Conditions, now: DateTime<Utc>) {
 
 fn hold_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Hold> {
     let time = |index: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
-        Ok(row.get::<_, Option<String>>(index)?.as_deref().and_then(parse_time))
+        Ok(row
+            .get::<_, Option<String>>(index)?
+            .as_deref()
+            .and_then(parse_time))
     };
     Ok(Hold {
         id: row.get(0)?,
@@ -231,8 +234,9 @@ impl Catalog {
     pub fn holds(&self, with_released: bool) -> Result<Vec<Hold>, BackupError> {
         let now = Utc::now();
         let holds = self.with(|connection| {
-            let mut statement = connection
-                .prepare_cached(&format!("SELECT {HOLD_COLUMNS} FROM hold h ORDER BY hold_id"))?;
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {HOLD_COLUMNS} FROM hold h ORDER BY hold_id"
+            ))?;
             let rows = statement.query_map([], hold_of)?;
             rows.collect::<rusqlite::Result<Vec<Hold>>>()
         })?;
@@ -262,7 +266,9 @@ impl Catalog {
 
 fn select(transaction: &rusqlite::Transaction<'_>, id: i64) -> rusqlite::Result<Option<Hold>> {
     transaction
-        .prepare_cached(&format!("SELECT {HOLD_COLUMNS} FROM hold h WHERE hold_id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {HOLD_COLUMNS} FROM hold h WHERE hold_id = ?1"
+        ))?
         .query_row([id], hold_of)
         .optional()
 }

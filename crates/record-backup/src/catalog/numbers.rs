@@ -282,7 +282,10 @@ mod tests {
     fn a_persons_number_matches_its_subscriber_digits_or_itself() {
         let long = PersonNumber::parse("+7 (495) 123-45-67").unwrap();
         let trunk = PersonNumber::parse("8 495 123 45 67").unwrap();
-        assert_eq!((long.from.as_str(), long.until.as_str()), ("7654321594", "7654321594:"));
+        assert_eq!(
+            (long.from.as_str(), long.until.as_str()),
+            ("7654321594", "7654321594:")
+        );
         assert_eq!(long.from, trunk.from);
         let inside = |n: &PersonNumber, digits: &str| {
             let reversed = reversed_digits(digits).unwrap();
@@ -293,7 +296,11 @@ mod tests {
         let short = PersonNumber::parse("1234567").unwrap();
         assert!(inside(&short, "1234567"));
         assert!(!inside(&short, "91234567") && !inside(&short, "123456"));
-        assert!(PersonNumber::parse("101").unwrap_err().contains("at least 7"));
+        assert!(
+            PersonNumber::parse("101")
+                .unwrap_err()
+                .contains("at least 7")
+        );
         assert!(PersonNumber::parse("sip:alice").is_err());
     }
 

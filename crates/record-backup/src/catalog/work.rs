@@ -7,8 +7,8 @@ use super::conditions::{Conditions, Cursor, ScopeFilter, order_by};
 use super::entry::{record_of, size_of};
 use super::hold::not_held;
 use super::{Catalog, state};
-use chrono::Utc;
 use crate::error::BackupError;
+use chrono::Utc;
 
 /// A record still to be kept. No `Debug`: it holds a storage link, a bearer secret.
 pub(crate) struct Pending {

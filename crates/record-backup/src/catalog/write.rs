@@ -5,9 +5,9 @@ use chrono::Utc;
 use rusqlite::params;
 use telphin_records::Record;
 
+use super::audit::{Draft, append};
 use super::entry::{json_of, time_text};
 use super::{Catalog, numbers};
-use super::audit::{Draft, append};
 use crate::error::BackupError;
 
 /// Marks the month of `record_uuid` as needing a new manifest.

@@ -24,8 +24,10 @@ pub struct AuditArgs {
 pub enum AuditCommand {
     /// Recompute the chain of the catalog's log and of the target's copy; name the first
     /// entry that does not match.
-    #[command(after_help = "Example:\n  telphin-records audit verify --to ./backup\n\n\
-        Exit code 1 when an entry was edited, removed or moved.")]
+    #[command(
+        after_help = "Example:\n  telphin-records audit verify --to ./backup\n\n\
+        Exit code 1 when an entry was edited, removed or moved."
+    )]
     Verify(AuditVerifyArgs),
     /// Print the entries of a period as JSON Lines, hashes included, for an inspector.
     #[command(after_help = "Example:\n  \
@@ -104,8 +106,16 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<Exit, Failure> {
         }
         AuditCommand::Export(export) => {
             let tz = context.global.tz;
-            let from = export.from.as_deref().map(|t| when::instant(t, tz)).transpose()?;
-            let until = export.until.as_deref().map(|t| when::instant(t, tz)).transpose()?;
+            let from = export
+                .from
+                .as_deref()
+                .map(|t| when::instant(t, tz))
+                .transpose()?;
+            let until = export
+                .until
+                .as_deref()
+                .map(|t| when::instant(t, tz))
+                .transpose()?;
             let catalog = store::existing_catalog(&export.catalog.file)?;
             let mut out: Box<dyn std::io::Write> = match &export.output {
                 Some(path) => Box::new(std::io::BufWriter::new(

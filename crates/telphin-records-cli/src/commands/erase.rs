@@ -70,7 +70,11 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
         report.act.store(archive.target()).await?;
     }
     print(context, &report.act)?;
-    let verb = if args.yes { "erased" } else { "would erase (dry run; add --yes)" };
+    let verb = if args.yes {
+        "erased"
+    } else {
+        "would erase (dry run; add --yes)"
+    };
     tracing::info!(
         "{verb}: {} recordings; {} not erased; act: {} and {}",
         report.act.records.len(),
@@ -89,10 +93,7 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
 }
 
 /// Writes the act as `<act id>.json` and `.csv` in `dir`, each complete or not at all.
-pub fn write_act(
-    dir: &std::path::Path,
-    act: &DeletionAct,
-) -> Result<(PathBuf, PathBuf), Failure> {
+pub fn write_act(dir: &std::path::Path, act: &DeletionAct) -> Result<(PathBuf, PathBuf), Failure> {
     let write = |extension: &str, bytes: &[u8]| -> Result<PathBuf, Failure> {
         let path = dir.join(format!("{}.{extension}", act.act_id));
         let failed = |error: std::io::Error| {
@@ -127,8 +128,17 @@ fn print(context: &Context, act: &DeletionAct) -> Result<(), Failure> {
                     json!(record.call_time.to_rfc3339()),
                 ),
                 (
-                    if act.dry_run { "would be erased" } else { "erased" }.to_owned(),
-                    json!(if act.dry_run { "would be erased" } else { "erased" }),
+                    if act.dry_run {
+                        "would be erased"
+                    } else {
+                        "erased"
+                    }
+                    .to_owned(),
+                    json!(if act.dry_run {
+                        "would be erased"
+                    } else {
+                        "erased"
+                    }),
                 ),
                 (places.join(", "), json!(places)),
                 (

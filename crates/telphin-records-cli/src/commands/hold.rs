@@ -91,8 +91,13 @@ pub async fn run(context: &Context, args: &HoldArgs) -> Result<Exit, Failure> {
     match &args.action {
         HoldAction::Add(add) => {
             let tz = context.global.tz;
-            let on = match (&add.number, add.extension_id, &add.recording, &add.from, &add.until)
-            {
+            let on = match (
+                &add.number,
+                add.extension_id,
+                &add.recording,
+                &add.from,
+                &add.until,
+            ) {
                 (Some(number), ..) => HoldOn::Number(number.clone()),
                 (_, Some(id), ..) => HoldOn::Extension(id),
                 (_, _, Some(uuid), ..) => {
@@ -165,7 +170,9 @@ fn print(context: &Context, holds: &[Hold]) -> Result<(), Failure> {
     let time = |at: Option<telphin_records::chrono::DateTime<Utc>>| {
         at.map(|at| {
             (
-                at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string(),
+                at.with_timezone(&tz)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
                 json!(at.to_rfc3339()),
             )
         })
@@ -197,7 +204,15 @@ fn print(context: &Context, holds: &[Hold]) -> Result<(), Failure> {
         .collect();
     output::table_of(
         &[
-            "id", "kind", "on", "reason", "state", "ends", "placed", "by", "released",
+            "id",
+            "kind",
+            "on",
+            "reason",
+            "state",
+            "ends",
+            "placed",
+            "by",
+            "released",
             "released_by",
         ],
         rows,

@@ -40,7 +40,10 @@ pub async fn run(context: &Context, args: &RetentionArgs) -> Result<Exit, Failur
     let config = ServiceConfig::load(&args.policy).map_err(|e| Failure::usage(e.to_string()))?;
     let pbx = match (&args.pbx, config.pbxs.as_slice()) {
         (Some(name), pbxs) => pbxs.iter().find(|p| &p.name == name).ok_or_else(|| {
-            Failure::usage(format!("{}: there is no [[pbx]] named {name:?}", args.policy.display()))
+            Failure::usage(format!(
+                "{}: there is no [[pbx]] named {name:?}",
+                args.policy.display()
+            ))
         })?,
         (None, [only]) => only,
         (None, _) => {
@@ -91,7 +94,11 @@ pub async fn run(context: &Context, args: &RetentionArgs) -> Result<Exit, Failur
     }
     Ok(match report.outcome {
         Outcome::Paused { .. } => Exit::Budget,
-        _ if report.act.as_ref().is_some_and(|a| !a.not_destroyed.is_empty()) => {
+        _ if report
+            .act
+            .as_ref()
+            .is_some_and(|a| !a.not_destroyed.is_empty()) =>
+        {
             Exit::SomeFailed
         }
         _ => Exit::Done,
@@ -102,7 +109,9 @@ fn print(context: &Context, report: &RetentionReport) -> Result<(), Failure> {
     let tz = context.global.tz;
     let when = |at: Option<telphin_records::chrono::DateTime<Utc>>| match at {
         Some(at) => (
-            at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string(),
+            at.with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
             json!(at.to_rfc3339()),
         ),
         None => ("never".to_owned(), serde_json::Value::Null),
