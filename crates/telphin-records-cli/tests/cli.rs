@@ -880,6 +880,10 @@ fn hold_erase_audit_and_retention_from_the_command_line() {
         &["hold", "list", "--format", "json"],
     );
     assert_eq!(json(&listed)[0]["reason"], "claim 7");
+    // Not even `delete` takes a held recording from the PBX.
+    let deleted = run(&mut cmd(&sim, dir.path()), &["delete", &found[0], "--yes"]);
+    assert_eq!(deleted.code, 1, "{}", deleted.stderr);
+    assert!(deleted.stderr.contains("claim 7"), "{}", deleted.stderr);
 
     let acts = dir.path().join("acts");
     std::fs::create_dir(&acts).unwrap();

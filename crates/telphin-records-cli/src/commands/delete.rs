@@ -1,7 +1,10 @@
-//! `delete`: one recording from the PBX, for good.
+//! `delete`: one recording from the PBX, for good — unless the catalog holds it under a legal
+//! hold.
 
 use clap::Args;
+use telphin_records::chrono::Utc;
 
+use crate::cli::CatalogArgs;
 use crate::context::Context;
 use crate::exit::{Exit, Failure};
 
@@ -14,6 +17,9 @@ pub struct DeleteArgs {
     /// Really delete.
     #[arg(long)]
     pub yes: bool,
+    /// A recording this catalog (if there is one) holds under a legal hold is not deleted.
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
 }
 
 pub async fn run(context: &Context, args: &DeleteArgs) -> Result<Exit, Failure> {
@@ -22,6 +28,15 @@ pub async fn run(context: &Context, args: &DeleteArgs) -> Result<Exit, Failure> 
         return Err(Failure::usage(format!(
             "this deletes {uuid} from the PBX for good: add --yes to do it"
         )));
+    }
+    if args.catalog.file.exists() {
+        let catalog = record_backup::Catalog::open(&args.catalog.file)?;
+        if let Some(hold) = catalog.holds_on(uuid.as_ref(), Utc::now())?.first() {
+            return Err(Failure::failed(format!(
+                "{uuid} is held (hold {}: {}); release the hold first",
+                hold.id, hold.reason
+            )));
+        }
     }
     let scope = context.scope()?;
     let deletion = context
