@@ -195,14 +195,36 @@ fn retention_destroys_exactly_what_is_past_each_period_and_spares_what_is_held()
     assert!(tombstone.number_hash.is_none());
     assert!(archive.catalog().check_audit().unwrap().holds());
 
-    // Once released, the held call goes at the next application.
+    // The held number survives its erasure too, refused with the hold's reason.
+    let erasure = record_backup::ErasureOptions::new("request 5", "dpo")
+        .key(b"key".to_vec())
+        .dry_run(false);
+    let refused = runtime
+        .block_on(archive.erase("+7 495 765-43-21", pbx(), &erasure))
+        .unwrap();
+    assert!(refused.act.records.is_empty());
+    assert_eq!(refused.act.not_destroyed.len(), 1);
+    assert!(refused.act.not_destroyed[0].reason.contains("tax inspection 2027/4"));
+    assert!(archive.catalog().entry(&held).unwrap().is_some());
+    assert!(sim.records().iter().any(|r| r.uuid == held));
+    let again = runtime
+        .block_on(archive.apply_retention(&policy, pbx(), false, now))
+        .unwrap();
+    assert!(again.act.is_none(), "nothing more is past, or not held");
+
+    // Once released, it is erased.
     archive.catalog().release_hold(hold.id, "lawyer").unwrap();
+    let erased = runtime
+        .block_on(archive.erase("+7 495 765-43-21", pbx(), &erasure))
+        .unwrap();
+    assert!(!erased.is_partial(), "{:?}", erased.act.not_destroyed);
+    assert_eq!(erased.act.records.len(), 1);
+    assert!(archive.catalog().entry(&held).unwrap().is_none());
+    assert!(!sim.records().iter().any(|r| r.uuid == held));
     let after = runtime
         .block_on(archive.apply_retention(&policy, pbx(), false, now))
         .unwrap();
-    assert_eq!(after.act.unwrap().records.len(), 1);
-    assert!(archive.catalog().entry(&held).unwrap().is_none());
-    assert!(!sim.records().iter().any(|r| r.uuid == held));
+    assert!(after.act.is_none());
     let check = archive.catalog().check_audit().unwrap();
     assert!(check.holds(), "{check:?}");
     let target = runtime
