@@ -86,7 +86,7 @@ pub struct AuditEntry {
     /// Why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The hash of the entry before it ([`GENESIS`] for the first).
+    /// The hash of the entry before it (64 zeros for the first).
     pub prev: String,
 }
 
