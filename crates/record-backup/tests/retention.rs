@@ -204,7 +204,11 @@ fn retention_destroys_exactly_what_is_past_each_period_and_spares_what_is_held()
         .unwrap();
     assert!(refused.act.records.is_empty());
     assert_eq!(refused.act.not_destroyed.len(), 1);
-    assert!(refused.act.not_destroyed[0].reason.contains("tax inspection 2027/4"));
+    assert!(
+        refused.act.not_destroyed[0]
+            .reason
+            .contains("tax inspection 2027/4")
+    );
     assert!(archive.catalog().entry(&held).unwrap().is_some());
     assert!(sim.records().iter().any(|r| r.uuid == held));
     let again = runtime

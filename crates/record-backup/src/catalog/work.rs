@@ -57,7 +57,10 @@ impl Catalog {
             conditions.push("init_time_us < ?", [Sql::Integer(before)]);
         }
         let sql = format!(
-            "SELECT record_json, storage_link, init_time_us FROM record WHERE {} {} LIMIT {limit}",
+            // The index of pending records (few at any time), not that of the records still on
+            // the PBX (every call of the last N days), which SQLite would otherwise pick.
+            "SELECT record_json, storage_link, init_time_us FROM record INDEXED BY record_pending \
+             WHERE {} {} LIMIT {limit}",
             conditions.clause(),
             order_by(Order::Asc),
         );
