@@ -445,6 +445,13 @@ impl Pbx {
                 return;
             }
         };
+        // The act first: the metrics below say the application is over.
+        if let Some(act) = &report.act
+            && let Err(error) = act.store(self.archive.target()).await
+        {
+            self.failed(kind_of(&error));
+            tracing::warn!(pbx = %self.name, %error, act = %act.act_id, "the deletion act could not be stored");
+        }
         let purged: u64 = report
             .passes
             .iter()
@@ -469,12 +476,6 @@ impl Pbx {
             .held
             .get_or_create(&self.label())
             .set(gauge(held));
-        if let Some(act) = &report.act
-            && let Err(error) = act.store(self.archive.target()).await
-        {
-            self.failed(kind_of(&error));
-            tracing::warn!(pbx = %self.name, %error, act = %act.act_id, "the deletion act could not be stored");
-        }
         tracing::info!(pbx = %self.name, purged, expired, held, "retention policy applied");
     }
 

@@ -467,3 +467,108 @@ fn every_plan_of_a_number_search_finds_what_filtering_by_hand_finds() {
         assert_eq!(total, want.len() as u64, "{number} {extension:?}");
     }
 }
+
+/// The calls (by number `n`) an active hold covers at `now`.
+fn held_calls(catalog: &Catalog, now: chrono::DateTime<chrono::Utc>) -> Vec<u32> {
+    (0..12u32)
+        .filter(|n| {
+            !catalog
+                .holds_on(&format!("30-{n:032X}"), now)
+                .unwrap()
+                .is_empty()
+        })
+        .collect()
+}
+
+#[test]
+fn holds_cover_what_they_name_until_they_end_or_are_released() {
+    use chrono::{TimeZone as _, Utc};
+    let catalog = filled();
+    let now = Utc::now();
+    let at = |m: u32| Utc.with_ymd_and_hms(2024, m, 1, 0, 0, 0).unwrap();
+
+    // A number written another way: the same subscriber's last 10 digits.
+    let number = catalog
+        .add_hold(
+            &HoldOn::Number("89165550123".into()),
+            "claim 1",
+            None,
+            "lawyer",
+        )
+        .unwrap();
+    assert_eq!(held_calls(&catalog, now), vec![0, 1, 3, 4, 6, 7, 9, 10]);
+    catalog.release_hold(number.id, "lawyer").unwrap();
+    assert!(held_calls(&catalog, now).is_empty());
+
+    let extension = catalog
+        .add_hold(&HoldOn::Extension(205), "audit", None, "lawyer")
+        .unwrap();
+    assert_eq!(held_calls(&catalog, now), vec![1, 3, 5, 7, 9, 11]);
+    catalog.release_hold(extension.id, "lawyer").unwrap();
+
+    // February: calls 1, 4, 7, 10 (month = 1 + n % 3).
+    let period = catalog
+        .add_hold(
+            &HoldOn::Period {
+                from: at(2),
+                until: at(3),
+            },
+            "tax",
+            None,
+            "lawyer",
+        )
+        .unwrap();
+    assert_eq!(held_calls(&catalog, now), vec![1, 4, 7, 10]);
+    catalog.release_hold(period.id, "lawyer").unwrap();
+
+    // A hold that ends: active before its end, not from it on.
+    let end = now + chrono::Duration::hours(1);
+    let recording = catalog
+        .add_hold(
+            &HoldOn::Recording(format!("30-{:032X}", 2)),
+            "complaint",
+            Some(end),
+            "lawyer",
+        )
+        .unwrap();
+    assert_eq!(held_calls(&catalog, now), vec![2]);
+    assert!(held_calls(&catalog, end).is_empty());
+    assert!(recording.is_active(now) && !recording.is_active(end));
+    assert_eq!(catalog.holds(false).unwrap().len(), 1);
+    assert_eq!(catalog.holds(true).unwrap().len(), 4);
+
+    // Refused before anything is written.
+    let refused = |on: HoldOn, reason: &str| {
+        catalog
+            .add_hold(&on, reason, None, "lawyer")
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(refused(HoldOn::Extension(1), " ").contains("reason"));
+    assert!(refused(HoldOn::Number("0123".into()), "x").contains("at least 7"));
+    assert!(
+        refused(
+            HoldOn::Period {
+                from: at(3),
+                until: at(3)
+            },
+            "x"
+        )
+        .contains("end after")
+    );
+    assert!(catalog.release_hold(99, "lawyer").is_err());
+
+    // Every change is in the log, and the log holds no number.
+    assert_eq!(catalog.audit_len().unwrap(), 7);
+    assert!(catalog.check_audit().unwrap().holds());
+    let mut lines = Vec::new();
+    catalog
+        .export_audit(None, None, |line| {
+            lines.push(line.to_owned());
+            Ok(())
+        })
+        .unwrap();
+    assert!(lines.iter().all(|l| !l.contains("5550123")), "{lines:?}");
+    assert!(lines[0].contains("\"action\":\"hold-add\""));
+    assert!(lines[1].contains("\"action\":\"hold-release\""));
+}
