@@ -150,6 +150,10 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             .await?;
         if !options.dry_run {
             self.after_destroying().await?;
+            if act.not_destroyed.is_empty() {
+                self.catalog.scrub_number_holds(&person)?;
+            }
+            self.catalog.checkpoint()?;
         }
         Ok(ErasureReport {
             act,

@@ -249,6 +249,15 @@ fn erasing_a_number_leaves_nothing_of_it_but_tombstones_an_act_and_a_log() {
             "{uuid} is still in the target"
         );
     }
+    // Nor in the catalog's file: deleted content is zeroed, the write-ahead log emptied.
+    for file in ["catalog.sqlite", "catalog.sqlite-wal"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("4951112233") && !text.contains("3322111594"),
+            "{file} still holds the number"
+        );
+    }
     // The other numbers' calls are all still there.
     for other in OTHERS {
         assert!(

@@ -310,7 +310,7 @@ fn objects_holding(
 }
 
 #[test]
-fn erasing_a_number_from_s3_leaves_no_object_and_no_manifest_line_of_it() {
+fn erasure_and_expiry_in_s3_leave_no_object_and_no_manifest_line_of_what_they_destroy() {
     let sim = start(SimConfig {
         seed: 4711,
         record_count: 200,
@@ -391,4 +391,54 @@ fn erasing_a_number_from_s3_leaves_no_object_and_no_manifest_line_of_it() {
         .unwrap();
     assert!(check.holds(), "{check:?}");
     assert_eq!(check.entries, matching.len() as u64);
+
+    // The retention policy as of 1 March 2027: three years in the archive (UTC midnights),
+    // so January and February 2024 are destroyed, their objects and manifests with them.
+    let mut policy = record_backup::RetentionPolicy::default();
+    policy.keep_in_archive_years = Some(3);
+    let now = Utc.with_ymd_and_hms(2027, 3, 1, 12, 0, 0).unwrap();
+    let before_march: Vec<(String, String)> = found(
+        archive.catalog(),
+        &record_backup::SearchQuery::default()
+            .before(Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap()),
+    )
+    .into_iter()
+    .map(|e| {
+        (
+            e.record.record_uuid.to_string(),
+            e.state.object_key.clone().unwrap(),
+        )
+    })
+    .collect();
+    assert!(!before_march.is_empty());
+    let report = runtime
+        .block_on(archive.apply_retention(&policy, pbx(), false, now))
+        .unwrap();
+    let act = report.act.unwrap();
+    assert_eq!(act.records.len(), before_march.len());
+    runtime.block_on(act.store(&target)).unwrap();
+    let names: Vec<String> = objects_holding(&target, &runtime, "")
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    for (uuid, key) in &before_march {
+        assert!(!names.contains(key), "{key} is left");
+        assert!(archive.catalog().tombstone(uuid).unwrap().is_some());
+    }
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "_manifest/2024-01.jsonl" || n == "_manifest/2024-02.jsonl")
+    );
+    assert!(names.iter().any(|n| n == "_manifest/2024-03.jsonl"));
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("_acts/expire-") && n.ends_with(".csv"))
+    );
+    let check = runtime
+        .block_on(record_backup::check_target_audit(&target))
+        .unwrap();
+    assert!(check.holds(), "{check:?}");
+    assert_eq!(check.entries, (matching.len() + before_march.len()) as u64);
 }

@@ -284,6 +284,17 @@ impl Catalog {
         })
     }
 
+    /// The hash of entry `seq`, if the log holds it: to hold a copy of the log (the
+    /// target's, an inspector's export) against the catalog's.
+    pub fn audit_hash(&self, seq: u64) -> Result<Option<String>, BackupError> {
+        self.with(|connection| {
+            connection
+                .prepare_cached("SELECT hash FROM audit WHERE seq = ?1")?
+                .query_row([i64::try_from(seq).unwrap_or(i64::MAX)], |row| row.get(0))
+                .optional()
+        })
+    }
+
     /// How many entries the log holds.
     pub fn audit_len(&self) -> Result<u64, BackupError> {
         self.with(|connection| {

@@ -230,6 +230,29 @@ impl Catalog {
         hold.ok_or_else(|| BackupError::InvalidOption(format!("there is no hold {id}")))
     }
 
+    /// Scrubs the number from the released holds placed on `person`: once their calls are
+    /// erased, a released hold keeps its reason and dates, not the number.
+    pub(crate) fn scrub_number_holds(&self, person: &PersonNumber) -> Result<u64, BackupError> {
+        self.with(|connection| {
+            connection
+                .prepare_cached(
+                    "UPDATE hold SET subject = 'a number (erased)', number_from = NULL, \
+                     number_until = NULL WHERE kind = 'number' AND released_at IS NOT NULL \
+                     AND number_from = ?1 AND number_until = ?2",
+                )?
+                .execute(params![person.from, person.until])
+                .map(|n| n as u64)
+        })
+    }
+
+    /// Writes the log's pages into the catalog file and empties the log (`-wal`), so that
+    /// the old pages of what was just deleted are not left in it.
+    pub(crate) fn checkpoint(&self) -> Result<(), BackupError> {
+        self.with(|connection| {
+            connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        })
+    }
+
     /// The holds, oldest first: the active ones, or all of them.
     pub fn holds(&self, with_released: bool) -> Result<Vec<Hold>, BackupError> {
         let now = Utc::now();

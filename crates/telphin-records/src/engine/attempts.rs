@@ -26,9 +26,9 @@ pub(crate) enum After {
 /// refused, and whether an earlier attempt may have acted on the server.
 ///
 /// A 401 is cured by a new token: the first one is always replayed with a token fetched (or
-/// shared) after it, and a 401 on that newer token once more. When the server had accepted the
-/// refused token (or a newer one), the credentials work and the token expired: tokens may
-/// expire again and again under a long burst of calls, so such a 401 is replayed up to
+/// shared) after it, and a 401 on that newer token once more. When the server had accepted a
+/// token of these credentials before, they work and the token expired: tokens may expire
+/// again and again under a long burst of calls, so such a 401 is replayed up to
 /// [`EXPIRED_REPLAYS`] times in all. A 401 on a token no newer than one refused before is
 /// returned.
 #[derive(Debug)]
@@ -218,6 +218,27 @@ mod tests {
         let last = u64::from(EXPIRED_REPLAYS) + 1;
         core.observe(last, http::StatusCode::OK, &http::HeaderMap::new());
         sent_with(&mut attempts, last);
+        assert_eq!(attempts.after(&unauthorized(), &core), After::Return);
+    }
+
+    #[test]
+    fn once_the_credentials_worked_a_burst_outliving_new_tokens_is_replayed() {
+        let core = core();
+        // The first token was taken; every later one expires before a call made with it
+        // comes back.
+        core.observe(1, http::StatusCode::OK, &http::HeaderMap::new());
+        let mut attempts = Attempts::new(RetryPolicy::default(), true, true);
+        for generation in 2..=u64::from(EXPIRED_REPLAYS) + 1 {
+            sent_with(&mut attempts, generation);
+            assert_eq!(attempts.after(&unauthorized(), &core), After::Reauthorize);
+        }
+        sent_with(&mut attempts, u64::from(EXPIRED_REPLAYS) + 2);
+        assert_eq!(attempts.after(&unauthorized(), &core), After::Return);
+        // Still never twice on the same token.
+        let mut attempts = Attempts::new(RetryPolicy::default(), true, true);
+        sent_with(&mut attempts, 7);
+        assert_eq!(attempts.after(&unauthorized(), &core), After::Reauthorize);
+        sent_with(&mut attempts, 7);
         assert_eq!(attempts.after(&unauthorized(), &core), After::Return);
     }
 
