@@ -169,6 +169,8 @@ pub struct Archive<T> {
     /// Whether a run removed what killed runs left in a local target (once per archive:
     /// it walks the whole directory).
     pub(crate) tidied: std::sync::atomic::AtomicBool,
+    /// Set by [`Archive::stop_destroying`].
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
 }
 
 impl<T> std::fmt::Debug for Archive<T> {
@@ -195,6 +197,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             catalog: Arc::new(catalog),
             options,
             tidied: std::sync::atomic::AtomicBool::new(false),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -220,6 +223,20 @@ impl<T: AsyncTransport + 'static> Archive<T> {
     pub async fn settle(&self) -> Result<(), BackupError> {
         self.target.remove_stale_uploads()?;
         self.write_manifests().await
+    }
+
+    /// Stops purges, erasures and retention runs of this archive for good, between two
+    /// records: a run under way then writes its manifests, audit log and act, and returns
+    /// (its report says more was left). For a process shutting down without leaving a
+    /// destruction unrecorded.
+    pub fn stop_destroying(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether [`stop_destroying`](Self::stop_destroying) was called.
+    pub(crate) fn stopped(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Removes what killed runs left in a local target, the first time only.

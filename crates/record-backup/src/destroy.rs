@@ -186,7 +186,7 @@ pub(crate) struct Sweep {
     pub(crate) outcome: Outcome,
     /// Records destroyed.
     pub(crate) destroyed: u64,
-    /// Whether it stopped at its limit with records left.
+    /// Whether it stopped (at its limit, or asked to) with records left.
     pub(crate) more: bool,
 }
 
@@ -294,7 +294,9 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             };
             after = Some((last.init_time_us, last.record_uuid.clone()));
             for doomed in page {
-                if limit.is_some_and(|limit| act.records.len() + act.not_destroyed.len() >= limit) {
+                let full =
+                    limit.is_some_and(|limit| act.records.len() + act.not_destroyed.len() >= limit);
+                if full || self.stopped() {
                     sweep.more = true;
                     return Ok(sweep);
                 }

@@ -124,7 +124,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             after = Some((last.init_time_us, last.record_uuid.clone()));
             for kept in page {
                 let done = report.deleted + report.already_gone + report.would_delete;
-                if options.max_deletions.is_some_and(|max| done >= max) {
+                if self.stopped() || options.max_deletions.is_some_and(|max| done >= max) {
                     break 'pages Ok(());
                 }
                 let uuid = RecordUuid::new(kept.record_uuid.as_str()).map_err(|error| {

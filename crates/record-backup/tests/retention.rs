@@ -235,6 +235,18 @@ fn retention_destroys_exactly_what_is_past_each_period_and_spares_what_is_held()
         .block_on(record_backup::check_target_audit(archive.target()))
         .unwrap();
     assert_eq!(target.last_hash, check.last_hash);
+
+    // An archive told to stop (a service shutting down) destroys nothing more, and says so.
+    let left = entries(archive.catalog()).len();
+    archive.stop_destroying();
+    let mut all = RetentionPolicy::default();
+    all.keep_in_archive_years = Some(1);
+    let stopped = runtime
+        .block_on(archive.apply_retention(&all, pbx(), false, now))
+        .unwrap();
+    assert!(stopped.passes.iter().any(|p| p.more), "{stopped:?}");
+    assert!(stopped.act.is_none());
+    assert_eq!(entries(archive.catalog()).len(), left);
 }
 
 #[test]

@@ -130,7 +130,8 @@ impl Pbx {
 
     /// Syncs until `stop` turns true; then leaves the target tidy. A sync in flight is
     /// abandoned at once: nothing partial is under a record's name, and the next start lists
-    /// its period again.
+    /// its period again. The retention policy's application stops between two records and
+    /// finishes its paperwork.
     pub(crate) async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut next_reconcile = Instant::now();
         // When the last guarded sync began: one runs every interval, events or not.
@@ -147,7 +148,6 @@ impl Pbx {
                 let synced = self.sync(guarded).await;
                 if reconcile && matches!(synced, Ok(Synced::Done(_))) {
                     self.reconcile().await;
-                    self.apply_retention().await;
                 }
                 synced
             };
@@ -155,6 +155,21 @@ impl Pbx {
                 synced = work => synced,
                 _ = stop.wait_for(|stop| *stop) => break,
             };
+            if reconcile && matches!(synced, Ok(Synced::Done(_))) {
+                // Not abandoned at a stop: it stops between two records, then writes the
+                // manifests, the audit log and the act of what it destroyed.
+                let retention = self.apply_retention();
+                tokio::pin!(retention);
+                let stopped = tokio::select! {
+                    () = &mut retention => false,
+                    _ = stop.wait_for(|stop| *stop) => true,
+                };
+                if stopped {
+                    self.archive.stop_destroying();
+                    retention.await;
+                    break;
+                }
+            }
             if reconcile && matches!(synced, Ok(Synced::Done(_))) {
                 next_reconcile = Instant::now() + self.settings.reconcile_every;
             }

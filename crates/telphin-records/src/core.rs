@@ -118,12 +118,10 @@ impl Core {
         }
     }
 
-    /// Whether the server has accepted a token of these credentials — this one or any other:
-    /// the credentials are known to work, and a 401 on a token means it expired. (Under a
-    /// burst of calls, tokens fetched a moment ago expire before any call made with them has
-    /// come back: waiting for a call to prove each new token failed calls it did not have to.)
+    /// Whether the server accepted the token of `generation`, or a newer one: the credentials
+    /// are known to work, and a 401 on it means it expired.
     pub(crate) fn token_proven(&self, generation: u64) -> bool {
-        generation != 0 && self.accepted_token.load(Ordering::Relaxed) != 0
+        generation != 0 && self.accepted_token.load(Ordering::Relaxed) >= generation
     }
 
     pub(crate) fn last_rate_limit(&self) -> Option<RateLimit> {

@@ -26,9 +26,10 @@ pub(crate) enum After {
 /// refused, and whether an earlier attempt may have acted on the server.
 ///
 /// A 401 is cured by a new token: the first one is always replayed with a token fetched (or
-/// shared) after it, and a 401 on that newer token once more. When the server had accepted a
-/// token of these credentials before, they work and the token expired: tokens may expire
-/// again and again under a long burst of calls, so such a 401 is replayed up to
+/// shared) after it, and a 401 on that newer token once more. When the server had accepted the
+/// refused token (or a newer one), or the token this call saw refused before, the credentials
+/// work and tokens expire: they may expire again and again under a long burst of calls —
+/// before any call made with the newest one has come back — so such a 401 is replayed up to
 /// [`EXPIRED_REPLAYS`] times in all. A 401 on a token no newer than one refused before is
 /// returned.
 #[derive(Debug)]
@@ -115,7 +116,11 @@ impl Attempts {
         if matches!(error, Error::Unauthorized(_)) && self.can_refresh {
             let generation = self.authorized.generation;
             let (count, newest) = self.refusals;
-            let limit = match core.token_proven(generation) {
+            // Expiries: the server took the refused token, or took the token this call saw
+            // refused before (for other calls, before it expired under them).
+            let expiring =
+                core.token_proven(generation) || (count > 0 && core.token_proven(newest));
+            let limit = match expiring {
                 true => EXPIRED_REPLAYS,
                 false => REPLAYS,
             };
@@ -222,23 +227,17 @@ mod tests {
     }
 
     #[test]
-    fn once_the_credentials_worked_a_burst_outliving_new_tokens_is_replayed() {
+    fn a_token_refused_here_and_taken_by_other_calls_had_expired() {
         let core = core();
-        // The first token was taken; every later one expires before a call made with it
-        // comes back.
-        core.observe(1, http::StatusCode::OK, &http::HeaderMap::new());
         let mut attempts = Attempts::new(RetryPolicy::default(), true, true);
-        for generation in 2..=u64::from(EXPIRED_REPLAYS) + 1 {
+        for generation in 1..=u64::from(EXPIRED_REPLAYS) {
+            // Refused for this call before any call with it came back...
             sent_with(&mut attempts, generation);
             assert_eq!(attempts.after(&unauthorized(), &core), After::Reauthorize);
+            // ... and taken by other calls sent before it expired.
+            core.observe(generation, http::StatusCode::OK, &http::HeaderMap::new());
         }
-        sent_with(&mut attempts, u64::from(EXPIRED_REPLAYS) + 2);
-        assert_eq!(attempts.after(&unauthorized(), &core), After::Return);
-        // Still never twice on the same token.
-        let mut attempts = Attempts::new(RetryPolicy::default(), true, true);
-        sent_with(&mut attempts, 7);
-        assert_eq!(attempts.after(&unauthorized(), &core), After::Reauthorize);
-        sent_with(&mut attempts, 7);
+        sent_with(&mut attempts, u64::from(EXPIRED_REPLAYS) + 1);
         assert_eq!(attempts.after(&unauthorized(), &core), After::Return);
     }
 
