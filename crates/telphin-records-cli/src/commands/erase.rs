@@ -2,7 +2,7 @@
 //! PBX, the target, the catalog and the manifests — with a deletion act. A dry run without
 //! --yes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use record_backup::{ArchiveOptions, DeletionAct, ErasureOptions, Outcome};
@@ -23,7 +23,8 @@ pub struct EraseArgs {
     /// Why (the request it answers): kept in every tombstone, audit entry and the act.
     #[arg(long)]
     pub reason: String,
-    /// Really erase (the key of the number's hash comes from TELPHIN_ERASURE_KEY).
+    /// Really erase (the key of the tombstones' number hash: TELPHIN_ERASURE_KEY, else the
+    /// file <catalog>.erasure-key, made on first use, owner-only).
     #[arg(long)]
     pub yes: bool,
     /// Where the deletion act is written (JSON and CSV).
@@ -40,14 +41,6 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
     let scope = context.scope()?;
     let operator = context.operator(args.operator.as_deref());
     let mut options = ErasureOptions::new(&args.reason, &operator).dry_run(!args.yes);
-    if let Some(key) = context.settings.get("TELPHIN_ERASURE_KEY") {
-        options = options.key(key.as_bytes().to_vec());
-    } else if args.yes {
-        return Err(Failure::usage(
-            "erase --yes needs TELPHIN_ERASURE_KEY (environment or --config): the secret key \
-             of the number's hash kept in tombstones",
-        ));
-    }
     if !args.act_dir.is_dir() {
         return Err(Failure::usage(format!(
             "--act-dir {}: not a directory",
@@ -56,6 +49,13 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
     }
     let _lock = store::lock(&args.store.catalog.file)?;
     store::existing_catalog(&args.store.catalog.file)?;
+    if args.yes {
+        let key = match context.settings.get("TELPHIN_ERASURE_KEY") {
+            Some(key) => key.as_bytes().to_vec(),
+            None => key_file(&args.store.catalog.file)?,
+        };
+        options = options.key(key);
+    }
     let api = if args.yes {
         context.api().await?
     } else {
@@ -90,6 +90,62 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
         _ if report.is_partial() => Exit::SomeFailed,
         _ => Exit::Done,
     })
+}
+
+/// The key of `<catalog>.erasure-key`, made (32 random bytes, owner-only) the first time: the
+/// tombstones' number hashes then reveal nothing to whoever reads the target, the acts or the
+/// audit log without it. Its content is never printed.
+fn key_file(catalog: &Path) -> Result<Vec<u8>, Failure> {
+    let mut name = catalog.as_os_str().to_owned();
+    name.push(".erasure-key");
+    let path = PathBuf::from(name);
+    let failed = |error: std::io::Error| {
+        Failure::failed(format!("the erasure key {}: {error}", path.display()))
+    };
+    match std::fs::read(&path) {
+        Ok(key) if key.len() >= 16 => return Ok(key),
+        Ok(_) => {
+            return Err(Failure::usage(format!(
+                "the erasure key {} is shorter than 16 bytes",
+                path.display()
+            )));
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(failed(error)),
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)
+        .map_err(|error| Failure::failed(format!("no randomness for the erasure key: {error}")))?;
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(failed)?;
+    }
+    std::io::Write::write_all(&mut file, hex.as_bytes()).map_err(failed)?;
+    file.as_file().sync_all().map_err(failed)?;
+    // Made once: a key another run made meanwhile wins.
+    match file.persist_noclobber(&path) {
+        Ok(_) => {
+            tracing::warn!(
+                "made the erasure key {}: keep it with the catalog's backups (without it, a \
+                 tombstone's number hash cannot be checked)",
+                path.display()
+            );
+            Ok(hex.into_bytes())
+        }
+        Err(error) if error.error.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::read(&path).map_err(failed)
+        }
+        Err(error) => Err(failed(error.error)),
+    }
 }
 
 /// Writes the act as `<act id>.json` and `.csv` in `dir`, each complete or not at all.
