@@ -24,7 +24,7 @@ pub struct EraseArgs {
     #[arg(long)]
     pub reason: String,
     /// Really erase (the key of the tombstones' number hash: TELPHIN_ERASURE_KEY, else the
-    /// file <catalog>.erasure-key, made on first use, owner-only).
+    /// file CATALOG.erasure-key, made on first use, owner-only).
     #[arg(long)]
     pub yes: bool,
     /// Where the deletion act is written (JSON and CSV).
