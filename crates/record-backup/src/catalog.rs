@@ -4,6 +4,7 @@
 mod audit;
 mod conditions;
 mod entry;
+mod figures;
 mod hold;
 mod numbers;
 mod schema;
@@ -23,6 +24,7 @@ pub(crate) use audit::{Draft, Proof, append, bury};
 pub(crate) use conditions::{Conditions, Cursor, ScopeFilter};
 pub use entry::CatalogEntry;
 pub(crate) use entry::{ENTRY_COLUMNS, corrupt, entry_of, json_of, time_text};
+pub use figures::{Access, AccessAction, CallHour, MonthStorage};
 pub use hold::{Hold, HoldOn};
 pub(crate) use hold::{held, not_held};
 pub(crate) use numbers::{PersonNumber, forget as forget_numbers, index_record};

@@ -77,8 +77,9 @@ pub use audit::{check_target_audit, write_audit};
 pub use backup::BackupReport;
 pub use budget::{RateBudget, Reserve, WhenReserveReached};
 pub use catalog::{
-    BackupState, Catalog, CatalogEntry, DEFAULT_PAGE_SIZE, Hold, HoldOn, MAX_PAGE_SIZE,
-    MonthFigures, PendingSummary, Search, SearchQuery, Status, Tombstone,
+    Access, AccessAction, BackupState, CallHour, Catalog, CatalogEntry, DEFAULT_PAGE_SIZE, Hold,
+    HoldOn, MAX_PAGE_SIZE, MonthFigures, MonthStorage, PendingSummary, Search, SearchQuery, Status,
+    Tombstone,
 };
 pub use chain::{AUDIT_PREFIX, AuditAction, AuditBreak, AuditCheck, AuditEntry};
 pub use erase::{ErasureOptions, ErasureReport};

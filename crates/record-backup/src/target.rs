@@ -235,6 +235,30 @@ impl Target {
         Ok(self.store.get(key).await?.into_stream())
     }
 
+    /// The bytes `range` of the object `key`, chunk by chunk, as the store sends them: one
+    /// ranged read (an S3 `Range` GET, a seek in a file), never the object from its start.
+    /// `None` if there is no such object. The stream's errors are the target's.
+    pub async fn read_range(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<
+        Option<futures_util::stream::BoxStream<'static, Result<Bytes, BackupError>>>,
+        BackupError,
+    > {
+        let options = object_store::GetOptions::new().with_range(Some(range));
+        match self.store.get_opts(&Target::path(key)?, options).await {
+            Ok(found) => Ok(Some(
+                found
+                    .into_stream()
+                    .map(|chunk| chunk.map_err(BackupError::from))
+                    .boxed(),
+            )),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// The objects under `prefix`.
     pub(crate) async fn list(&self, prefix: &str) -> Result<Vec<Path>, BackupError> {
         let prefix = Target::path(prefix)?;

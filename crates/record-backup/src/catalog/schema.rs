@@ -32,6 +32,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("v5.sql"),
         fill: None,
     },
+    Migration {
+        sql: include_str!("v6.sql"),
+        fill: Some(super::figures::fill),
+    },
 ];
 
 /// The newest schema version.

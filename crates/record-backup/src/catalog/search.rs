@@ -61,6 +61,9 @@ pub struct SearchQuery {
     pub limit: Option<usize>,
     /// Entries per page (default [`DEFAULT_PAGE_SIZE`], at most [`MAX_PAGE_SIZE`]).
     pub page_size: Option<usize>,
+    /// Start after this entry (its call's time and record id, as [`Search::cursor`] gives
+    /// them): the pages of a web page, one request each.
+    pub after: Option<(DateTime<Utc>, String)>,
 }
 
 impl SearchQuery {
@@ -138,6 +141,12 @@ impl SearchQuery {
     /// `size` entries per page.
     pub fn page_size(mut self, size: usize) -> Self {
         self.page_size = Some(size);
+        self
+    }
+
+    /// Start after the entry of `cursor` (what [`Search::cursor`] gave after a page).
+    pub fn resume_after(mut self, cursor: (DateTime<Utc>, String)) -> Self {
+        self.after = Some(cursor);
         self
     }
 
@@ -241,7 +250,10 @@ impl Catalog {
             order: query.order(),
             page_size,
             remaining: query.limit,
-            after: None,
+            after: query
+                .after
+                .as_ref()
+                .map(|(at, uuid)| (at.timestamp_micros(), uuid.clone())),
             done: query.limit == Some(0),
         })
     }
@@ -351,6 +363,14 @@ impl Search<'_> {
         };
         self.after = Some((*time, uuid.clone()));
         Ok(Some(rows.into_iter().map(|(_, _, entry)| entry).collect()))
+    }
+
+    /// Where the last page read ended (its last entry's call time and record id), to resume
+    /// there with [`SearchQuery::resume_after`]; `None` before the first page.
+    pub fn cursor(&self) -> Option<(DateTime<Utc>, String)> {
+        let (micros, uuid) = self.after.as_ref()?;
+        let at = DateTime::<Utc>::from_timestamp_micros(*micros)?;
+        Some((at, uuid.clone()))
     }
 
     /// The plan SQLite picks for the next page (`EXPLAIN QUERY PLAN`), one step per line: to

@@ -403,6 +403,16 @@ fn a_catalog_written_by_schema_1_migrates_and_is_searched_by_number() {
         by_time(vec![0, 1, 3, 4, 6, 7, 9, 10])
     );
     assert!(plan(&catalog, SearchQuery::default().number("79165550123")).contains("record_number"));
+    // Schema 6 counted what was there.
+    assert_eq!(kept_figures(&catalog), scanned_figures(&catalog));
+    assert_eq!(
+        kept_figures(&catalog)
+            .1
+            .iter()
+            .map(|m| m.records)
+            .sum::<u64>(),
+        12
+    );
 }
 
 #[test]
@@ -571,4 +581,189 @@ fn holds_cover_what_they_name_until_they_end_or_are_released() {
     assert!(lines.iter().all(|l| !l.contains("5550123")), "{lines:?}");
     assert!(lines[0].contains("\"action\":\"hold-add\""));
     assert!(lines[1].contains("\"action\":\"hold-release\""));
+}
+
+/// The figures of schema 6 as a scan of every record gives them.
+fn scanned_figures(catalog: &Catalog) -> (Vec<(i64, String, String, i64, i64)>, Vec<MonthStorage>) {
+    catalog
+        .with(|c| {
+            let hours = c
+                .prepare(
+                    "SELECT init_time_us / 3600000000, coalesce(flow, ''), coalesce(result, ''), \
+                     count(*), sum(duration) FROM record GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                )?
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let months = c
+                .prepare(
+                    "SELECT strftime('%Y-%m', init_time_us / 1000000, 'unixepoch'), count(*), \
+                     sum(deleted_from_pbx_at IS NULL), \
+                     sum(CASE WHEN deleted_from_pbx_at IS NULL THEN record_file_size ELSE 0 END), \
+                     sum(stored_at IS NOT NULL), \
+                     sum(CASE WHEN stored_at IS NOT NULL THEN stored_size ELSE 0 END) \
+                     FROM record GROUP BY 1 ORDER BY 1 DESC",
+                )?
+                .query_map([], |r| {
+                    Ok(MonthStorage {
+                        month: r.get(0)?,
+                        records: r.get::<_, i64>(1)? as u64,
+                        on_pbx: r.get::<_, i64>(2)? as u64,
+                        on_pbx_bytes: r.get::<_, i64>(3)? as u64,
+                        kept: r.get::<_, i64>(4)? as u64,
+                        kept_bytes: r.get::<_, i64>(5)? as u64,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((hours, months))
+        })
+        .unwrap()
+}
+
+fn kept_figures(catalog: &Catalog) -> (Vec<(i64, String, String, i64, i64)>, Vec<MonthStorage>) {
+    let from = chrono::DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let until = chrono::DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let hours = catalog
+        .calls_by_hour(from, until)
+        .unwrap()
+        .into_iter()
+        .map(|h| {
+            (
+                h.hour.timestamp() / 3600,
+                h.flow,
+                h.result,
+                h.calls as i64,
+                h.seconds as i64,
+            )
+        })
+        .collect();
+    (hours, catalog.storage_by_month(1000).unwrap())
+}
+
+#[test]
+fn the_figures_follow_every_change_of_a_record() {
+    let catalog = filled();
+    assert_eq!(kept_figures(&catalog), scanned_figures(&catalog));
+    assert_eq!(
+        kept_figures(&catalog).0.iter().map(|h| h.3).sum::<i64>(),
+        12
+    );
+    let calls = calls();
+    let uuid = |n: usize| calls[n].record_uuid.to_string();
+    for n in [0, 1, 2, 5] {
+        catalog
+            .mark_stored(
+                &uuid(n),
+                &format!("k{n}"),
+                1000 + n as u64,
+                &"ab".repeat(32),
+            )
+            .unwrap();
+    }
+    catalog.mark_verified(&uuid(1)).unwrap();
+    catalog
+        .mark_deleted(
+            &uuid(1),
+            crate::catalog::Draft::new("test", crate::chain::AuditAction::Purge),
+        )
+        .unwrap();
+    catalog.mark_not_kept(&uuid(5), "gone").unwrap();
+    // Listed again with another time, direction and length.
+    let mut moved = calls[2].clone();
+    let mut value = serde_json::to_value(&moved).unwrap();
+    value["init_time_gmt"] = "2024-05-07 23:59:59".into();
+    value["flow"] = "internal".into();
+    value["duration"] = 7.into();
+    moved = serde_json::from_value(value).unwrap();
+    catalog.add_listed(&[moved]).unwrap();
+    // Destroyed (erasure, expiry): the row goes.
+    catalog
+        .with(|c| c.execute("DELETE FROM record WHERE record_uuid = ?1", [uuid(0)]))
+        .unwrap();
+    let (hours, months) = kept_figures(&catalog);
+    assert_eq!((hours.clone(), months.clone()), scanned_figures(&catalog));
+    assert_eq!(hours.iter().map(|h| h.3).sum::<i64>(), 11);
+    assert_eq!(months.iter().map(|m| m.kept).sum::<u64>(), 2);
+    assert_eq!(
+        months.iter().map(|m| m.kept_bytes).sum::<u64>(),
+        1001 + 1002
+    );
+    assert_eq!(months[0].month, "2024-05");
+    // A period bounds the hours read.
+    let day = |d: &str| chrono::DateTime::parse_from_rfc3339(d).unwrap().to_utc();
+    let jan = catalog
+        .calls_by_hour(day("2024-01-01T00:00:00Z"), day("2024-02-01T00:00:00Z"))
+        .unwrap();
+    assert!(
+        jan.iter()
+            .all(|h| h.hour.format("%Y-%m").to_string() == "2024-01")
+    );
+    assert_eq!(jan.iter().map(|h| h.calls).sum::<u64>(), 3);
+}
+
+#[test]
+fn the_access_log_keeps_one_line_per_playback_and_exports_every_line() {
+    let catalog = filled();
+    let calls = calls();
+    let uuid = calls[3].record_uuid.to_string();
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let mut play = Access::now(&uuid, "anna", "127.0.0.1", AccessAction::Play);
+    play.at = at("2026-12-01T10:00:00Z");
+    assert!(catalog.log_access(&play).unwrap());
+    // The player's next ranged request, a seek: the same playback.
+    play.at = at("2026-12-01T10:05:00Z");
+    assert!(!catalog.log_access(&play).unwrap());
+    // Downloaded, by someone else, later: lines of their own.
+    let mut download = Access::now(&uuid, "anna", "127.0.0.1", AccessAction::Download);
+    download.at = at("2026-12-01T10:06:00Z");
+    assert!(catalog.log_access(&download).unwrap());
+    let mut other = Access::now(&uuid, "boris", "10.0.0.7", AccessAction::Play);
+    other.at = at("2026-12-01T10:07:00Z");
+    assert!(catalog.log_access(&other).unwrap());
+    play.at = at("2026-12-01T11:00:00Z");
+    assert!(catalog.log_access(&play).unwrap());
+    let lines = catalog.accesses_of(&uuid, 10).unwrap();
+    assert_eq!(
+        lines
+            .iter()
+            .map(|a| (a.user.as_str(), a.action))
+            .collect::<Vec<_>>(),
+        vec![
+            ("anna", AccessAction::Play),
+            ("boris", AccessAction::Play),
+            ("anna", AccessAction::Download),
+            ("anna", AccessAction::Play)
+        ]
+    );
+    assert!(
+        catalog
+            .accesses_of(&calls[4].record_uuid.to_string(), 10)
+            .unwrap()
+            .is_empty()
+    );
+    for n in 0..2500 {
+        let mut line = Access::now(format!("r{n}"), "bulk", "127.0.0.1", AccessAction::Play);
+        line.at = at("2026-12-02T00:00:00Z") + chrono::Duration::seconds(n);
+        assert!(catalog.log_access(&line).unwrap());
+    }
+    let mut seen = Vec::new();
+    let written = catalog
+        .export_access(
+            at("2026-12-01T10:06:00Z"),
+            at("2026-12-03T00:00:00Z"),
+            |a| {
+                seen.push(a);
+                Ok(())
+            },
+        )
+        .unwrap();
+    assert_eq!(written, 2503);
+    assert_eq!(seen[0].action, AccessAction::Download);
+    assert!(seen.windows(2).all(|w| w[0].at <= w[1].at));
+    assert_eq!(seen.last().unwrap().user, "bulk");
 }
