@@ -33,6 +33,61 @@ pub struct ServiceConfig {
     /// The PBXs it keeps (`[[pbx]]` tables), at least one.
     #[serde(rename = "pbx", default)]
     pub pbxs: Vec<PbxConfig>,
+    /// The web page (`[web]`): none, no page.
+    pub web: Option<WebSettings>,
+}
+
+/// The `[web]` table: the page where people search, listen and see the archive's state.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct WebSettings {
+    /// Where the page is served (its own listener; default `127.0.0.1:9188`). Any address but
+    /// loopback needs accounts.
+    #[serde(default = "default_web_listen")]
+    pub listen: SocketAddr,
+    /// The time zone of times and periods on the page, unless a user has their own.
+    #[serde(default = "default_tz")]
+    pub tz: String,
+    /// Cookies only over HTTPS: set it when a TLS proxy is in front.
+    #[serde(default)]
+    pub secure_cookies: bool,
+    /// How long a login lasts.
+    #[serde(default = "default_session", with = "duration")]
+    pub session: Duration,
+    /// The accounts (`[[web.user]]`); none: only loopback, without login.
+    #[serde(default, rename = "user")]
+    pub users: Vec<WebUser>,
+}
+
+/// A `[[web.user]]`: an account of the web page.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct WebUser {
+    /// The login name, which the access log records.
+    pub name: String,
+    /// The password's argon2id hash in PHC form, as `telphin-records hash-password` prints it.
+    pub password_hash: String,
+    /// The user's time zone (default: the page's).
+    pub tz: Option<String>,
+}
+
+impl std::fmt::Debug for WebUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebUser")
+            .field("name", &self.name)
+            .field("password_hash", &"<hidden>")
+            .field("tz", &self.tz)
+            .finish()
+    }
+}
+
+fn default_web_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9188))
+}
+fn default_session() -> Duration {
+    Duration::from_secs(12 * 3600)
 }
 
 /// The `[service]` table.
@@ -145,6 +200,14 @@ pub struct PbxConfig {
     /// The retention policy, applied once a day (after each reconcile); none: the service
     /// deletes nothing.
     pub retention: Option<record_backup::RetentionPolicy>,
+    /// Keep the archive in step with the PBX (default). `false`: the archive is only served
+    /// (a PBX that is gone, an archive kept for its years).
+    #[serde(default = "default_sync")]
+    pub sync: bool,
+}
+
+fn default_sync() -> bool {
+    true
 }
 
 fn default_scope() -> String {
@@ -280,6 +343,10 @@ impl ServiceConfig {
                 "service.interval".to_owned(),
                 "at least 1s".to_owned(),
             ));
+        }
+        if let Some(web) = &self.web {
+            web.check()
+                .map_err(|(key, message)| invalid(key, message))?;
         }
         let mut names = std::collections::BTreeSet::new();
         let mut catalogs = std::collections::BTreeSet::new();
@@ -469,12 +536,7 @@ impl PbxConfig {
 
     /// The time zone of its names.
     pub fn tz(&self) -> Result<record_backup::chrono_tz::Tz, String> {
-        self.tz.parse().map_err(|_| {
-            format!(
-                "{:?} is not an IANA time zone such as Europe/Moscow",
-                self.tz
-            )
-        })
+        parse_tz(&self.tz)
     }
 
     /// The API application's id.
@@ -698,4 +760,60 @@ catalog = "/srv/main.sqlite"
         let config = parse(text, &[]).unwrap();
         assert_eq!(config.pbxs.len(), 2);
     }
+}
+
+impl WebSettings {
+    /// Checks the accounts and the address: the key at fault and why.
+    fn check(&self) -> Result<(), (String, String)> {
+        if self.users.is_empty() && !self.listen.ip().is_loopback() {
+            return Err((
+                "web.listen".to_owned(),
+                format!(
+                    "the page would serve recordings on {} to anyone: add accounts                      ([[web.user]] with a hash from `telphin-records hash-password`) or listen                      on 127.0.0.1",
+                    self.listen
+                ),
+            ));
+        }
+        parse_tz(&self.tz).map_err(|message| ("web.tz".to_owned(), message))?;
+        if self.session < Duration::from_secs(60) {
+            return Err(("web.session".to_owned(), "at least 1m".to_owned()));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (index, user) in self.users.iter().enumerate() {
+            let key = |field: &str| format!("web.user[{index}].{field}");
+            if user.name.trim().is_empty() || user.name.chars().any(char::is_control) {
+                return Err((key("name"), "a name of visible characters".to_owned()));
+            }
+            if !names.insert(user.name.as_str()) {
+                return Err((key("name"), format!("{:?} is used twice", user.name)));
+            }
+            check_password_hash(&user.password_hash).map_err(|m| (key("password_hash"), m))?;
+            if let Some(tz) = &user.tz {
+                parse_tz(tz).map_err(|message| (key("tz"), message))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An IANA time zone.
+pub(crate) fn parse_tz(name: &str) -> Result<record_backup::chrono_tz::Tz, String> {
+    name.parse::<record_backup::chrono_tz::Tz>()
+        .map_err(|_| format!("{name:?} is not an IANA time zone such as \"Europe/Moscow\""))
+}
+
+/// A password hash the page can check: argon2id in PHC form.
+fn check_password_hash(hash: &str) -> Result<(), String> {
+    let parsed = argon2::PasswordHash::new(hash).map_err(|_| {
+        "not a password hash in PHC form ($argon2id$v=19$…): make one with `telphin-records \
+         hash-password`"
+            .to_owned()
+    })?;
+    if parsed.algorithm.as_str() != "argon2id" {
+        return Err(format!(
+            "a hash of {}, not argon2id: make one with `telphin-records hash-password`",
+            parsed.algorithm
+        ));
+    }
+    Ok(())
 }

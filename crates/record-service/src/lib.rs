@@ -29,6 +29,9 @@
 //! The `telphin-records serve` command is this, with logs; `docs/service.md` documents every
 //! key of the configuration.
 
+// The page's texts, Russian and English (`locales/app.yml`).
+rust_i18n::i18n!("locales", fallback = "en");
+
 mod config;
 mod error;
 mod http;
@@ -36,7 +39,12 @@ mod metrics;
 mod pbx;
 mod secret;
 mod service;
+mod web;
 
-pub use config::{PBX_ENV_PREFIX, PbxConfig, SERVICE_ENV_PREFIX, ServiceConfig, ServiceSettings};
+pub use config::{
+    PBX_ENV_PREFIX, PbxConfig, SERVICE_ENV_PREFIX, ServiceConfig, ServiceSettings, WebSettings,
+    WebUser,
+};
 pub use error::{ConfigError, ServiceError};
 pub use service::{Service, shutdown_signal};
+pub use web::hash_password;

@@ -55,6 +55,15 @@ pub(crate) struct Metrics {
     pub(crate) ready: Family<Pbx, Gauge>,
     pub(crate) retention: Family<PbxKind, Counter>,
     pub(crate) held: Family<Pbx, Gauge>,
+    pub(crate) web_audio: Family<PbxKind, Counter>,
+    pub(crate) web_audio_bytes: Family<Pbx, Counter>,
+    pub(crate) web_logins: Family<Kind, Counter>,
+}
+
+/// A word alone: an outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct Kind {
+    pub(crate) kind: String,
 }
 
 fn sync_buckets() -> Histogram {
@@ -86,6 +95,9 @@ impl Metrics {
             ready: Family::default(),
             retention: Family::default(),
             held: Family::default(),
+            web_audio: Family::default(),
+            web_audio_bytes: Family::default(),
+            web_logins: Family::default(),
             registry: Registry::default(),
         };
         let m = &metrics;
@@ -184,6 +196,21 @@ impl Metrics {
             "ready",
             "1 when the PBX's catalog, target and last sync are as /readyz wants",
             m.ready.clone(),
+        );
+        registry.register(
+            "web_audio_responses",
+            "Answers of the web page's audio (playback and download), by HTTP status: 200, 206, 416",
+            m.web_audio.clone(),
+        );
+        registry.register(
+            "web_audio_read_bytes",
+            "Bytes of recordings read from the target for the web page (ranged reads only read their range)",
+            m.web_audio_bytes.clone(),
+        );
+        registry.register(
+            "web_logins",
+            "Logins to the web page, by outcome: ok, refused",
+            m.web_logins.clone(),
         );
         Metrics {
             registry,

@@ -25,6 +25,10 @@ pub(crate) struct Status {
     pub(crate) last_error: Option<String>,
     /// Where the last complete sync's listing ended (guarded or not).
     pub(crate) listed_through: Option<DateTime<Utc>>,
+    /// The PBX's own statistics of the months last reconciled: `YYYY-MM` → (records, bytes).
+    pub(crate) pbx_months: std::collections::BTreeMap<String, (u64, u64)>,
+    /// Failed syncs since the last complete one.
+    pub(crate) failures: u64,
 }
 
 /// A PBX of the service.
@@ -38,8 +42,10 @@ pub(crate) struct Pbx {
     pub(crate) status: Mutex<Status>,
     since: Option<DateTime<Utc>>,
     retention: Option<record_backup::RetentionPolicy>,
+    /// Whether the archive is kept in step (`sync = true`) or only served.
+    pub(crate) syncs: bool,
     settings: ServiceSettings,
-    metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     started: Instant,
     _lock: record_backup::CatalogLock,
 }
@@ -117,6 +123,7 @@ impl Pbx {
             status: Mutex::new(Status::default()),
             since,
             retention: config.retention.clone(),
+            syncs: config.sync,
             settings: settings.clone(),
             metrics,
             started: Instant::now(),
@@ -124,7 +131,7 @@ impl Pbx {
         })
     }
 
-    fn label(&self) -> metrics::Pbx {
+    pub(crate) fn label(&self) -> metrics::Pbx {
         metrics::pbx(&self.name)
     }
 
@@ -133,6 +140,11 @@ impl Pbx {
     /// its period again. The retention policy's application stops between two records and
     /// finishes its paperwork.
     pub(crate) async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        if !self.syncs {
+            tracing::info!(pbx = %self.name, "sync = false: the archive is only served");
+            let _ = stop.wait_for(|stop| *stop).await;
+            return;
+        }
         let mut next_reconcile = Instant::now();
         // When the last guarded sync began: one runs every interval, events or not.
         let mut last_guarded: Option<Instant> = None;
@@ -217,6 +229,7 @@ impl Pbx {
                 let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
                 status.last_success = Some(Instant::now());
                 status.last_error = None;
+                status.failures = 0;
                 if report.failed > 0 {
                     "some_failed"
                 } else {
@@ -228,6 +241,7 @@ impl Pbx {
                 self.failed(kind_of(error));
                 let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
                 status.last_error = Some(error.to_string());
+                status.failures += 1;
                 "failed"
             }
         };
@@ -513,6 +527,11 @@ impl Pbx {
             .pbx_month_bytes
             .get_or_create(&label)
             .set(gauge(size));
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pbx_months
+            .insert(label.month.clone(), (count, size));
         self.show_catalog_month(&label, figures);
         if count == figures.on_pbx {
             return Ok(());
@@ -576,6 +595,9 @@ impl Pbx {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return Some(format!("the target is not writable: {error}")),
             Err(_) => return Some("the target did not answer within 10 s".to_owned()),
+        }
+        if !self.syncs {
+            return None;
         }
         let status = self
             .status

@@ -21,6 +21,8 @@ pub(crate) struct Shared {
 pub struct Service {
     shared: Arc<Shared>,
     listener: tokio::net::TcpListener,
+    /// The web page's listener and state, with `[web]`.
+    web: Option<(tokio::net::TcpListener, Arc<crate::web::Web>)>,
 }
 
 impl std::fmt::Debug for Service {
@@ -31,6 +33,7 @@ impl std::fmt::Debug for Service {
                 &self.shared.pbxs.iter().map(|p| &p.name).collect::<Vec<_>>(),
             )
             .field("listening", &self.listener.local_addr().ok())
+            .field("web", &self.web_addr())
             .finish()
     }
 }
@@ -52,15 +55,34 @@ impl Service {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| ServiceError::Listen { addr, source })?;
+        let web = match &config.web {
+            Some(settings) => {
+                let addr = settings.listen;
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| ServiceError::Listen { addr, source })?;
+                let web = crate::web::Web::new(settings, pbxs.clone(), Arc::clone(&metrics));
+                Some((listener, Arc::new(web)))
+            }
+            None => None,
+        };
         Ok(Service {
             shared: Arc::new(Shared { pbxs, metrics }),
             listener,
+            web,
         })
     }
 
     /// Where the endpoints listen (the port chosen, when the configuration said 0).
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.listener.local_addr().ok()
+    }
+
+    /// Where the web page listens (with `[web]`; the port chosen, when it said 0).
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// Runs until `shutdown` completes: then every sync in flight is abandoned (nothing
@@ -82,11 +104,26 @@ impl Service {
                 tracing::error!(%error, "the HTTP endpoint failed");
             }
         });
+        let web = self.web.map(|(listener, web)| {
+            let mut serving = stopping.clone();
+            let app = crate::web::router(web).into_make_service_with_connect_info::<SocketAddr>();
+            tokio::spawn(async move {
+                let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+                    let _ = serving.wait_for(|stop| *stop).await;
+                });
+                if let Err(error) = server.await {
+                    tracing::error!(%error, "the web page failed");
+                }
+            })
+        });
         shutdown.await;
         tracing::info!("stopping: syncs in flight are abandoned, targets tidied");
         let _ = stop.send(true);
         while loops.join_next().await.is_some() {}
         let _ = server.await;
+        if let Some(web) = web {
+            let _ = web.await;
+        }
     }
 }
 

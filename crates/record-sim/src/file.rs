@@ -1,4 +1,5 @@
-//! Record files: MP3-like bytes derived from a seed, generated on the fly at any offset, and
+//! Record files: MP3 bytes derived from a seed (frames of silence that players decode and seek,
+//! each carrying the seed's bytes as ancillary data), generated on the fly at any offset, and
 //! ZIP archives of them written as a stream.
 
 use bytes::Bytes;
@@ -13,6 +14,8 @@ const ID3: [u8; 10] = [b'I', b'D', b'3', 4, 0, 0, 0, 0, 0, 0];
 const FRAME: usize = 417;
 const FRAME_HEADER: [u8; 4] = [0xFF, 0xFB, 0x90, 0x64];
 
+/// The side information of a stereo MPEG-1 Layer III frame.
+const SIDE_INFO: usize = 32;
 /// Frames per block: a file is its seed's block repeated, each copy stamped with its number.
 const BLOCK_FRAMES: usize = 157;
 /// The length of a block (about 64 KiB, a whole number of frames).
@@ -36,6 +39,10 @@ fn block(seed: u64) -> std::sync::Arc<[u8]> {
         let in_frame = i % FRAME;
         *byte = if in_frame < FRAME_HEADER.len() {
             FRAME_HEADER[in_frame]
+        } else if in_frame < FRAME_HEADER.len() + SIDE_INFO {
+            // Side information of zeros: no main data, so a player decodes each frame as
+            // silence, and the seed's bytes that follow are ancillary data it skips.
+            0
         } else {
             let p = i as u64;
             (mix(seed ^ (p / 8).wrapping_mul(0x2545_F491_4F6C_DD1D)) >> ((p % 8) * 8)) as u8

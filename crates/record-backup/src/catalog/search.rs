@@ -294,6 +294,37 @@ impl Search<'_> {
         self.catalog.count_of(&sql, &conditions)
     }
 
+    /// How many entries match, counting no further than `cap`: what a page shows as "more
+    /// than …" without counting every call of a busy number or of ten years.
+    pub fn count_up_to(&self, cap: u64) -> Result<u64, BackupError> {
+        let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+        let (sql, conditions) = match &self.plan {
+            Plan::Number { rows, .. } => (
+                format!(
+                    "SELECT count(*) FROM (SELECT DISTINCT record_uuid FROM record_number \
+                     WHERE {} LIMIT {cap})",
+                    rows.clause()
+                ),
+                rows.clone(),
+            ),
+            Plan::Records(conditions) | Plan::ByDuration(conditions) => (
+                format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM record WHERE {} LIMIT {cap})",
+                    conditions.clause()
+                ),
+                conditions.clone(),
+            ),
+            Plan::Walk { indexed, .. } => (
+                format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM record WHERE {} LIMIT {cap})",
+                    indexed.clause()
+                ),
+                indexed.clone(),
+            ),
+        };
+        self.catalog.count_of(&sql, &conditions)
+    }
+
     /// The SQL of the next page and its parameters.
     fn page_query(&self, size: usize) -> (String, Conditions) {
         let columns = format!("init_time_us, record_uuid, {ENTRY_COLUMNS}");
