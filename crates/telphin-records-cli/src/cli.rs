@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    archive, audit, backup, completions, delete, download, erase, hold, link, list, monthly, purge,
-    retention, search, serve, sim, stats, verify,
+    archive, audit, backup, completions, delete, download, erase, hold, link, list, monthly, password,
+    purge, retention, search, serve, sim, stats, verify,
 };
 
 const EXIT_CODES: &str = "\
@@ -268,6 +268,16 @@ pub enum Command {
         nothing partial is left, and the next start resumes."
     )]
     Serve(serve::ServeArgs),
+    /// Print the argon2id hash of a web account's password, for a [[web.user]] of serve's
+    /// configuration. The password is asked twice on a terminal, or read from standard input.
+    #[command(
+        name = "hash-password",
+        after_help = "Examples:\n  telphin-records hash-password\n  \
+        printf '%s\\n' \"$PASSWORD\" | telphin-records hash-password\n\n\
+        Put the line it prints in serve's configuration:\n  \
+        [[web.user]]\n  name = \"anna\"\n  password_hash = \"$argon2id$v=19$...\""
+    )]
+    HashPassword(password::HashPasswordArgs),
     /// Print the completions script of a shell (bash, zsh, fish, elvish, powershell).
     #[command(
         after_help = "Example:\n  telphin-records completions bash > /etc/bash_completion.d/telphin-records"

@@ -16,8 +16,8 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command, LogFormat};
 use crate::commands::{
-    archive, audit, backup, completions, delete, download, erase, hold, link, list, monthly, purge,
-    retention, search, serve, sim, stats, verify,
+    archive, audit, backup, completions, delete, download, erase, hold, link, list, monthly, password,
+    purge, retention, search, serve, sim, stats, verify,
 };
 use crate::context::Context;
 use crate::exit::{Exit, Failure};
@@ -93,6 +93,7 @@ async fn run(context: &Context, command: &Command) -> Result<Exit, Failure> {
         Command::Erase(args) => erase::run(context, args).await,
         Command::Audit(args) => audit::run(context, args).await,
         Command::Sim(args) => sim::run(args).await,
+        Command::HashPassword(args) => password::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Manpage => completions::manpage(),
         Command::Serve(args) => serve::run(context.global.config.as_deref(), args).await,

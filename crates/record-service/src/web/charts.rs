@@ -83,6 +83,7 @@ pub(crate) fn bars(
             .y_labels(6)
             .y_label_formatter(&|v| unit(*v))
             .light_line_style(WHITE)
+            .label_style(("sans-serif", 14))
             .draw()
             .map_err(|e| e.to_string())?;
         let mut base = vec![0u64; labels.len()];

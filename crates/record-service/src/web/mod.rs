@@ -141,9 +141,16 @@ impl FromRequestParts<Arc<Web>> for FileViewer {
     }
 }
 
-/// Percent-encodes a query value.
+/// What a path segment or a query value keeps as it is (RFC 3986's unreserved characters).
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes a path segment or a query value.
 pub(crate) fn url_encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(text, UNRESERVED).to_string()
 }
 
 /// The headers every answer carries.

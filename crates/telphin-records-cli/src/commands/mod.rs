@@ -12,6 +12,7 @@ pub mod hold;
 pub mod link;
 pub mod list;
 pub mod monthly;
+pub mod password;
 pub mod purge;
 pub mod retention;
 pub mod search;

@@ -50,6 +50,9 @@ pub async fn run(config: Option<&Path>, args: &ServeArgs) -> Result<Exit, Failur
         interval_s = config.service.interval.as_secs(),
         "serving"
     );
+    if let Some(web) = service.web_addr() {
+        tracing::info!(web = %format!("http://{web}/"), "the web page is served");
+    }
     service.run(shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(Exit::Done)
