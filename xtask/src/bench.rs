@@ -103,7 +103,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
 }
 
 /// The measures every summary holds.
-const MEASURES: [&str; 12] = [
+const MEASURES: [&str; 13] = [
     "decode",
     "list_window",
     "instructions",
@@ -116,6 +116,7 @@ const MEASURES: [&str; 12] = [
     "catalog_search",
     "catalog_erase",
     "live_service",
+    "web_page",
 ];
 
 /// The most packages a blocking-only facade may pull, as a multiple of the same program written
@@ -183,6 +184,7 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
         bench_backup: root.join("target/release/telphin-bench-backup"),
         bench_catalog: root.join("target/release/telphin-bench-catalog"),
         bench_service: root.join("target/release/telphin-bench-service"),
+        bench_web: root.join("target/release/telphin-bench-web"),
         cli: root.join("target/release/telphin-records"),
         out: out.clone(),
     };
@@ -195,7 +197,7 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
     summary["machine"] = json!({
         "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
     });
-    let measures: [(&str, Measure); 12] = [
+    let measures: [(&str, Measure); 13] = [
         ("decode", decode),
         ("list_window", list_window),
         ("instructions", instructions::instructions),
@@ -208,6 +210,7 @@ fn execute(quick: bool, only: Option<&str>) -> Result<Value, String> {
         ("catalog_search", operator::catalog_search),
         ("catalog_erase", operator::catalog_erase),
         ("live_service", operator::live_service),
+        ("web_page", operator::web_page),
     ];
     for (name, measure) in measures {
         if only.is_some_and(|only| only != name) {
@@ -239,6 +242,8 @@ struct Bins {
     bench_catalog: PathBuf,
     /// `serve` against a live simulator.
     bench_service: PathBuf,
+    /// `serve`'s web page at a call centre's size.
+    bench_web: PathBuf,
     /// The `telphin-records` command.
     cli: PathBuf,
     out: PathBuf,
@@ -882,6 +887,41 @@ fn table(summary: &Value) -> String {
             "serve, polling: idle CPU % between syncs",
             &summary["live_service"]["polling"]["idle_cpu_percent"],
             "goal < 1",
+        ),
+        (
+            "web: search page ms (number, first page)",
+            &summary["web_page"]["search_first_page_ms"],
+            "goal med <= 100, max <= 300",
+        ),
+        (
+            "web: overview ms, 30 days",
+            &summary["web_page"]["overview"]["days_30_ms"],
+            "goal med <= 100, max <= 300",
+        ),
+        (
+            "web: overview ms, 90 days",
+            &summary["web_page"]["overview"]["days_90_ms"],
+            "goal med <= 100, max <= 300",
+        ),
+        (
+            "web: seek in S3 file, first byte ms",
+            &summary["web_page"]["seek"]["first_byte_ms"],
+            "",
+        ),
+        (
+            "web: seek, bytes read from S3",
+            &summary["web_page"]["seek"]["read_from_s3_bytes"],
+            "goal = the range (1 MiB)",
+        ),
+        (
+            "web: service peak RSS MiB",
+            &summary["web_page"]["service_peak_rss_mib"],
+            "goal <= 128",
+        ),
+        (
+            "web: catalog records",
+            &summary["web_page"]["records"],
+            "",
         ),
     ];
     let mut text = String::new();

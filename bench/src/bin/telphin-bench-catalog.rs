@@ -14,6 +14,7 @@ use record_backup::{Catalog, SearchQuery};
 use serde_json::{Value, json};
 use telphin_records::{ExtensionId, Period, Record, Scope};
 
+use telphin_bench::callcentre::{customer, mix};
 use telphin_bench::measure::{flag, number, peak_rss_kib, spread};
 
 /// Records per `add_listed` transaction, as a backup's listing batches them.
@@ -30,18 +31,6 @@ const FIRST_CALL: i64 = 1_609_459_200;
 /// (The catalog's schema and page size count: a catalog of another version is not searched.)
 const GENERATOR: &str = "call-centre-2, 4 KiB pages, schema 2";
 
-/// A small, fast, deterministic mix (SplitMix64).
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
-/// The number of customer `c`.
-fn customer(c: u64) -> String {
-    format!("7916{:07}", mix(c) % 10_000_000)
-}
 
 /// The `n`th call of the call centre, as the API lists it.
 fn call(n: u64, template: &Value) -> Result<Record, String> {

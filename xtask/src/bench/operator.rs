@@ -261,3 +261,37 @@ pub(super) fn live_service(bins: &Bins, plan: &Plan) -> Result<Value, String> {
         "goal_idle_cpu_percent": 1.0,
     }))
 }
+
+/// The web page of `serve` over the generated catalog (and one recording in moto's S3): the
+/// search page's and the overview's answers over HTTP, a seek's first byte and what it read
+/// from S3, the service's peak memory (see `telphin-bench-web`).
+pub(super) fn web_page(bins: &Bins, plan: &Plan) -> Result<Value, String> {
+    let records = plan.catalog_records.to_string();
+    let path = bins.out.join(format!("catalog-{records}.sqlite"));
+    let path = path.to_string_lossy();
+    Bins::measure(
+        &bins.bench_catalog,
+        &strings(&["generate", "--path", &path, "--records", &records]),
+    )?;
+    let mut measured = Bins::measure(
+        &bins.bench_web,
+        &strings(&[
+            "run",
+            "--cli",
+            &bins.cli.to_string_lossy(),
+            "--catalog",
+            &path,
+            "--records",
+            &records,
+            "--out",
+            &bins.out.to_string_lossy(),
+            "--rounds",
+            if plan.quick { "3" } else { "20" },
+            "--file-mib",
+            if plan.quick { "8" } else { "50" },
+        ]),
+    )?;
+    measured["goal_page_ms"] = json!({"median": 100, "max": 300});
+    measured["goal_service_peak_rss_mib"] = json!(128);
+    Ok(measured)
+}

@@ -26,6 +26,8 @@ const MONTHS: usize = 12;
 #[derive(Deserialize)]
 pub(crate) struct Days {
     days: Option<u32>,
+    /// The last day shown (default: today), to look back at an older period.
+    end: Option<NaiveDate>,
 }
 
 /// Calls of each local day, split by one field (direction or result).
@@ -77,16 +79,27 @@ pub(crate) async fn overview(
     PageViewer { viewer, lang }: PageViewer,
     Query(days): Query<Days>,
 ) -> Response {
+    let end = days.end;
     let days = if days.days == Some(90) { 90 } else { 30 };
     let tz = viewer.tz;
     let today = Utc::now().with_timezone(&tz).date_naive();
-    let first = today - Duration::days(i64::from(days) - 1);
+    let last = end.filter(|end| *end < today).unwrap_or(today);
+    let first = last - Duration::days(i64::from(days) - 1);
     let dates: Vec<NaiveDate> = first.iter_days().take(days as usize).collect();
     let from = first
         .and_hms_opt(0, 0, 0)
         .and_then(|midnight| tz.from_local_datetime(&midnight).earliest())
         .map_or_else(Utc::now, |at| at.with_timezone(&Utc));
-    let until = Utc::now() + Duration::hours(1);
+    let until = last
+        .succ_opt()
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .and_then(|midnight| tz.from_local_datetime(&midnight).earliest())
+        .map_or_else(Utc::now, |at| at.with_timezone(&Utc));
+    let end_query = if last < today {
+        format!("&end={last}")
+    } else {
+        String::new()
+    };
     let mut sections = Vec::new();
     for pbx in &web.pbxs {
         let figures = on_catalog(pbx, move |catalog| {
@@ -109,7 +122,7 @@ pub(crate) async fn overview(
                 @if choice == days {
                     strong { (rust_i18n::t!("overview.days", locale = lang.code(), days = choice)) }
                 } @else {
-                    a href={ "/overview?days=" (choice) } { (rust_i18n::t!("overview.days", locale = lang.code(), days = choice)) }
+                    a href={ "/overview?days=" (choice) (end_query) } { (rust_i18n::t!("overview.days", locale = lang.code(), days = choice)) }
                 }
             }
         }
@@ -119,7 +132,7 @@ pub(crate) async fn overview(
         lang,
         Some(&viewer),
         &title,
-        &format!("/overview?days={days}"),
+        &format!("/overview?days={days}{end_query}"),
         body,
     )
     .into_response()
