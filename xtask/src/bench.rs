@@ -918,11 +918,7 @@ fn table(summary: &Value) -> String {
             &summary["web_page"]["service_peak_rss_mib"],
             "goal <= 128",
         ),
-        (
-            "web: catalog records",
-            &summary["web_page"]["records"],
-            "",
-        ),
+        ("web: catalog records", &summary["web_page"]["records"], ""),
     ];
     let mut text = String::new();
     text.push_str(&format!(

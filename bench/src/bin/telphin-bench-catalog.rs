@@ -31,7 +31,6 @@ const FIRST_CALL: i64 = 1_609_459_200;
 /// (The catalog's schema and page size count: a catalog of another version is not searched.)
 const GENERATOR: &str = "call-centre-2, 4 KiB pages, schema 2";
 
-
 /// The `n`th call of the call centre, as the API lists it.
 fn call(n: u64, template: &Value) -> Result<Record, String> {
     let r = mix(n);

@@ -79,7 +79,14 @@ fn wait_for_port(port: u16, child: &mut Child, what: &str) -> Result<(), String>
 fn moto() -> Result<(Killed, String), String> {
     let port = free_port()?;
     let mut child = Command::new("python3")
-        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -119,7 +126,10 @@ fn get(port: u16, path: &str, headers: &str) -> Result<Answer, String> {
         }
         raw.extend_from_slice(&buf[..read]);
         if head_end.is_none() {
-            head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|at| at + 4);
+            head_end = raw
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map(|at| at + 4);
         }
         if first_byte_ms.is_nan() && head_end.is_some_and(|end| raw.len() > end) {
             first_byte_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -207,8 +217,8 @@ async fn s3_archive(dir: &Path, endpoint: &str, size: u64) -> Result<(PathBuf, S
     let catalog = Catalog::open(&path).map_err(|e| e.to_string())?;
     let archive = Archive::new(client, target, catalog, ArchiveOptions::default());
     // The big recording starts at noon on 2024-06-15.
-    let period = Period::parse("2024-06-15 12:00:00", "2024-06-15 12:00:01")
-        .map_err(|e| e.to_string())?;
+    let period =
+        Period::parse("2024-06-15 12:00:00", "2024-06-15 12:00:01").map_err(|e| e.to_string())?;
     let report = archive
         .backup(Scope::client(ClientId::Me), period)
         .await

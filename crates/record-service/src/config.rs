@@ -636,6 +636,64 @@ impl PbxConfig {
     }
 }
 
+impl WebSettings {
+    /// Checks the accounts and the address: the key at fault and why.
+    fn check(&self) -> Result<(), (String, String)> {
+        if self.users.is_empty() && !self.listen.ip().is_loopback() {
+            return Err((
+                "web.listen".to_owned(),
+                format!(
+                    "the page would serve recordings on {} to anyone: add accounts \
+                     ([[web.user]] with a hash from `telphin-records hash-password`) or listen \
+                     on 127.0.0.1",
+                    self.listen
+                ),
+            ));
+        }
+        parse_tz(&self.tz).map_err(|message| ("web.tz".to_owned(), message))?;
+        if self.session < Duration::from_secs(60) {
+            return Err(("web.session".to_owned(), "at least 1m".to_owned()));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (index, user) in self.users.iter().enumerate() {
+            let key = |field: &str| format!("web.user[{index}].{field}");
+            if user.name.trim().is_empty() || user.name.chars().any(char::is_control) {
+                return Err((key("name"), "a name of visible characters".to_owned()));
+            }
+            if !names.insert(user.name.as_str()) {
+                return Err((key("name"), format!("{:?} is used twice", user.name)));
+            }
+            check_password_hash(&user.password_hash).map_err(|m| (key("password_hash"), m))?;
+            if let Some(tz) = &user.tz {
+                parse_tz(tz).map_err(|message| (key("tz"), message))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An IANA time zone.
+pub(crate) fn parse_tz(name: &str) -> Result<record_backup::chrono_tz::Tz, String> {
+    name.parse::<record_backup::chrono_tz::Tz>()
+        .map_err(|_| format!("{name:?} is not an IANA time zone such as \"Europe/Moscow\""))
+}
+
+/// A password hash the page can check: argon2id in PHC form.
+fn check_password_hash(hash: &str) -> Result<(), String> {
+    let parsed = argon2::PasswordHash::new(hash).map_err(|_| {
+        "not a password hash in PHC form ($argon2id$v=19$…): make one with `telphin-records \
+         hash-password`"
+            .to_owned()
+    })?;
+    if parsed.algorithm.as_str() != "argon2id" {
+        return Err(format!(
+            "a hash of {}, not argon2id: make one with `telphin-records hash-password`",
+            parsed.algorithm
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -731,6 +789,52 @@ catalog = "/srv/main.sqlite"
     }
 
     #[test]
+    fn the_web_page_needs_accounts_off_loopback_and_usable_hashes() {
+        let hash = crate::web::hash_password("a-good-long-password").unwrap();
+        let config = parse(&format!("{MINIMAL}\n[web]\n"), &[]).unwrap();
+        let web = config.web.unwrap();
+        assert_eq!(web.listen, SocketAddr::from(([127, 0, 0, 1], 9188)));
+        assert!(web.users.is_empty() && config.pbxs[0].sync);
+        let open = format!("{MINIMAL}\n[web]\nlisten = \"0.0.0.0:9188\"\n");
+        let error = parse(&open, &[]).unwrap_err().to_string();
+        assert!(
+            error.contains("web.listen") && error.contains("hash-password"),
+            "{error}"
+        );
+        let with_user = format!(
+            "{open}\n[[web.user]]\nname = \"anna\"\npassword_hash = \"{hash}\"\ntz = \"Asia/Vladivostok\"\n"
+        );
+        let config = parse(&with_user, &[]).unwrap();
+        let users = &config.web.as_ref().unwrap().users;
+        assert_eq!(users[0].name, "anna");
+        assert!(
+            !format!("{config:?}").contains(&hash),
+            "the hash stays out of Debug"
+        );
+        let plain = with_user.replace(&hash, "hunter2");
+        let error = parse(&plain, &[]).unwrap_err().to_string();
+        assert!(
+            error.contains("web.user[0].password_hash") && !error.contains("hunter2"),
+            "{error}"
+        );
+        let twice =
+            format!("{with_user}\n[[web.user]]\nname = \"anna\"\npassword_hash = \"{hash}\"\n");
+        assert!(
+            parse(&twice, &[])
+                .unwrap_err()
+                .to_string()
+                .contains("web.user[1].name")
+        );
+        let zone = with_user.replace("Asia/Vladivostok", "Mars/Olympus");
+        assert!(
+            parse(&zone, &[])
+                .unwrap_err()
+                .to_string()
+                .contains("web.user[0].tz")
+        );
+    }
+
+    #[test]
     fn the_environment_overrides_any_key() {
         let config = parse(
             MINIMAL,
@@ -760,60 +864,4 @@ catalog = "/srv/main.sqlite"
         let config = parse(text, &[]).unwrap();
         assert_eq!(config.pbxs.len(), 2);
     }
-}
-
-impl WebSettings {
-    /// Checks the accounts and the address: the key at fault and why.
-    fn check(&self) -> Result<(), (String, String)> {
-        if self.users.is_empty() && !self.listen.ip().is_loopback() {
-            return Err((
-                "web.listen".to_owned(),
-                format!(
-                    "the page would serve recordings on {} to anyone: add accounts                      ([[web.user]] with a hash from `telphin-records hash-password`) or listen                      on 127.0.0.1",
-                    self.listen
-                ),
-            ));
-        }
-        parse_tz(&self.tz).map_err(|message| ("web.tz".to_owned(), message))?;
-        if self.session < Duration::from_secs(60) {
-            return Err(("web.session".to_owned(), "at least 1m".to_owned()));
-        }
-        let mut names = std::collections::BTreeSet::new();
-        for (index, user) in self.users.iter().enumerate() {
-            let key = |field: &str| format!("web.user[{index}].{field}");
-            if user.name.trim().is_empty() || user.name.chars().any(char::is_control) {
-                return Err((key("name"), "a name of visible characters".to_owned()));
-            }
-            if !names.insert(user.name.as_str()) {
-                return Err((key("name"), format!("{:?} is used twice", user.name)));
-            }
-            check_password_hash(&user.password_hash).map_err(|m| (key("password_hash"), m))?;
-            if let Some(tz) = &user.tz {
-                parse_tz(tz).map_err(|message| (key("tz"), message))?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// An IANA time zone.
-pub(crate) fn parse_tz(name: &str) -> Result<record_backup::chrono_tz::Tz, String> {
-    name.parse::<record_backup::chrono_tz::Tz>()
-        .map_err(|_| format!("{name:?} is not an IANA time zone such as \"Europe/Moscow\""))
-}
-
-/// A password hash the page can check: argon2id in PHC form.
-fn check_password_hash(hash: &str) -> Result<(), String> {
-    let parsed = argon2::PasswordHash::new(hash).map_err(|_| {
-        "not a password hash in PHC form ($argon2id$v=19$…): make one with `telphin-records \
-         hash-password`"
-            .to_owned()
-    })?;
-    if parsed.algorithm.as_str() != "argon2id" {
-        return Err(format!(
-            "a hash of {}, not argon2id: make one with `telphin-records hash-password`",
-            parsed.algorithm
-        ));
-    }
-    Ok(())
 }

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    archive, audit, backup, completions, delete, download, erase, hold, link, list, monthly, password,
-    purge, retention, search, serve, sim, stats, verify,
+    archive, audit, backup, completions, delete, download, erase, hold, link, list, monthly,
+    password, purge, retention, search, serve, sim, stats, verify,
 };
 
 const EXIT_CODES: &str = "\

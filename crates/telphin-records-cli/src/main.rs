@@ -16,8 +16,8 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command, LogFormat};
 use crate::commands::{
-    archive, audit, backup, completions, delete, download, erase, hold, link, list, monthly, password,
-    purge, retention, search, serve, sim, stats, verify,
+    archive, audit, backup, completions, delete, download, erase, hold, link, list, monthly,
+    password, purge, retention, search, serve, sim, stats, verify,
 };
 use crate::context::Context;
 use crate::exit::{Exit, Failure};

@@ -654,6 +654,7 @@ fn help_texts() {
         "erase",
         "audit",
         "serve",
+        "hash-password",
         "completions",
         "manpage",
         "sim",
@@ -1029,4 +1030,50 @@ fn hold_erase_audit_and_retention_from_the_command_line() {
     let broken = run(&mut cmd(&sim, dir.path()), &["audit", "verify", "--to", to]);
     assert_eq!(broken.code, 1, "{}", broken.stderr);
     assert!(broken.stderr.contains("entry 3"), "{}", broken.stderr);
+}
+
+/// `hash-password` reads the password from standard input and prints a hash that serve's
+/// configuration takes; a short password is refused and nothing printed.
+#[test]
+fn hash_password_prints_an_argon2id_hash_the_configuration_takes() {
+    let output = hash_password("correct horse battery staple\n");
+    assert!(output.status.success());
+    let hash = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    assert!(!hash.contains("correct horse"));
+    let config = format!(
+        "[web]\nlisten = \"0.0.0.0:9188\"\n\n[[web.user]]\nname = \"anna\"\npassword_hash = \"{hash}\"\n\n\
+         [[pbx]]\nname = \"main\"\nclient_id = \"app\"\nclient_secret_env = \"S\"\n\
+         target = \"/srv/a\"\ncatalog = \"/srv/c.sqlite\"\n"
+    );
+    record_service::ServiceConfig::parse(&config, std::path::Path::new("serve.toml"), Vec::new())
+        .unwrap();
+    let short = hash_password("short\n");
+    assert_eq!(short.status.code(), Some(2));
+    assert!(short.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+}
+
+/// Runs `hash-password` with `input` on its standard input.
+fn hash_password(input: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = Command::cargo_bin("telphin-records")
+        .unwrap()
+        .arg("hash-password")
+        .env_clear()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }

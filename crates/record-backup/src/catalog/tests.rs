@@ -584,7 +584,10 @@ fn holds_cover_what_they_name_until_they_end_or_are_released() {
 }
 
 /// The figures of schema 6 as a scan of every record gives them.
-fn scanned_figures(catalog: &Catalog) -> (Vec<(i64, String, String, i64, i64)>, Vec<MonthStorage>) {
+/// Hours (hour, flow, result, calls, seconds) and months.
+type Figures = (Vec<(i64, String, String, i64, i64)>, Vec<MonthStorage>);
+
+fn scanned_figures(catalog: &Catalog) -> Figures {
     catalog
         .with(|c| {
             let hours = c
@@ -621,7 +624,7 @@ fn scanned_figures(catalog: &Catalog) -> (Vec<(i64, String, String, i64, i64)>, 
         .unwrap()
 }
 
-fn kept_figures(catalog: &Catalog) -> (Vec<(i64, String, String, i64, i64)>, Vec<MonthStorage>) {
+fn kept_figures(catalog: &Catalog) -> Figures {
     let from = chrono::DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z")
         .unwrap()
         .to_utc();
@@ -742,7 +745,7 @@ fn the_access_log_keeps_one_line_per_playback_and_exports_every_line() {
     );
     assert!(
         catalog
-            .accesses_of(&calls[4].record_uuid.to_string(), 10)
+            .accesses_of(calls[4].record_uuid.as_ref(), 10)
             .unwrap()
             .is_empty()
     );

@@ -70,7 +70,7 @@ pub(crate) fn bars(
         let label = |value: &SegmentValue<u32>| match value {
             SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => labels
                 .get(*i as usize)
-                .filter(|_| *i as usize % every == 0)
+                .filter(|_| (*i as usize).is_multiple_of(every))
                 .cloned()
                 .unwrap_or_default(),
             SegmentValue::Last => String::new(),

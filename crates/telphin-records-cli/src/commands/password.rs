@@ -22,7 +22,9 @@ pub fn run(_args: &HashPasswordArgs) -> Result<Exit, Failure> {
         let again = rpassword::prompt_password("Again: ")
             .map_err(|error| Failure::failed(format!("cannot read the password: {error}")))?;
         if first != again {
-            return Err(Failure::usage("the two passwords differ; nothing was hashed"));
+            return Err(Failure::usage(
+                "the two passwords differ; nothing was hashed",
+            ));
         }
         first
     } else {
