@@ -197,6 +197,29 @@ fn a_month_into_s3_with_a_multipart_file_verified_and_purged_safely() {
             let meta = runtime.block_on(store.head(&path)).unwrap();
             assert_eq!(meta.size, huge);
             assert!(meta.e_tag.unwrap().ends_with("-3\""), "a multipart ETag");
+            // A ranged read (the web page's seek) across a part boundary: exactly those bytes,
+            // one S3 Range GET.
+            let range = PART_SIZE as u64 - 1000..PART_SIZE as u64 + 5000;
+            let got = runtime.block_on(async {
+                let mut stream = target
+                    .read_range(&key, range.clone())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let mut got = Vec::new();
+                while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+                    got.extend_from_slice(&chunk.unwrap());
+                }
+                got
+            });
+            let whole = sim.file_bytes(&record.uuid).unwrap();
+            assert!(got == whole[range.start as usize..range.end as usize]);
+            assert!(
+                runtime
+                    .block_on(target.read_range("no/such/object", 0..10))
+                    .unwrap()
+                    .is_none()
+            );
         }
         keys.insert(key);
     }

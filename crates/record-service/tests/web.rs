@@ -124,8 +124,18 @@ async fn screenshot(client: &Client, shots: &Path, name: &str) {
 
 /// A plain HTTP/1.1 GET on loopback: the status line's code, the headers, the body.
 fn http_get(addr: SocketAddr, path: &str, cookie: Option<&str>) -> (u16, String, Vec<u8>) {
+    http_get_with(addr, path, cookie, "")
+}
+
+/// The same with `extra` header lines (each ending in CRLF).
+fn http_get_with(
+    addr: SocketAddr,
+    path: &str,
+    cookie: Option<&str>,
+    extra: &str,
+) -> (u16, String, Vec<u8>) {
     let mut stream = TcpStream::connect(addr).unwrap();
-    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
+    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n{extra}"));
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n"
@@ -379,6 +389,17 @@ async fn search_listen_and_overview_in_a_real_browser() {
     assert_eq!(session.http_only(), Some(true));
     assert_eq!(format!("{:?}", session.same_site()), "Some(Strict)");
     let cookie = format!("telphin_session={}", session.value());
+
+    // A browser that prefers Russian gets the page in Russian.
+    let (status, _, body) = http_get_with(
+        web,
+        "/search",
+        Some(&cookie),
+        "Accept-Language: ru-RU,ru;q=0.9,en;q=0.5\r\n",
+    );
+    assert_eq!(status, 200);
+    let body = String::from_utf8(body).unwrap();
+    assert!(body.contains("<html lang=\"ru\">") && body.contains("Поиск звонков"));
 
     // A number, as the customer gives it: exactly the catalog's matches.
     let number = client

@@ -3,7 +3,7 @@
 //! `.await`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier as _};
@@ -56,7 +56,13 @@ pub(crate) struct Gate {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
     /// A hash to check against when the name is unknown: the same work either way.
     decoy: String,
+    /// Password checks at once: each takes 19 MiB, so a burst of logins cannot take the
+    /// service's memory.
+    checks: Arc<tokio::sync::Semaphore>,
 }
+
+/// Password checks that may run at once.
+const CHECKS_AT_ONCE: usize = 2;
 
 /// How a login ended.
 pub(crate) enum Login {
@@ -98,6 +104,7 @@ impl Gate {
             sessions: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             decoy: hash_password("not the password of anyone").unwrap_or_default(),
+            checks: Arc::new(tokio::sync::Semaphore::new(CHECKS_AT_ONCE)),
         }
     }
 
@@ -185,7 +192,7 @@ impl Gate {
     /// Checks a login: waits as recent failures ask, checks the password off the async
     /// threads (argon2id takes tens of milliseconds and 19 MiB), and opens a session.
     pub(crate) async fn login(
-        self: &std::sync::Arc<Self>,
+        self: &Arc<Self>,
         name: &str,
         password: &str,
         address: &str,
@@ -194,9 +201,15 @@ impl Gate {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        let gate = std::sync::Arc::clone(self);
+        let gate = Arc::clone(self);
         let (checked_name, password) = (name.to_owned(), password.to_owned());
+        // The permit goes with the check: a login abandoned while it runs still frees it
+        // when the check ends, and one waiting for a permit holds nothing.
+        let Ok(permit) = Arc::clone(&self.checks).acquire_owned().await else {
+            return Login::Refused;
+        };
         let good = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let hash = gate
                 .accounts
                 .get(&checked_name)
