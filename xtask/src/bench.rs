@@ -894,6 +894,11 @@ fn table(summary: &Value) -> String {
             "goal med <= 100, max <= 300",
         ),
         (
+            "web: search page ms (newest calls, landing)",
+            &summary["web_page"]["search_landing_ms"],
+            "",
+        ),
+        (
             "web: overview ms, 30 days",
             &summary["web_page"]["overview"]["days_30_ms"],
             "goal med <= 100, max <= 300",

@@ -134,11 +134,22 @@ fn http_get_with(
     cookie: Option<&str>,
     extra: &str,
 ) -> (u16, String, Vec<u8>) {
+    request(addr, "GET", path, cookie, extra)
+}
+
+/// A plain HTTP/1.1 request of `method` on loopback.
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    extra: &str,
+) -> (u16, String, Vec<u8>) {
     let mut stream = TcpStream::connect(addr).unwrap();
-    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n{extra}"));
+    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}{extra}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -401,6 +412,36 @@ async fn search_listen_and_overview_in_a_real_browser() {
     let body = String::from_utf8(body).unwrap();
     assert!(body.contains("<html lang=\"ru\">") && body.contains("Поиск звонков"));
 
+    // A HEAD says what a GET would send, reads nothing and is not logged.
+    let (status, head, body) = request(
+        web,
+        "HEAD",
+        &format!("/recordings/main/{customer_uuid}/audio?download=1"),
+        Some(&cookie),
+        "Range: bytes=0-99\r\n",
+    );
+    let head = head.to_ascii_lowercase();
+    assert_eq!(status, 206, "{head}");
+    assert!(body.is_empty());
+    for line in [
+        "content-length: 100",
+        "content-range: bytes 0-99/",
+        "accept-ranges: bytes",
+        "content-type: audio/mpeg",
+        "content-disposition: attachment;",
+    ] {
+        assert!(head.contains(line), "{line}: {head}");
+    }
+    // A form posted from another site is refused, whatever cookies it carries.
+    let (status, _, _) = request(
+        web,
+        "POST",
+        "/logout",
+        Some(&cookie),
+        "Origin: https://elsewhere.example\r\nContent-Length: 0\r\n",
+    );
+    assert_eq!(status, 403);
+
     // A number, as the customer gives it: exactly the catalog's matches.
     let number = client
         .find(Locator::Css("input[name=number]"))
@@ -529,7 +570,11 @@ async fn search_listen_and_overview_in_a_real_browser() {
     assert_eq!(
         lines.len(),
         1,
-        "ranged requests and the seek are one playback"
+        "ranged requests and the seek are one playback; the HEAD none"
+    );
+    assert_eq!(
+        opened_uuid, *customer_uuid,
+        "the newest of the customer's calls"
     );
     assert_eq!(lines[0].user, USER);
     assert_eq!(lines[0].address, "127.0.0.1");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use record_backup::{Access, AccessAction};
@@ -94,6 +94,7 @@ pub(crate) async fn audio(
     Peer(address): Peer,
     Path((name, uuid)): Path<(String, String)>,
     Query(query): Query<AudioQuery>,
+    method: Method,
     headers: HeaderMap,
 ) -> Response {
     let Some(pbx) = web.pbx(&name) else {
@@ -147,6 +148,51 @@ pub(crate) async fn audio(
             .into_response();
     }
     let download = query.download.is_some();
+    let (status, start, end) = match part {
+        Part::Range(start, end) => (StatusCode::PARTIAL_CONTENT, start, end + 1),
+        _ => (StatusCode::OK, 0, size),
+    };
+    let file = entry
+        .record
+        .file_name()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{uuid}.mp3"));
+    let media = match content_type(&key) {
+        "application/octet-stream" => content_type(&file),
+        known => known,
+    };
+    let head = |status: StatusCode| {
+        let mut response = status.into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+        headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=3600"),
+        );
+        if let Ok(tag) = HeaderValue::from_str(&etag) {
+            headers.insert(header::ETAG, tag);
+        }
+        if status == StatusCode::PARTIAL_CONTENT
+            && let Ok(range) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", end - 1))
+        {
+            headers.insert(header::CONTENT_RANGE, range);
+        }
+        let disposition = format!(
+            "{}; filename=\"{}\"",
+            if download { "attachment" } else { "inline" },
+            download_name(&file)
+        );
+        if let Ok(value) = HeaderValue::from_str(&disposition) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+        response
+    };
+    // A HEAD reads nothing and is no playback.
+    if method == Method::HEAD {
+        return head(status);
+    }
     // The log first: a playback the log cannot hold is not served.
     let access = Access::now(
         uuid.clone(),
@@ -166,10 +212,6 @@ pub(crate) async fn audio(
         )
             .into_response();
     }
-    let (status, start, end) = match part {
-        Part::Range(start, end) => (StatusCode::PARTIAL_CONTENT, start, end + 1),
-        _ => (StatusCode::OK, 0, size),
-    };
     let stream = if start == end {
         None
     } else {
@@ -208,39 +250,8 @@ pub(crate) async fn audio(
         })),
         None => Body::empty(),
     };
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(&key)),
-    );
-    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=3600"),
-    );
-    if let Ok(tag) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, tag);
-    }
-    if status == StatusCode::PARTIAL_CONTENT
-        && let Ok(range) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", end - 1))
-    {
-        headers.insert(header::CONTENT_RANGE, range);
-    }
-    let file = entry
-        .record
-        .file_name()
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("{uuid}.mp3"));
-    let disposition = format!(
-        "{}; filename=\"{}\"",
-        if download { "attachment" } else { "inline" },
-        download_name(&file)
-    );
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
+    let mut response = head(status);
+    *response.body_mut() = body;
     response
 }
 

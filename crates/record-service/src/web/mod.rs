@@ -72,6 +72,7 @@ pub(crate) fn router(web: Arc<Web>) -> Router {
         .route("/access.csv", get(pages::access_csv))
         .route("/overview", get(overview::overview))
         .route("/static/app.css", get(stylesheet))
+        .layer(middleware::from_fn(same_origin_forms))
         .layer(middleware::from_fn(security_headers))
         .with_state(web)
 }
@@ -153,6 +154,37 @@ pub(crate) fn url_encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, UNRESERVED).to_string()
 }
 
+/// A form posted from another site (a login it would force, a logout) is refused, whatever
+/// cookies it carries: the browser's `Sec-Fetch-Site`, or else `Origin` against `Host`, says
+/// where it came from.
+async fn same_origin_forms(request: Request, next: Next) -> Response {
+    if request.method() == axum::http::Method::POST && from_elsewhere(request.headers()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "a form of another site is not taken\n",
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn from_elsewhere(headers: &axum::http::HeaderMap) -> bool {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (text(header::ORIGIN), text(header::HOST)) {
+        (Some(origin), Some(host)) => {
+            origin.split_once("://").map(|(_, authority)| authority) != Some(host)
+        }
+        _ => false,
+    }
+}
+
 /// The headers every answer carries.
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
@@ -188,4 +220,45 @@ async fn stylesheet() -> Response {
         include_str!("../../assets/app.css"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> axum::http::HeaderMap {
+        let mut map = axum::http::HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn forms_from_other_sites_are_told_apart() {
+        assert!(!from_elsewhere(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
+        assert!(from_elsewhere(&headers(&[(
+            "sec-fetch-site",
+            "cross-site"
+        )])));
+        assert!(from_elsewhere(&headers(&[("sec-fetch-site", "same-site")])));
+        let host = ("host", "127.0.0.1:9188");
+        assert!(!from_elsewhere(&headers(&[
+            host,
+            ("origin", "http://127.0.0.1:9188")
+        ])));
+        assert!(from_elsewhere(&headers(&[
+            host,
+            ("origin", "https://evil.example")
+        ])));
+        assert!(from_elsewhere(&headers(&[host, ("origin", "null")])));
+        assert!(
+            !from_elsewhere(&headers(&[host])),
+            "a client without Origin (curl)"
+        );
+    }
 }
