@@ -638,7 +638,7 @@ impl PbxConfig {
 
 impl WebSettings {
     /// Checks the accounts and the address: the key at fault and why.
-    fn check(&self) -> Result<(), (String, String)> {
+    pub(crate) fn check(&self) -> Result<(), (String, String)> {
         if self.users.is_empty() && !self.listen.ip().is_loopback() {
             return Err((
                 "web.listen".to_owned(),

@@ -57,6 +57,15 @@ impl Service {
             .map_err(|source| ServiceError::Listen { addr, source })?;
         let web = match &config.web {
             Some(settings) => {
+                // Again here: a configuration deserialized by other means than `load` and
+                // `parse` is not served open to the network either.
+                settings.check().map_err(|(key, message)| {
+                    ServiceError::Config(crate::ConfigError::Invalid {
+                        path: Default::default(),
+                        key,
+                        message,
+                    })
+                })?;
                 let addr = settings.listen;
                 let listener = tokio::net::TcpListener::bind(addr)
                     .await

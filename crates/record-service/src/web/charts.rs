@@ -41,6 +41,12 @@ pub(crate) fn bars(
     unit: &dyn Fn(u64) -> String,
 ) -> Result<String, String> {
     let categories = u32::try_from(labels.len()).map_err(|_| "too many bars".to_owned())?;
+    // Each category is `slots` slots wide: one for a stacked bar; one per series and a gap
+    // side by side.
+    let slots = match bars {
+        Bars::Stacked => 1,
+        Bars::Grouped => u32::try_from(series.len()).map_err(|_| "too many series".to_owned())? + 1,
+    };
     let top = match bars {
         Bars::Stacked => (0..labels.len())
             .map(|i| {
@@ -63,22 +69,28 @@ pub(crate) fn bars(
             .margin(10)
             .x_label_area_size(28)
             .y_label_area_size(64)
-            .build_cartesian_2d((0u32..categories.max(1)).into_segmented(), 0u64..top)
+            .build_cartesian_2d(
+                (0u32..(categories * slots).max(1)).into_segmented(),
+                0u64..top,
+            )
             .map_err(|e| e.to_string())?;
         // At most about 12 labels along the axis.
         let every = (labels.len() / 12).max(1);
         let label = |value: &SegmentValue<u32>| match value {
-            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => labels
-                .get(*i as usize)
-                .filter(|_| (*i as usize).is_multiple_of(every))
-                .cloned()
-                .unwrap_or_default(),
-            SegmentValue::Last => String::new(),
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if i % slots == 0 => {
+                let category = (i / slots) as usize;
+                labels
+                    .get(category)
+                    .filter(|_| category.is_multiple_of(every))
+                    .cloned()
+                    .unwrap_or_default()
+            }
+            _ => String::new(),
         };
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(labels.len().max(1))
+            .x_labels((labels.len() * slots as usize).max(1))
             .x_label_formatter(&label)
             .y_labels(6)
             .y_label_formatter(&|v| unit(*v))
@@ -87,7 +99,6 @@ pub(crate) fn bars(
             .draw()
             .map_err(|e| e.to_string())?;
         let mut base = vec![0u64; labels.len()];
-        let count = series.len().max(1) as f64;
         for (index, one) in series.iter().enumerate() {
             let colour = PALETTE[index % PALETTE.len()];
             let rectangles =
@@ -96,30 +107,20 @@ pub(crate) fn bars(
                     .enumerate()
                     .filter(|(_, v)| **v > 0)
                     .map(|(i, value)| {
-                        let at = i as u32;
-                        let (left, right, low) = match bars {
-                            Bars::Stacked => (at, at + 1, base[i]),
-                            Bars::Grouped => (at, at + 1, 0),
+                        let (slot, low) = match bars {
+                            Bars::Stacked => (i as u32, base[i]),
+                            Bars::Grouped => (i as u32 * slots + index as u32, 0),
                         };
                         let high = low + value;
-                        base[i] = high;
+                        base[i] = base[i].max(high);
                         let mut rectangle = Rectangle::new(
                             [
-                                (SegmentValue::Exact(left), low),
-                                (SegmentValue::Exact(right), high),
+                                (SegmentValue::Exact(slot), low),
+                                (SegmentValue::Exact(slot + 1), high),
                             ],
                             colour.filled(),
                         );
-                        // Side by side: each series its share of the category's width.
-                        if let Bars::Grouped = bars {
-                            let width = f64::from(size.0) / f64::from(categories.max(1));
-                            let share = width * 0.8 / count;
-                            let before = (width * 0.1 + share * index as f64) as i32;
-                            let after = (width - width * 0.1 - share * (index as f64 + 1.0)) as i32;
-                            rectangle.set_margin(0, 0, before.max(0) as u32, after.max(0) as u32);
-                        } else {
-                            rectangle.set_margin(0, 0, 1, 1);
-                        }
+                        rectangle.set_margin(0, 0, 1, 1);
                         rectangle
                     });
             chart.draw_series(rectangles).map_err(|e| e.to_string())?;
@@ -172,5 +173,44 @@ mod tests {
         // 8 calls stand twice as high as 4.
         assert!((first[2] / first[0] - 2.0).abs() < 0.05, "{first:?}");
         assert!(svg.contains("12-01"));
+    }
+
+    #[test]
+    fn grouped_bars_stand_side_by_side_within_their_category() {
+        let labels = vec!["2026-11".to_owned(), "2026-12".to_owned()];
+        let series = [
+            Series {
+                values: vec![8, 16],
+            },
+            Series {
+                values: vec![8, 15],
+            },
+        ];
+        let svg = bars(&labels, &series, Bars::Grouped, (600, 300), &|v| {
+            v.to_string()
+        })
+        .unwrap();
+        let rects = |fill: &str| -> Vec<(f64, f64, f64)> {
+            svg.split("<rect")
+                .filter(|r| r.contains(&format!("fill=\"{fill}\"")))
+                .map(|r| {
+                    let number = |name: &str| -> f64 {
+                        let v = r.split(&format!(" {name}=\"")).nth(1).unwrap();
+                        v[..v.find('"').unwrap()].parse().unwrap()
+                    };
+                    (number("x"), number("width"), number("height"))
+                })
+                .collect()
+        };
+        let (pbx, archive) = (rects(&fill_of(0)), rects(&fill_of(1)));
+        assert_eq!((pbx.len(), archive.len()), (2, 2), "{svg}");
+        for month in 0..2 {
+            // Side by side, the archive's right after the PBX's, both of a good width.
+            assert!(pbx[month].0 < archive[month].0);
+            assert!(archive[month].0 - pbx[month].0 < pbx[month].1 + 5.0);
+            assert!(pbx[month].1 > 40.0, "{pbx:?}");
+        }
+        assert!(archive[0].0 < pbx[1].0, "the months in order");
+        assert!((pbx[1].2 / pbx[0].2 - 2.0).abs() < 0.05);
     }
 }

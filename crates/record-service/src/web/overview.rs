@@ -265,6 +265,7 @@ fn section(pbx: &Arc<Pbx>, figures: &Figures, dates: &[NaiveDate], tz: Tz, lang:
                     }
                 }
             }
+            p { a href={ "/access.csv?pbx=" (super::url_encode(&pbx.name)) } { (lang.t("overview.access_csv")) } }
             h3 { (lang.t("overview.storage")) }
             div.legend {
                 span.s0 { (lang.t("overview.on_pbx")) }
