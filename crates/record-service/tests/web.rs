@@ -455,6 +455,14 @@ async fn search_listen_and_overview_in_a_real_browser() {
         .click()
         .await
         .unwrap();
+    // The click leaves the landing page (which has a summary too) for the search's.
+    until("the search's page", Duration::from_secs(30), async || {
+        let url = client.current_url().await.unwrap();
+        url.query()
+            .is_some_and(|query| query.contains("number="))
+            .then_some(())
+    })
+    .await;
     client
         .wait()
         .for_element(Locator::Css("p.summary"))
@@ -700,12 +708,16 @@ async fn search_listen_and_overview_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    let title = client
-        .wait()
-        .for_element(Locator::Css("main h1"))
-        .await
-        .unwrap();
-    assert_eq!(title.text().await.unwrap(), "Обзор");
+    // The switch leaves the English overview (its title is there until the Russian one comes).
+    until(
+        "the Russian overview",
+        Duration::from_secs(30),
+        async || {
+            let title = client.find(Locator::Css("main h1")).await.ok()?;
+            (title.text().await.ok()? == "Обзор").then_some(())
+        },
+    )
+    .await;
     let html = client.find(Locator::Css("html")).await.unwrap();
     assert_eq!(html.attr("lang").await.unwrap().as_deref(), Some("ru"));
     let page = client.source().await.unwrap();
