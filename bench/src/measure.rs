@@ -72,3 +72,23 @@ pub fn number(args: &[String], name: &str, default: usize) -> Result<usize, Stri
             .map_err(|_| format!("{name}: {text:?} is not a number")),
     }
 }
+
+/// A free port on loopback (bound and released: the caller binds it next).
+pub fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// A `/proc/<pid>/status` figure in KiB (`VmHWM:`, `VmRSS:`); 0 when unknown.
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(field))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}

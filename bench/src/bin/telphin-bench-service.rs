@@ -14,7 +14,7 @@
 //! JSON line.
 
 use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ use record_sim::{LiveConfig, Sim, SimConfig};
 use serde_json::{Value, json};
 use telphin_records::chrono::{DateTime, Utc};
 
-use telphin_bench::measure::{flag, number};
+use telphin_bench::measure::{flag, free_port, number, status_kib};
 
 /// Calls end at this rate (the figure).
 const CALLS_PER_SECOND: f64 = 2.0;
@@ -262,11 +262,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
-}
-
 async fn wait_for(bound: Duration, mut done: impl FnMut() -> bool) -> Result<(), String> {
     let started = Instant::now();
     while !done() {
@@ -337,18 +332,4 @@ fn process_cpu(pid: u32) -> f64 {
         (Some(user), Some(system)) => (user + system) / ticks_per_second,
         _ => f64::NAN,
     }
-}
-
-/// A `/proc/<pid>/status` figure in KiB.
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(Path::new(&format!("/proc/{pid}/status")))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(field))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|kib| kib.parse().ok())
-        })
-        .unwrap_or(0)
 }

@@ -19,7 +19,7 @@ use record_backup::{Archive, ArchiveOptions, Catalog, Outcome, Target};
 use record_sim::{Sim, SimConfig};
 use serde_json::{Value, json};
 use telphin_bench::callcentre::{customer, mix};
-use telphin_bench::measure::{flag, number, spread};
+use telphin_bench::measure::{flag, free_port, number, spread, status_kib};
 use telphin_records::{ClientBuilder, ClientId, Credentials, Period, Scope};
 
 /// The generated call centre's customers (as `telphin-bench-catalog`).
@@ -54,11 +54,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
 
 fn wait_for_port(port: u16, child: &mut Child, what: &str) -> Result<(), String> {
@@ -160,19 +155,6 @@ fn counter(port: u16, name: &str, pbx: &str) -> Result<f64, String> {
         .filter(|l| l.starts_with(name) && l.contains(&format!("pbx=\"{pbx}\"")))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum())
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(Path::new(&format!("/proc/{pid}/status")))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(field))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|kib| kib.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// A catalog of one recording of `size` bytes, backed up from the simulator into S3.

@@ -169,16 +169,26 @@ pub(super) fn list_command(bins: &Bins, plan: &Plan) -> Result<Value, String> {
     }))
 }
 
-/// The catalog of a call centre (`catalog_records` calls, generated once and kept in
-/// `target/bench`), searched in another process: first pages, memory, size per record.
-pub(super) fn catalog_search(bins: &Bins, plan: &Plan) -> Result<Value, String> {
+/// The generated catalog of `plan.catalog_records` calls (made once, kept in `target/bench`):
+/// its path, its size as an argument, and what the generator said.
+fn generated_catalog(bins: &Bins, plan: &Plan) -> Result<(String, String, Value), String> {
     let records = plan.catalog_records.to_string();
-    let path = bins.out.join(format!("catalog-{records}.sqlite"));
-    let path = path.to_string_lossy();
+    let path = bins
+        .out
+        .join(format!("catalog-{records}.sqlite"))
+        .to_string_lossy()
+        .into_owned();
     let generated = Bins::measure(
         &bins.bench_catalog,
         &strings(&["generate", "--path", &path, "--records", &records]),
     )?;
+    Ok((path, records, generated))
+}
+
+/// The catalog of a call centre (`catalog_records` calls, generated once and kept in
+/// `target/bench`), searched in another process: first pages, memory, size per record.
+pub(super) fn catalog_search(bins: &Bins, plan: &Plan) -> Result<Value, String> {
+    let (path, records, generated) = generated_catalog(bins, plan)?;
     let mut searched = Bins::measure(
         &bins.bench_catalog,
         &strings(&[
@@ -201,13 +211,7 @@ pub(super) fn catalog_search(bins: &Bins, plan: &Plan) -> Result<Value, String> 
 /// Erasing one person's number (250 calls spread over a year) from the generated catalog:
 /// the catalog's time, the PBX and the target asked nothing (see `telphin-bench-catalog`).
 pub(super) fn catalog_erase(bins: &Bins, plan: &Plan) -> Result<Value, String> {
-    let records = plan.catalog_records.to_string();
-    let path = bins.out.join(format!("catalog-{records}.sqlite"));
-    let path = path.to_string_lossy();
-    Bins::measure(
-        &bins.bench_catalog,
-        &strings(&["generate", "--path", &path, "--records", &records]),
-    )?;
+    let (path, _, _) = generated_catalog(bins, plan)?;
     let mut erased = Bins::measure(
         &bins.bench_catalog,
         &strings(&[
@@ -266,13 +270,7 @@ pub(super) fn live_service(bins: &Bins, plan: &Plan) -> Result<Value, String> {
 /// search page's and the overview's answers over HTTP, a seek's first byte and what it read
 /// from S3, the service's peak memory (see `telphin-bench-web`).
 pub(super) fn web_page(bins: &Bins, plan: &Plan) -> Result<Value, String> {
-    let records = plan.catalog_records.to_string();
-    let path = bins.out.join(format!("catalog-{records}.sqlite"));
-    let path = path.to_string_lossy();
-    Bins::measure(
-        &bins.bench_catalog,
-        &strings(&["generate", "--path", &path, "--records", &records]),
-    )?;
+    let (path, records, _) = generated_catalog(bins, plan)?;
     let mut measured = Bins::measure(
         &bins.bench_web,
         &strings(&[

@@ -1,6 +1,6 @@
 //! The frame of every page, and the formats of times, sizes and durations.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 use maud::{DOCTYPE, Markup, html};
 use record_backup::chrono_tz::Tz;
 
@@ -54,6 +54,19 @@ pub(crate) fn time_in(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz)
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
+}
+
+/// The midnight that starts `day` in `tz` (none when the clocks skip it).
+pub(crate) fn start_of(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
+    let midnight = day.and_hms_opt(0, 0, 0)?;
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .map(|at| at.with_timezone(&Utc))
+}
+
+/// A day as forms write it: `2026-03-01`.
+pub(crate) fn parse_day(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
 }
 
 /// Seconds as `h:mm:ss` or `m:ss`.

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, NaiveDate, TimeZone as _, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use maud::{Markup, PreEscaped, html};
 use record_backup::chrono_tz::Tz;
 use record_backup::{CallHour, MonthStorage};
@@ -86,15 +86,11 @@ pub(crate) async fn overview(
     let last = end.filter(|end| *end < today).unwrap_or(today);
     let first = last - Duration::days(i64::from(days) - 1);
     let dates: Vec<NaiveDate> = first.iter_days().take(days as usize).collect();
-    let from = first
-        .and_hms_opt(0, 0, 0)
-        .and_then(|midnight| tz.from_local_datetime(&midnight).earliest())
-        .map_or_else(Utc::now, |at| at.with_timezone(&Utc));
+    let from = layout::start_of(first, tz).unwrap_or_else(Utc::now);
     let until = last
         .succ_opt()
-        .and_then(|day| day.and_hms_opt(0, 0, 0))
-        .and_then(|midnight| tz.from_local_datetime(&midnight).earliest())
-        .map_or_else(Utc::now, |at| at.with_timezone(&Utc));
+        .and_then(|day| layout::start_of(day, tz))
+        .unwrap_or_else(Utc::now);
     let end_query = if last < today {
         format!("&end={last}")
     } else {

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
+use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use record_backup::chrono_tz::Tz;
 use record_backup::{Access, BackupError, Catalog, CatalogEntry, SearchQuery, Status};
@@ -244,32 +244,22 @@ impl SearchForm {
                 .map_err(|error| format!("{extension:?}: {error}"))?;
             query = query.scope(Scope::Extension(id));
         }
-        let day = |text: &str| -> Result<Option<DateTime<Utc>>, String> {
+        // A day of the form: its midnight in `tz`, `after` days on (the until day is
+        // inclusive: the next day's midnight ends it).
+        let day = |text: &str, after: u64| -> Result<Option<DateTime<Utc>>, String> {
             let text = text.trim();
             if text.is_empty() {
                 return Ok(None);
             }
-            let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map_err(|_| format!("{text:?} is not a date such as 2026-03-01"))?;
-            let midnight = date.and_hms_opt(0, 0, 0).ok_or("no midnight")?;
-            tz.from_local_datetime(&midnight)
-                .earliest()
-                .map(|at| Some(at.with_timezone(&Utc)))
+            let date = layout::parse_day(text)
+                .ok_or_else(|| format!("{text:?} is not a date such as 2026-03-01"))?;
+            date.checked_add_days(chrono::Days::new(after))
+                .and_then(|date| layout::start_of(date, tz))
+                .map(Some)
                 .ok_or_else(|| format!("{text} has no midnight in {tz}"))
         };
-        let from = day(&self.from)?;
-        let until = match day(&self.until)? {
-            // Until a day, inclusive: before the next day's midnight.
-            Some(_) => {
-                let next = NaiveDate::parse_from_str(self.until.trim(), "%Y-%m-%d")
-                    .ok()
-                    .and_then(|d| d.succ_opt())
-                    .map(|d| d.format("%Y-%m-%d").to_string())
-                    .unwrap_or_default();
-                day(&next)?
-            }
-            None => None,
-        };
+        let from = day(&self.from, 0)?;
+        let until = day(&self.until, 1)?;
         match (from, until) {
             (Some(from), Some(until)) => {
                 let period = Period::between(from, until).map_err(|error| error.to_string())?;
@@ -734,29 +724,21 @@ pub(crate) async fn access_csv(
         return (StatusCode::NOT_FOUND, "no such PBX\n").into_response();
     };
     let tz = viewer.tz;
-    let midnight = |text: &str| {
-        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .and_then(|d| tz.from_local_datetime(&d).earliest())
-            .map(|at| at.with_timezone(&Utc))
-    };
     let today = Utc::now().with_timezone(&tz).date_naive();
     let from = match period.from.as_deref().filter(|f| !f.is_empty()) {
-        Some(text) => match midnight(text) {
+        Some(text) => match layout::parse_day(text).and_then(|d| layout::start_of(d, tz)) {
             Some(at) => at,
             None => {
                 return (StatusCode::BAD_REQUEST, "from: a date such as 2026-03-01\n")
                     .into_response();
             }
         },
-        None => midnight(&(today - chrono::Duration::days(30)).to_string()).unwrap_or_default(),
+        None => layout::start_of(today - chrono::Duration::days(30), tz).unwrap_or_default(),
     };
     let until = match period.until.as_deref().filter(|u| !u.is_empty()) {
-        Some(text) => match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-            .ok()
+        Some(text) => match layout::parse_day(text)
             .and_then(|d| d.succ_opt())
-            .and_then(|d| midnight(&d.to_string()))
+            .and_then(|d| layout::start_of(d, tz))
         {
             Some(at) => at,
             None => {
@@ -823,6 +805,35 @@ mod tests {
         );
         access.user = "a, \"b\"".to_owned();
         assert!(csv_line(&access).contains("\"a, \"\"b\"\"\""));
+    }
+
+    #[test]
+    fn the_forms_days_are_the_viewers_whole_days() {
+        let tz = record_backup::chrono_tz::Europe::Moscow;
+        let form = SearchForm {
+            from: "2026-03-01".to_owned(),
+            until: " 2026-03-31 ".to_owned(),
+            ..SearchForm::default()
+        };
+        let period = form.query(tz, Lang::En).unwrap().period.unwrap();
+        assert_eq!(period.start().to_rfc3339(), "2026-02-28T21:00:00+00:00");
+        assert_eq!(period.end().to_rfc3339(), "2026-03-31T21:00:00+00:00");
+        let until_only = SearchForm {
+            until: "2026-03-31".to_owned(),
+            ..SearchForm::default()
+        };
+        let before = until_only.query(tz, Lang::En).unwrap().before.unwrap();
+        assert_eq!(before.to_rfc3339(), "2026-03-31T21:00:00+00:00");
+        let wrong = SearchForm {
+            from: "31.03.2026".to_owned(),
+            ..SearchForm::default()
+        };
+        assert!(
+            wrong
+                .query(tz, Lang::En)
+                .unwrap_err()
+                .contains("is not a date")
+        );
     }
 
     #[test]
