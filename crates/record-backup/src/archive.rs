@@ -28,6 +28,7 @@ pub struct ArchiveOptions {
     pub(crate) verify_stored: bool,
     pub(crate) manifests_each_run: bool,
     pub(crate) operator: String,
+    pub(crate) act_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for ArchiveOptions {
@@ -42,6 +43,7 @@ impl std::fmt::Debug for ArchiveOptions {
             .field("verify_stored", &self.verify_stored)
             .field("manifests_each_run", &self.manifests_each_run)
             .field("operator", &self.operator)
+            .field("act_dir", &self.act_dir)
             .finish()
     }
 }
@@ -58,6 +60,7 @@ impl Default for ArchiveOptions {
             verify_stored: false,
             manifests_each_run: true,
             operator: DEFAULT_OPERATOR.to_owned(),
+            act_dir: None,
         }
     }
 }
@@ -117,6 +120,14 @@ impl ArchiveOptions {
     /// [`DEFAULT_OPERATOR`]).
     pub fn operator(mut self, name: impl Into<String>) -> Self {
         self.operator = name.into();
+        self
+    }
+
+    /// A directory where every deletion act is written too (JSON and CSV), besides the
+    /// target's `_acts/` — a place the operator keeps apart (default none). The acts of
+    /// interrupted runs are written there when they are finished.
+    pub fn act_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.act_dir = Some(dir.into());
         self
     }
 

@@ -7,7 +7,9 @@ use telphin_records::layers::record_api::bytes::Bytes;
 
 use crate::catalog::Catalog;
 use crate::chain::{AUDIT_PREFIX, AuditCheck, AuditEntry, ChainCheck, Lines};
+use crate::checkpoint::{AuditPublicKey, Checkpoint};
 use crate::error::BackupError;
+use crate::signed::{ProofCheck, SignedAuditCheck};
 use crate::target::Target;
 
 /// Writes to `target` the audit entries of `catalog` it lacks, as one new segment of
@@ -22,8 +24,74 @@ pub async fn check_target_audit(target: &Target) -> Result<AuditCheck, BackupErr
     check_target(target).await
 }
 
-/// Writes the entries `catalog` has not exported to one segment of `target`.
+/// Checks the target's copy of the audit log with the public key alone, against
+/// `checkpoints` (gather them with [`target_checkpoints`], [`Catalog::checkpoints`] and the
+/// acts).
+pub async fn check_target_audit_signed(
+    target: &Target,
+    key: AuditPublicKey,
+    checkpoints: Vec<Checkpoint>,
+) -> Result<SignedAuditCheck, BackupError> {
+    let mut check = ProofCheck::new(key, checkpoints);
+    read_lines(target, |line| Ok(check.push(line))).await?;
+    Ok(check.finish())
+}
+
+/// Writes the entries `catalog` has not exported to one segment of `target`, then — when
+/// the catalog signs the log — a signed checkpoint of the whole log, kept in the catalog and
+/// written beside the segments as `_audit/checkpoint-<size>.json`.
 pub(crate) async fn export(catalog: &Catalog, target: &Target) -> Result<(), BackupError> {
+    export_entries(catalog, target).await?;
+    catalog.sign_checkpoint()?;
+    for checkpoint in catalog.unexported_checkpoints()? {
+        let mut upload = target.upload(&checkpoint_name(checkpoint.size))?;
+        upload
+            .push(Bytes::from(checkpoint.to_json().into_bytes()))
+            .await?;
+        upload.finish().await?;
+        catalog.checkpoint_exported(checkpoint.size)?;
+    }
+    Ok(())
+}
+
+/// The target's object of the checkpoint of `size` entries.
+fn checkpoint_name(size: u64) -> String {
+    format!("{AUDIT_PREFIX}/{CHECKPOINT_PREFIX}{size:012}.json")
+}
+
+/// The start of a checkpoint's name under `_audit/`.
+const CHECKPOINT_PREFIX: &str = "checkpoint-";
+
+/// The checkpoints the target holds, smallest first; one that cannot be read is skipped
+/// with a warning (a check names what it lacks).
+pub async fn target_checkpoints(target: &Target) -> Result<Vec<Checkpoint>, BackupError> {
+    let mut checkpoints = Vec::new();
+    for path in target.list(AUDIT_PREFIX).await? {
+        let is_checkpoint = path
+            .filename()
+            .is_some_and(|name| name.starts_with(CHECKPOINT_PREFIX) && name.ends_with(".json"));
+        if !is_checkpoint {
+            continue;
+        }
+        let mut chunks = target.read(&path).await?;
+        let mut text = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            text.extend_from_slice(&chunk?);
+            if text.len() > 64 * 1024 {
+                break;
+            }
+        }
+        match serde_json::from_slice::<Checkpoint>(&text) {
+            Ok(checkpoint) => checkpoints.push(checkpoint),
+            Err(error) => tracing::warn!(%path, %error, "not a checkpoint; skipped"),
+        }
+    }
+    checkpoints.sort_by_key(|c| c.size);
+    Ok(checkpoints)
+}
+
+/// Writes the entries `catalog` has not exported to one segment of `target`.
+async fn export_entries(catalog: &Catalog, target: &Target) -> Result<(), BackupError> {
     let mut page = catalog.unexported_audit(0)?;
     let Some((first, _)) = page.first() else {
         return Ok(());
@@ -47,11 +115,14 @@ pub(crate) async fn export(catalog: &Catalog, target: &Target) -> Result<(), Bac
 
 /// The target's log, segment by segment, line by line, to `each`; stops early when `each`
 /// says so.
-async fn read_lines(
+pub(crate) async fn read_lines(
     target: &Target,
     mut each: impl FnMut(&str) -> Result<bool, BackupError>,
 ) -> Result<(), BackupError> {
     for path in target.list(AUDIT_PREFIX).await? {
+        if path.extension() != Some("jsonl") {
+            continue;
+        }
         let mut chunks = target.read(&path).await?;
         let mut lines = Lines::default();
         while let Some(chunk) = chunks.next().await {
@@ -90,7 +161,7 @@ pub(crate) async fn restore(target: &Target, catalog: &Catalog) -> Result<u64, B
             return Ok(false);
         }
         let entry: AuditEntry = match crate::chain::split_line(line)
-            .and_then(|(json, _)| serde_json::from_str(&json).ok())
+            .and_then(|split| serde_json::from_str(&split.json).ok())
         {
             Some(entry) => entry,
             None => return Ok(false),

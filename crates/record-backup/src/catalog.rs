@@ -1,7 +1,9 @@
 //! The catalog: one SQLite file (WAL, versioned migrations, owner-only permissions) with every
 //! listed record and its backup state.
 
+mod act;
 mod audit;
+mod checkpoints;
 mod conditions;
 mod entry;
 mod figures;
@@ -19,8 +21,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
+pub(crate) use act::{ActHeader, Cause, Doomed};
+pub(crate) use audit::Draft;
 pub use audit::Tombstone;
-pub(crate) use audit::{Draft, Proof, append, bury};
 pub(crate) use conditions::{Conditions, Cursor, ScopeFilter};
 pub use entry::CatalogEntry;
 pub(crate) use entry::{ENTRY_COLUMNS, corrupt, entry_of, json_of, time_text};
@@ -34,6 +37,7 @@ pub(crate) use state::{KEPT, PURGEABLE};
 pub use sync::{MonthFigures, PendingSummary};
 pub(crate) use work::{Kept, KeptWhich, Pending};
 
+use crate::checkpoint::AuditSigningKey;
 use crate::error::BackupError;
 
 /// The catalog of a backup: a SQLite database file.
@@ -46,6 +50,8 @@ use crate::error::BackupError;
 pub struct Catalog {
     path: PathBuf,
     connection: Mutex<Connection>,
+    /// Signs every audit entry and the checkpoints (see [`Catalog::signing_audit_with`]).
+    signer: Option<AuditSigningKey>,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -86,6 +92,7 @@ impl Catalog {
             Ok(connection) => Ok(Catalog {
                 path,
                 connection: Mutex::new(connection),
+                signer: None,
             }),
             Err(source) => Err(BackupError::Catalog { path, source }),
         }
@@ -114,6 +121,19 @@ impl Catalog {
         }
         catalog.with(schema::migrate)?;
         Ok(catalog)
+    }
+
+    /// Signs every audit entry written from now on, and the checkpoints at the end of each
+    /// run that appends ([`crate::write_audit`]), with `key`: the log can then be proven with
+    /// the public key alone, against whoever could rewrite the catalog and the target.
+    pub fn signing_audit_with(mut self, key: AuditSigningKey) -> Catalog {
+        self.signer = Some(key);
+        self
+    }
+
+    /// Whether the catalog signs the audit log.
+    pub fn signs_audit(&self) -> bool {
+        self.signer.is_some()
     }
 
     /// The catalog's file.

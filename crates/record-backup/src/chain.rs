@@ -4,8 +4,11 @@
 //! check. The catalog holds the log (`catalog/audit.rs`); the target holds a copy under
 //! `_audit/` (`audit.rs`).
 //!
-//! A line is the entry's JSON with its own hash appended as the last field:
-//! `{"seq":7,…,"prev":"<hash of entry 6>","hash":"<SHA-256 of the line without this field>"}`.
+//! A line is the entry's JSON with its own hash appended, and — when the run that wrote it had
+//! the audit signing key — the ed25519 signature of that hash after it:
+//! `{"seq":7,…,"prev":"<hash of entry 6>","hash":"<SHA-256 of the JSON before>","sig":"…"}`.
+//! The chain shows clumsy edits; the signatures and the signed checkpoints
+//! ([`crate::checkpoint`]) show the edits of whoever could recompute every hash.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -86,6 +89,9 @@ pub struct AuditEntry {
     /// Why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The deletion act the destruction belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act_id: Option<String>,
     /// The hash of the entry before it (64 zeros for the first).
     pub prev: String,
 }
@@ -95,17 +101,39 @@ pub(crate) fn hash_of(json: &str) -> String {
     hex(&Sha256::digest(json.as_bytes()))
 }
 
-/// The log's line of an entry's JSON and its hash.
-pub(crate) fn line_of(json: &str, hash: &str) -> String {
+/// The log's line of an entry's JSON, its hash and, when signed, its signature.
+pub(crate) fn line_of(json: &str, hash: &str, signature: Option<&str>) -> String {
     let body = json.strip_suffix('}').unwrap_or(json);
-    format!("{body},\"hash\":\"{hash}\"}}")
+    match signature {
+        Some(signature) => format!("{body},\"hash\":\"{hash}\",\"sig\":\"{signature}\"}}"),
+        None => format!("{body},\"hash\":\"{hash}\"}}"),
+    }
 }
 
-/// Splits a log line into the entry's JSON (as hashed) and the hash it says it has.
-pub(crate) fn split_line(line: &str) -> Option<(String, &str)> {
+/// A log line taken apart.
+pub(crate) struct SplitLine<'a> {
+    /// The entry's JSON, as hashed.
+    pub(crate) json: String,
+    /// The hash it says it has.
+    pub(crate) hash: &'a str,
+    /// Its signature, if it was signed.
+    pub(crate) signature: Option<&'a str>,
+}
+
+/// Splits a log line into the entry's JSON (as hashed), the hash it says it has and its
+/// signature.
+pub(crate) fn split_line(line: &str) -> Option<SplitLine<'_>> {
     let at = line.rfind(",\"hash\":\"")?;
-    let hash = line[at + 9..].strip_suffix("\"}")?;
-    Some((format!("{}}}", &line[..at]), hash))
+    let rest = line[at + 9..].strip_suffix("\"}")?;
+    let (hash, signature) = match rest.split_once("\",\"sig\":\"") {
+        Some((hash, signature)) => (hash, Some(signature)),
+        None => (rest, None),
+    };
+    Some(SplitLine {
+        json: format!("{}}}", &line[..at]),
+        hash,
+        signature,
+    })
 }
 
 /// Where the chain first does not hold.
@@ -186,7 +214,7 @@ impl ChainCheck {
     fn verify(&self, line: &str) -> Result<String, AuditBreak> {
         let expected = self.expected;
         let broken = |seq: u64, reason: String| AuditBreak { seq, reason };
-        let Some((json, hash)) = split_line(line.trim_end()) else {
+        let Some(SplitLine { json, hash, .. }) = split_line(line.trim_end()) else {
             return Err(broken(
                 expected,
                 "the line where it should be is not an audit entry (no hash)".to_owned(),
@@ -236,6 +264,11 @@ impl ChainCheck {
             ));
         }
         Ok(hash.to_owned())
+    }
+
+    /// Where the chain broke, if it did.
+    pub(crate) fn broken(&self) -> Option<&AuditBreak> {
+        self.check.broken.as_ref()
     }
 
     pub(crate) fn finish(self) -> AuditCheck {
@@ -300,12 +333,13 @@ mod tests {
                     destroyed: vec!["target".to_owned()],
                     hold_id: None,
                     reason: Some("request".to_owned()),
+                    act_id: None,
                     prev: prev.clone(),
                 };
                 let json = serde_json::to_string(&entry).unwrap();
                 let hash = hash_of(&json);
                 prev.clone_from(&hash);
-                line_of(&json, &hash)
+                line_of(&json, &hash, None)
             })
             .collect()
     }
@@ -338,9 +372,9 @@ mod tests {
     #[test]
     fn an_entry_edited_with_a_new_hash_breaks_the_link_after_it() {
         let mut lines = chain(5);
-        let (json, _) = split_line(&lines[2]).unwrap();
+        let json = split_line(&lines[2]).unwrap().json;
         let json = json.replace("\"size\":30", "\"size\":31");
-        lines[2] = line_of(&json, &hash_of(&json));
+        lines[2] = line_of(&json, &hash_of(&json), None);
         let broken = check(&lines).broken.unwrap();
         assert_eq!(broken.seq, 4, "{broken}");
         assert!(broken.reason.contains("entry 3"), "{broken}");

@@ -3,9 +3,8 @@
 //! what erasure of a person's data and the retention policy's expiry both do, one record at
 //! a time.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use object_store::ObjectStoreExt as _;
-use rusqlite::params;
 use rusqlite::types::Value as Sql;
 use telphin_records::layers::record_api::AsyncTransport;
 use telphin_records::{Deletion, Error as ApiError, RecordUuid, Scope};
@@ -13,23 +12,9 @@ use telphin_records::{Deletion, Error as ApiError, RecordUuid, Scope};
 use crate::act::{ActRecord, ActRefusal, DeletionAct, Place};
 use crate::archive::{Archive, Outcome};
 use crate::budget::Gate;
-use crate::catalog::{Catalog, Conditions, Cursor, forget_numbers};
-use crate::catalog::{Draft, Proof, Tombstone, append, bury};
-use crate::chain::AuditAction;
+use crate::catalog::{ActHeader, Catalog, Cause, Conditions, Cursor, Doomed};
 use crate::error::BackupError;
 use crate::target::Target;
-
-/// A record to destroy, as the catalog has it.
-#[derive(Debug, Clone)]
-pub(crate) struct Doomed {
-    pub(crate) record_uuid: String,
-    pub(crate) init_time_us: i64,
-    pub(crate) object_key: Option<String>,
-    pub(crate) size: Option<u64>,
-    pub(crate) sha256: Option<String>,
-    pub(crate) kept: bool,
-    pub(crate) on_pbx: bool,
-}
 
 /// The columns [`doomed_of`] reads, over `record`.
 pub(crate) const DOOMED_COLUMNS: &str = "record.record_uuid, record.init_time_us, \
@@ -50,44 +35,29 @@ pub(crate) fn doomed_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Doomed> {
     })
 }
 
-impl Doomed {
-    pub(crate) fn call_time(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_micros(self.init_time_us).unwrap_or_default()
+/// What destroying `doomed` would do (a dry run's line of the act).
+fn planned(doomed: &Doomed) -> ActRecord {
+    let mut places = Vec::new();
+    if doomed.on_pbx {
+        places.push(Place::Pbx);
     }
-
-    /// What destroying it would do (a dry run's line of the act).
-    pub(crate) fn planned(&self) -> ActRecord {
-        let mut places = Vec::new();
-        if self.on_pbx {
-            places.push(Place::Pbx);
-        }
-        if self.object_key.is_some() {
-            places.push(Place::Target);
-        }
-        places.push(Place::Catalog);
-        if self.kept {
-            places.push(Place::Manifest);
-        }
-        ActRecord {
-            record_uuid: self.record_uuid.clone(),
-            call_time: self.call_time(),
-            size: self.size,
-            sha256: self.sha256.clone(),
-            destroyed: places,
-            destroyed_at: None,
-            audit_seq: None,
-            audit_hash: None,
-        }
+    if doomed.object_key.is_some() {
+        places.push(Place::Target);
     }
-}
-
-/// Why and by whom records are destroyed.
-#[derive(Debug, Clone)]
-pub(crate) struct Cause {
-    pub(crate) action: AuditAction,
-    pub(crate) reason: String,
-    pub(crate) operator: String,
-    pub(crate) number_hash: Option<String>,
+    places.push(Place::Catalog);
+    if doomed.kept {
+        places.push(Place::Manifest);
+    }
+    ActRecord {
+        record_uuid: doomed.record_uuid.clone(),
+        call_time: doomed.call_time(),
+        size: doomed.size,
+        sha256: doomed.sha256.clone(),
+        destroyed: places,
+        destroyed_at: None,
+        audit_seq: None,
+        audit_hash: None,
+    }
 }
 
 impl Catalog {
@@ -106,55 +76,95 @@ impl Catalog {
         );
         self.rows(&sql, conditions, doomed_of)
     }
+}
 
-    /// Removes the record from the catalog — its row, its numbers — marks its month's
-    /// manifest out of date, leaves its tombstone, and appends the entry that proves it, in
-    /// one transaction.
-    fn bury_record(
-        &self,
+/// Where a sweep writes what it does.
+pub(crate) enum Journal<'a> {
+    /// A dry run: what would go, in memory.
+    Dry(&'a mut DeletionAct),
+    /// A real run: the catalog's act, opened right before the first record it lists.
+    Act(&'a mut ActRun),
+}
+
+/// A real destruction run's act.
+#[derive(Debug)]
+pub(crate) struct ActRun {
+    pub(crate) header: ActHeader,
+    /// Whether the catalog holds it yet.
+    pub(crate) opened: bool,
+    /// Records destroyed so far (known even when the catalog can no longer be read).
+    pub(crate) destroyed: u64,
+    /// Records found and not destroyed so far.
+    pub(crate) refused: u64,
+}
+
+impl ActRun {
+    /// The act of a run by `cause` over `scope`, drawn up now; its files go to the target
+    /// and, if given, to `act_dir`.
+    pub(crate) fn new(
+        cause: Cause,
+        scope: Scope,
+        policy: Option<serde_json::Value>,
+        act_dir: Option<std::path::PathBuf>,
+    ) -> ActRun {
+        let frame = DeletionAct::new(
+            cause.action,
+            false,
+            &cause.operator,
+            &cause.reason,
+            scope.to_string(),
+        );
+        ActRun {
+            header: ActHeader {
+                act_id: frame.act_id,
+                drawn_up_at: frame.drawn_up_at,
+                cause,
+                scope: scope.to_string(),
+                policy,
+                act_dir,
+            },
+            opened: false,
+            destroyed: 0,
+            refused: 0,
+        }
+    }
+
+    fn open(&mut self, catalog: &Catalog) -> Result<(), BackupError> {
+        if !self.opened {
+            catalog.open_act(&self.header)?;
+            self.opened = true;
+        }
+        Ok(())
+    }
+}
+
+impl Journal<'_> {
+    fn seen(&self) -> u64 {
+        match self {
+            Journal::Dry(act) => (act.records.len() + act.not_destroyed.len()) as u64,
+            Journal::Act(run) => run.destroyed + run.refused,
+        }
+    }
+
+    fn refuse(
+        &mut self,
+        catalog: &Catalog,
         doomed: &Doomed,
-        cause: &Cause,
-        places: &[Place],
-    ) -> Result<Proof, BackupError> {
-        self.with(|connection| {
-            let transaction = connection.transaction()?;
-            if doomed.kept {
-                let month = doomed.call_time().format("%Y-%m").to_string();
-                transaction
-                    .prepare_cached("INSERT OR IGNORE INTO manifest_dirty (month) VALUES (?1)")?
-                    .execute([month])?;
+        reason: String,
+    ) -> Result<(), BackupError> {
+        match self {
+            Journal::Dry(act) => act.not_destroyed.push(ActRefusal {
+                record_uuid: doomed.record_uuid.clone(),
+                call_time: doomed.call_time(),
+                reason,
+            }),
+            Journal::Act(run) => {
+                run.open(catalog)?;
+                catalog.refuse_in_act(&run.header.act_id, doomed, &reason)?;
+                run.refused += 1;
             }
-            forget_numbers(&transaction, &doomed.record_uuid)?;
-            transaction
-                .prepare_cached("DELETE FROM record WHERE record_uuid = ?1")?
-                .execute(params![doomed.record_uuid])?;
-            let mut draft = Draft::new(&cause.operator, cause.action);
-            draft.record_uuid = Some(doomed.record_uuid.clone());
-            draft.call_time = Some(doomed.call_time());
-            draft.size = doomed.size;
-            draft.sha256.clone_from(&doomed.sha256);
-            draft.number_hash.clone_from(&cause.number_hash);
-            draft.destroyed = places.iter().map(|p| p.as_str().to_owned()).collect();
-            draft.reason = Some(cause.reason.clone());
-            let proof = append(&transaction, draft)?;
-            bury(
-                &transaction,
-                &Tombstone {
-                    record_uuid: doomed.record_uuid.clone(),
-                    call_time: doomed.call_time(),
-                    size: doomed.size,
-                    sha256: doomed.sha256.clone(),
-                    number_hash: cause.number_hash.clone(),
-                    action: cause.action,
-                    reason: cause.reason.clone(),
-                    operator: cause.operator.clone(),
-                    destroyed_at: proof.at,
-                    audit_seq: proof.seq,
-                },
-            )?;
-            transaction.commit()?;
-            Ok(proof)
-        })
+        }
+        Ok(())
     }
 }
 
@@ -192,8 +202,8 @@ pub(crate) struct Sweep {
 
 /// How destroying one record ended.
 enum Fate {
-    /// Destroyed everywhere; the act's line.
-    Destroyed(ActRecord),
+    /// Destroyed everywhere (and written to its act).
+    Destroyed,
     /// Left as it was: the PBX or the target refused; the reason.
     Failed(String),
     /// The rate budget is spent: stop here.
@@ -202,13 +212,15 @@ enum Fate {
 
 impl<T: AsyncTransport + 'static> Archive<T> {
     /// Destroys one record: from the PBX (where it still is), from the target, then from the
-    /// catalog in one transaction with its tombstone and audit entry. A failure on the PBX or
-    /// the target leaves the record as it was, to be destroyed by a later run.
+    /// catalog in one transaction with its tombstone, audit entry and line of its act. A
+    /// failure on the PBX or the target leaves the record as it was, to be destroyed by a
+    /// later run.
     async fn destroy(
         &self,
         doomed: &Doomed,
         scope: Scope,
         cause: &Cause,
+        run: &mut ActRun,
         gate: &Gate,
     ) -> Result<Fate, BackupError> {
         let mut places = Vec::new();
@@ -223,6 +235,8 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                 Ok(permit) => permit,
                 Err(resume_after) => return Ok(Fate::Paused(resume_after)),
             };
+            // The act is in the catalog before anything is destroyed.
+            run.open(&self.catalog)?;
             let deleted = self.client.delete_record(scope, &uuid).await;
             drop(permit);
             match deleted {
@@ -237,6 +251,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                 }
             }
         }
+        run.open(&self.catalog)?;
         if let Some(key) = &doomed.object_key
             && let Err(error) = delete_object(&self.target, key).await
         {
@@ -251,29 +266,22 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         if doomed.kept {
             places.push(Place::Manifest);
         }
-        let proof = self.catalog.bury_record(doomed, cause, &places)?;
-        Ok(Fate::Destroyed(ActRecord {
-            record_uuid: doomed.record_uuid.clone(),
-            call_time: doomed.call_time(),
-            size: doomed.size,
-            sha256: doomed.sha256.clone(),
-            destroyed: places,
-            destroyed_at: Some(proof.at),
-            audit_seq: Some(proof.seq),
-            audit_hash: Some(proof.hash),
-        }))
+        self.catalog
+            .bury_record(&run.header.act_id, doomed, cause, &places)?;
+        run.destroyed += 1;
+        Ok(Fate::Destroyed)
     }
 
     /// Destroys, page by page, the records `selection` chooses (over `record`, oldest first),
-    /// at most `limit` of them; each goes into `act`, as destroyed (or, dry, as it would be)
-    /// or as not destroyed with the reason — the hold that covers it, checked right before,
-    /// or the failure.
+    /// at most `limit` of them; each goes into `journal`, as destroyed (or, dry, as it would
+    /// be) or as not destroyed with the reason — the hold that covers it, checked right
+    /// before, or the failure.
     pub(crate) async fn sweep(
         &self,
         selection: &Conditions,
         scope: Scope,
         cause: &Cause,
-        act: &mut DeletionAct,
+        journal: &mut Journal<'_>,
         limit: Option<usize>,
     ) -> Result<Sweep, BackupError> {
         let gate = Gate::new(self.options.budget);
@@ -294,34 +302,28 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             };
             after = Some((last.init_time_us, last.record_uuid.clone()));
             for doomed in page {
-                let full =
-                    limit.is_some_and(|limit| act.records.len() + act.not_destroyed.len() >= limit);
+                let full = limit.is_some_and(|limit| journal.seen() >= limit as u64);
                 if full || self.stopped() {
                     sweep.more = true;
                     return Ok(sweep);
                 }
-                let refuse = |reason: String| ActRefusal {
-                    record_uuid: doomed.record_uuid.clone(),
-                    call_time: doomed.call_time(),
-                    reason,
-                };
                 // Checked right before: holds are placed while runs go on.
                 let holds = self.catalog.holds_on(&doomed.record_uuid, Utc::now())?;
                 if let Some(hold) = holds.first() {
-                    act.not_destroyed
-                        .push(refuse(format!("held by hold {}: {}", hold.id, hold.reason)));
+                    let reason = format!("held by hold {}: {}", hold.id, hold.reason);
+                    journal.refuse(&self.catalog, &doomed, reason)?;
                     continue;
                 }
-                if act.dry_run {
-                    act.records.push(doomed.planned());
-                    continue;
-                }
-                match self.destroy(&doomed, scope, cause, &gate).await? {
-                    Fate::Destroyed(record) => {
-                        sweep.destroyed += 1;
-                        act.records.push(record);
+                let run = match journal {
+                    Journal::Dry(act) => {
+                        act.records.push(planned(&doomed));
+                        continue;
                     }
-                    Fate::Failed(reason) => act.not_destroyed.push(refuse(reason)),
+                    Journal::Act(run) => &mut **run,
+                };
+                match self.destroy(&doomed, scope, cause, run, &gate).await? {
+                    Fate::Destroyed => sweep.destroyed += 1,
+                    Fate::Failed(reason) => journal.refuse(&self.catalog, &doomed, reason)?,
                     Fate::Paused(resume_after) => {
                         sweep.outcome = Outcome::Paused { resume_after };
                         return Ok(sweep);
@@ -329,6 +331,109 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                 }
             }
         }
+    }
+
+    /// Ends a real destruction run whose work returned `result`: its act is closed with how
+    /// the run ended, the manifests and the audit log (with a signed checkpoint) written,
+    /// and the act's files stored — even when the run failed, so that what it destroyed
+    /// has its act. A failure after records were destroyed says how many, and which act
+    /// lists them.
+    pub(crate) async fn conclude<R>(
+        &self,
+        run: &ActRun,
+        result: Result<R, BackupError>,
+        outcome: impl FnOnce(&R) -> &'static str,
+    ) -> Result<(R, Option<DeletionAct>), BackupError> {
+        let failed = |source: BackupError, stored: bool| BackupError::DestroyedThenFailed {
+            destroyed: run.destroyed,
+            act_id: run.header.act_id.clone(),
+            stored,
+            source: Box::new(source),
+        };
+        match result {
+            Ok(value) => {
+                if !run.opened {
+                    self.after_destroying().await?;
+                    return Ok((value, None));
+                }
+                match self
+                    .finish_act(&run.header.act_id, outcome(&value), None)
+                    .await
+                {
+                    Ok(act) => Ok((value, Some(act))),
+                    Err(error) => Err(failed(error, false)),
+                }
+            }
+            Err(error) if !run.opened => Err(error),
+            Err(error) => {
+                let outcome = format!("failed: {error}");
+                let stored = match self.finish_act(&run.header.act_id, &outcome, None).await {
+                    Ok(_) => true,
+                    Err(finishing) => {
+                        tracing::error!(
+                            act = %run.header.act_id,
+                            error = %finishing,
+                            "the deletion act could not be stored; the next run stores it"
+                        );
+                        false
+                    }
+                };
+                Err(failed(error, stored))
+            }
+        }
+    }
+
+    /// Closes act `act_id` (if its run did not) with `outcome`, writes the manifests and the
+    /// audit log, then the act's files: in the target's `_acts/`, in the directory its run
+    /// named and in the archive's [`act directory`](crate::ArchiveOptions::act_dir).
+    async fn finish_act(
+        &self,
+        act_id: &str,
+        outcome: &str,
+        act_dir: Option<&std::path::Path>,
+    ) -> Result<DeletionAct, BackupError> {
+        self.catalog.close_act(act_id, outcome)?;
+        self.after_destroying().await?;
+        let act = self
+            .catalog
+            .act(act_id)?
+            .ok_or_else(|| BackupError::Corrupt {
+                what: format!("the deletion act {act_id}"),
+                reason: "the catalog no longer holds it".to_owned(),
+            })?;
+        act.store(&self.target).await?;
+        let mut dirs: Vec<&std::path::Path> = act_dir.into_iter().collect();
+        if let Some(dir) = &self.options.act_dir
+            && !dirs.contains(&dir.as_path())
+        {
+            dirs.push(dir);
+        }
+        for dir in dirs {
+            act.write_to_dir(dir)?;
+        }
+        self.catalog.act_stored(act_id)?;
+        Ok(act)
+    }
+
+    /// Finishes the acts that earlier runs left: opened by a run that was killed (closed
+    /// now as `interrupted`), or closed but not stored (the target or the disk failed).
+    /// Every run that opens the catalog for writing calls it first; it returns those acts,
+    /// for the run to report.
+    pub async fn finish_unfinished_acts(&self) -> Result<Vec<DeletionAct>, BackupError> {
+        let mut finished = Vec::new();
+        for (act_id, open, act_dir) in self.catalog.unfinished_acts()? {
+            let act = self
+                .finish_act(&act_id, "interrupted", act_dir.as_deref())
+                .await?;
+            tracing::warn!(
+                act = %act_id,
+                destroyed = act.records.len(),
+                "finished the deletion act of an earlier run that {}",
+                if open { "was interrupted" } else { "could not store it" }
+            );
+            finished.push(act);
+        }
+        Ok(finished)
     }
 
     /// After destroying: the manifests that held the records are written again, and the

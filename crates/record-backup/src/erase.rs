@@ -1,7 +1,6 @@
 //! `erase`: every recording of one person's number destroyed wherever it is, with a deletion
 //! act and an audit entry per recording; held recordings refused with the hold's reason.
 
-use chrono::Utc;
 use hmac::{KeyInit as _, Mac as _};
 use rusqlite::types::Value as Sql;
 use telphin_records::Scope;
@@ -9,9 +8,10 @@ use telphin_records::layers::record_api::AsyncTransport;
 
 use crate::act::DeletionAct;
 use crate::archive::{Archive, Outcome};
+use crate::catalog::Cause;
 use crate::catalog::{Conditions, PersonNumber};
 use crate::chain::AuditAction;
-use crate::destroy::Cause;
+use crate::destroy::{ActRun, Journal};
 use crate::digest::hex;
 use crate::error::BackupError;
 
@@ -124,18 +124,6 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             operator: options.operator.clone(),
             number_hash: number_hash.clone(),
         };
-        let now = Utc::now();
-        let mut act = DeletionAct {
-            act_id: format!("erase-{}", now.format("%Y%m%dT%H%M%S%.6fZ")),
-            drawn_up_at: now,
-            action: AuditAction::Erase,
-            dry_run: options.dry_run,
-            operator: options.operator.clone(),
-            reason: reason.to_owned(),
-            number_hash,
-            records: Vec::new(),
-            not_destroyed: Vec::new(),
-        };
         let mut selection = Conditions::default();
         selection.push(
             "record.record_uuid IN (SELECT n.record_uuid FROM record_number n \
@@ -145,20 +133,61 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                 Sql::Text(person.until.clone()),
             ],
         );
-        let sweep = self
-            .sweep(&selection, scope, &cause, &mut act, None)
-            .await?;
-        if !options.dry_run {
-            self.after_destroying().await?;
-            if act.not_destroyed.is_empty() {
-                self.catalog.scrub_number_holds(&person)?;
-            }
-            self.catalog.checkpoint()?;
+        if options.dry_run {
+            let mut act = DeletionAct::new(
+                AuditAction::Erase,
+                true,
+                &options.operator,
+                reason,
+                scope.to_string(),
+            );
+            act.number_hash = number_hash;
+            let sweep = self
+                .sweep(&selection, scope, &cause, &mut Journal::Dry(&mut act), None)
+                .await?;
+            return Ok(ErasureReport {
+                act,
+                outcome: sweep.outcome,
+            });
         }
+        let mut run = ActRun::new(cause.clone(), scope, None, None);
+        let result = self
+            .sweep(&selection, scope, &cause, &mut Journal::Act(&mut run), None)
+            .await;
+        let (sweep, act) = self.conclude(&run, result, outcome_of).await?;
+        let act = match act {
+            Some(act) => act,
+            // Nothing matched: an act that says so, not stored.
+            None => {
+                let mut act = DeletionAct::new(
+                    AuditAction::Erase,
+                    false,
+                    &options.operator,
+                    reason,
+                    scope.to_string(),
+                );
+                act.number_hash = run.header.cause.number_hash.clone();
+                act.outcome = Some("nothing to erase".to_owned());
+                act
+            }
+        };
+        if act.not_destroyed.is_empty() {
+            self.catalog.scrub_number_holds(&person)?;
+        }
+        self.catalog.checkpoint()?;
         Ok(ErasureReport {
             act,
             outcome: sweep.outcome,
         })
+    }
+}
+
+/// How a sweep's act ends.
+pub(crate) fn outcome_of(sweep: &crate::destroy::Sweep) -> &'static str {
+    match sweep.outcome {
+        Outcome::Paused { .. } => "paused",
+        Outcome::Complete if sweep.more => "partial: more remain",
+        Outcome::Complete => "complete",
     }
 }
 

@@ -77,4 +77,31 @@ pub enum BackupError {
     /// An option is out of range.
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    /// A directory for deletion acts could not be written.
+    #[error("the deletion act could not be written to {dir}: {source}")]
+    ActDir {
+        /// The directory.
+        dir: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A destruction run failed after it had destroyed records: they are in its act, kept
+    /// in the catalog (and stored when it could be; otherwise by the next run).
+    #[error(
+        "{source} — {destroyed} records had been destroyed before it; they are listed in the \
+         deletion act {act_id}{}",
+        if *stored { "" } else { " (kept in the catalog; stored by the next run)" }
+    )]
+    DestroyedThenFailed {
+        /// Records destroyed before the failure.
+        destroyed: u64,
+        /// The act that lists them.
+        act_id: String,
+        /// Whether the act's files were written.
+        stored: bool,
+        /// What failed.
+        #[source]
+        source: Box<BackupError>,
+    },
 }

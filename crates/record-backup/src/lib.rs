@@ -57,6 +57,7 @@ mod backup;
 mod budget;
 mod catalog;
 mod chain;
+mod checkpoint;
 mod destroy;
 mod digest;
 mod erase;
@@ -68,12 +69,13 @@ mod naming;
 mod progress;
 mod purge;
 mod retention;
+mod signed;
 mod target;
 mod verify;
 
 pub use act::{ACTS_PREFIX, ActRecord, ActRefusal, DeletionAct, Place};
 pub use archive::{Archive, ArchiveOptions, DEFAULT_OPERATOR, Outcome};
-pub use audit::{check_target_audit, write_audit};
+pub use audit::{check_target_audit, check_target_audit_signed, target_checkpoints, write_audit};
 pub use backup::BackupReport;
 pub use budget::{RateBudget, Reserve, WhenReserveReached};
 pub use catalog::{
@@ -82,6 +84,7 @@ pub use catalog::{
     Tombstone,
 };
 pub use chain::{AUDIT_PREFIX, AuditAction, AuditBreak, AuditCheck, AuditEntry};
+pub use checkpoint::{AuditPublicKey, AuditSigningKey, Checkpoint, Frontier};
 pub use erase::{ErasureOptions, ErasureReport};
 pub use error::BackupError;
 pub use lock::CatalogLock;
@@ -92,6 +95,7 @@ pub use purge::{PurgeOptions, PurgeReport};
 pub use retention::{
     EXPIRE_PER_RUN, PassReport, RetentionPass, RetentionPolicy, RetentionReport, RetentionRule,
 };
+pub use signed::SignedAuditCheck;
 pub use target::{PART_SIZE, PROBE_KEY, Target};
 pub use verify::VerifyReport;
 

@@ -15,9 +15,10 @@ use telphin_records::layers::record_api::AsyncTransport;
 
 use crate::act::DeletionAct;
 use crate::archive::{Archive, Outcome};
+use crate::catalog::Cause;
 use crate::catalog::{Conditions, ScopeFilter, held, not_held};
 use crate::chain::AuditAction;
-use crate::destroy::Cause;
+use crate::destroy::{ActRun, Journal};
 use crate::error::BackupError;
 use crate::purge::{PurgeOptions, PurgeReport};
 
@@ -356,17 +357,51 @@ impl<T: AsyncTransport + 'static> Archive<T> {
     ) -> Result<RetentionReport, BackupError> {
         let passes = policy.passes(now)?;
         let mut reports = Vec::new();
-        let mut act = DeletionAct {
-            act_id: format!("expire-{}", now.format("%Y%m%dT%H%M%S%.6fZ")),
-            drawn_up_at: now,
-            action: AuditAction::Expire,
-            dry_run,
-            operator: self.options.operator.clone(),
-            reason: "the retention policy's archive period ended".to_owned(),
-            number_hash: None,
-            records: Vec::new(),
-            not_destroyed: Vec::new(),
-        };
+        let reason = "the retention policy's archive period ended";
+        let mut run = ActRun::new(
+            Cause {
+                action: AuditAction::Expire,
+                reason: reason.to_owned(),
+                operator: self.options.operator.clone(),
+                number_hash: None,
+            },
+            scope,
+            serde_json::to_value(policy).ok(),
+            None,
+        );
+        let result = self
+            .retention_passes(passes, scope, dry_run, &mut run, &mut reports)
+            .await;
+        if dry_run {
+            // A dry run counts from the catalog: no act.
+            return Ok(RetentionReport {
+                passes: reports,
+                act: None,
+                outcome: result?,
+            });
+        }
+        let (outcome, act) = self
+            .conclude(&run, result, |outcome| match outcome {
+                Outcome::Paused { .. } => "paused",
+                Outcome::Complete => "complete",
+            })
+            .await?;
+        Ok(RetentionReport {
+            passes: reports,
+            act,
+            outcome,
+        })
+    }
+
+    /// The passes of one application: purge, then expiry, each pass in turn.
+    async fn retention_passes(
+        &self,
+        passes: Vec<RetentionPass>,
+        scope: Scope,
+        dry_run: bool,
+        run: &mut ActRun,
+        reports: &mut Vec<PassReport>,
+    ) -> Result<Outcome, BackupError> {
         let mut outcome = Outcome::Complete;
         for pass in passes {
             let selection = pass.selection.conditions();
@@ -400,28 +435,34 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             if let (Some(cutoff), Some(years), Outcome::Complete) =
                 (pass.archive_cutoff, pass.keep_in_archive_years, outcome)
             {
-                let cause = Cause {
-                    action: AuditAction::Expire,
-                    reason: format!("retention: {years} years in the archive ({})", pass.label),
-                    operator: self.options.operator.clone(),
-                    number_hash: None,
-                };
                 report.held += self.catalog.count_past(&selection, cutoff, Past::Held)?;
                 if dry_run {
                     report.expired = self.catalog.count_past(&selection, cutoff, Past::NotHeld)?;
                     reports.push(report);
                     continue;
                 }
+                // The act's reason is the policy's; each record's entry names its pass.
+                let cause = Cause {
+                    reason: format!("retention: {years} years in the archive ({})", pass.label),
+                    ..run.header.cause.clone()
+                };
                 let mut conditions = selection.clone();
                 conditions.push(
                     "record.init_time_us < ?",
                     [Sql::Integer(cutoff.timestamp_micros())],
                 );
                 not_held(&mut conditions, Utc::now());
+                let before = run.destroyed;
                 let sweep = self
-                    .sweep(&conditions, scope, &cause, &mut act, Some(EXPIRE_PER_RUN))
+                    .sweep(
+                        &conditions,
+                        scope,
+                        &cause,
+                        &mut Journal::Act(run),
+                        Some(EXPIRE_PER_RUN),
+                    )
                     .await?;
-                report.expired = sweep.destroyed;
+                report.expired = run.destroyed - before;
                 report.more = sweep.more;
                 if let Outcome::Paused { .. } = sweep.outcome {
                     outcome = sweep.outcome;
@@ -429,14 +470,6 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             }
             reports.push(report);
         }
-        if !dry_run {
-            self.after_destroying().await?;
-        }
-        let act = (!act.records.is_empty() || !act.not_destroyed.is_empty()).then_some(act);
-        Ok(RetentionReport {
-            passes: reports,
-            act,
-            outcome,
-        })
+        Ok(outcome)
     }
 }

@@ -18,6 +18,37 @@ use crate::secret::{self, Secret};
 /// The prefix of the variables that override `[service]` keys: `TELPHIN_SERVE_INTERVAL=1m`.
 pub const SERVICE_ENV_PREFIX: &str = "TELPHIN_SERVE_";
 
+/// Whether two targets share objects: the same place, or one inside the other.
+pub(crate) fn targets_overlap(a: &str, b: &str) -> bool {
+    let place = |url: &str| {
+        let url = url.strip_prefix("file://").unwrap_or(url);
+        let mut place = url.trim_end_matches('/').to_owned();
+        if !place.contains("://") {
+            // A directory: the same one however it is written.
+            let path = std::path::Path::new(url);
+            let absolute = if path.is_absolute() {
+                path.to_path_buf()
+            } else {
+                std::env::current_dir().unwrap_or_default().join(path)
+            };
+            let mut clean = std::path::PathBuf::new();
+            for part in absolute.components() {
+                match part {
+                    std::path::Component::CurDir => {}
+                    std::path::Component::ParentDir => {
+                        clean.pop();
+                    }
+                    other => clean.push(other),
+                }
+            }
+            place = clean.to_string_lossy().trim_end_matches('/').to_owned();
+        }
+        place
+    };
+    let (a, b) = (place(a), place(b));
+    a == b || a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/"))
+}
+
 /// The prefix of the variables that override a PBX's keys: `TELPHIN_PBX_MAIN_CONCURRENCY=4`
 /// for the PBX named `main` (its name in capitals, `-` written `_`).
 pub const PBX_ENV_PREFIX: &str = "TELPHIN_PBX_";
@@ -35,6 +66,45 @@ pub struct ServiceConfig {
     pub pbxs: Vec<PbxConfig>,
     /// The web page (`[web]`): none, no page.
     pub web: Option<WebSettings>,
+    /// The audit log's signing key (`[audit]`).
+    #[serde(default)]
+    pub audit: AuditSettings,
+}
+
+/// The `[audit]` table: where the key that signs every PBX's audit log comes from — a file
+/// (`signing_key_file`, made by `telphin-records audit keygen`) or a variable
+/// (`signing_key_env`), never this file and never beside the catalogs. Without it the logs
+/// are kept unsigned, with a warning at start.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct AuditSettings {
+    /// The variable holding the signing key's text.
+    pub signing_key_env: Option<String>,
+    /// The signing key's file.
+    pub signing_key_file: Option<PathBuf>,
+}
+
+impl AuditSettings {
+    /// The signing key, if one is configured.
+    pub fn signing_key(&self) -> Result<Option<record_backup::AuditSigningKey>, ConfigError> {
+        if self.signing_key_env.is_none() && self.signing_key_file.is_none() {
+            return Ok(None);
+        }
+        let text = secret::from_env_or_file(
+            self.signing_key_env.as_deref(),
+            self.signing_key_file.as_deref(),
+            "audit",
+            "signing_key",
+        )?;
+        record_backup::AuditSigningKey::from_file_text(text.expose())
+            .map(Some)
+            .map_err(|_| ConfigError::MissingSecret {
+                pbx: "audit".to_owned(),
+                source_name: "signing_key".to_owned(),
+                reason: "not a key of `telphin-records audit keygen`".to_owned(),
+            })
+    }
 }
 
 /// The `[web]` table: the page where people search, listen and see the archive's state.
@@ -348,8 +418,29 @@ impl ServiceConfig {
             web.check()
                 .map_err(|(key, message)| invalid(key, message))?;
         }
+        if self.audit.signing_key_env.is_some() && self.audit.signing_key_file.is_some() {
+            return Err(invalid(
+                "audit.signing_key_env".to_owned(),
+                "give signing_key_env or signing_key_file, not both".to_owned(),
+            ));
+        }
         let mut names = std::collections::BTreeSet::new();
         let mut catalogs = std::collections::BTreeSet::new();
+        for (index, pbx) in self.pbxs.iter().enumerate() {
+            for (other, earlier) in self.pbxs.iter().enumerate().take(index) {
+                if targets_overlap(&pbx.target, &earlier.target) {
+                    return Err(invalid(
+                        format!("pbx[{index}].target"),
+                        format!(
+                            "{} overlaps the target {} of [[pbx]] {:?} (pbx[{other}]): two PBXs in \
+                             one place overwrite each other's manifests and audit log; give \
+                             each a target of its own",
+                            pbx.target, earlier.target, earlier.name
+                        ),
+                    ));
+                }
+            }
+        }
         for (index, pbx) in self.pbxs.iter().enumerate() {
             let key = |field: &str| format!("pbx[{index}].{field}");
             let fine = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';

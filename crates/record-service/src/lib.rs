@@ -42,8 +42,8 @@ mod service;
 mod web;
 
 pub use config::{
-    PBX_ENV_PREFIX, PbxConfig, SERVICE_ENV_PREFIX, ServiceConfig, ServiceSettings, WebSettings,
-    WebUser,
+    AuditSettings, PBX_ENV_PREFIX, PbxConfig, SERVICE_ENV_PREFIX, ServiceConfig, ServiceSettings,
+    WebSettings, WebUser,
 };
 pub use error::{ConfigError, ServiceError};
 pub use service::{Service, shutdown_signal};

@@ -61,6 +61,7 @@ impl Pbx {
     pub(crate) fn open(
         config: &PbxConfig,
         settings: &ServiceSettings,
+        signer: Option<&record_backup::AuditSigningKey>,
         metrics: Arc<Metrics>,
     ) -> Result<Pbx, ServiceError> {
         let name = config.name.clone();
@@ -84,7 +85,10 @@ impl Pbx {
             naming = naming.hash_numbers(key.expose().as_bytes().to_vec());
         }
         let lock = record_backup::CatalogLock::acquire(&config.catalog).map_err(archive_error)?;
-        let catalog = Catalog::open(&config.catalog).map_err(archive_error)?;
+        let mut catalog = Catalog::open(&config.catalog).map_err(archive_error)?;
+        if let Some(key) = signer {
+            catalog = catalog.signing_audit_with(key.clone());
+        }
         let options = config.target_options()?;
         let target = Target::from_url(
             &config.target,
@@ -459,6 +463,18 @@ impl Pbx {
     /// period and verified, destroys what the archive keeps no longer, and stores the act of
     /// what it destroyed in the target.
     async fn apply_retention(&self) {
+        // Acts left by a run that was killed or could not store them: stored first.
+        match self.archive.finish_unfinished_acts().await {
+            Ok(acts) => {
+                for act in acts {
+                    tracing::warn!(pbx = %self.name, act = %act.act_id, destroyed = act.records.len(), "stored the deletion act of an earlier run that did not finish");
+                }
+            }
+            Err(error) => {
+                self.failed(kind_of(&error));
+                tracing::error!(pbx = %self.name, %error, "a deletion act of an earlier run could not be stored");
+            }
+        }
         let Some(policy) = &self.retention else {
             return;
         };
@@ -469,18 +485,13 @@ impl Pbx {
         {
             Ok(report) => report,
             Err(error) => {
+                // A failure after records were destroyed names them and their act, which the
+                // archive stored (or the next application stores).
                 self.failed(kind_of(&error));
-                tracing::warn!(pbx = %self.name, %error, "the retention policy could not be applied");
+                tracing::error!(pbx = %self.name, %error, "the retention policy could not be applied");
                 return;
             }
         };
-        // The act first: the metrics below say the application is over.
-        if let Some(act) = &report.act
-            && let Err(error) = act.store(self.archive.target()).await
-        {
-            self.failed(kind_of(&error));
-            tracing::warn!(pbx = %self.name, %error, act = %act.act_id, "the deletion act could not be stored");
-        }
         let purged: u64 = report
             .passes
             .iter()

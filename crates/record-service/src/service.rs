@@ -43,11 +43,20 @@ impl Service {
     /// requested from any API yet.
     pub async fn start(config: &ServiceConfig) -> Result<Service, ServiceError> {
         let metrics = Arc::new(Metrics::new());
+        let signer = config.audit.signing_key()?;
+        if signer.is_none() {
+            tracing::warn!(
+                "the audit logs are not signed: whoever can write a catalog and its target could \
+                 rewrite them undetected; give [audit] signing_key_file (telphin-records audit \
+                 keygen)"
+            );
+        }
         let mut pbxs = Vec::new();
         for pbx in &config.pbxs {
             pbxs.push(Arc::new(Pbx::open(
                 pbx,
                 &config.service,
+                signer.as_ref(),
                 Arc::clone(&metrics),
             )?));
         }

@@ -36,7 +36,7 @@ impl Settings {
                     path.display()
                 ))
             })?;
-            warn_if_readable_by_others(path);
+            warn_if_readable_by_others(path, "the config file");
             for (number, line) in text.lines().enumerate() {
                 let line = line.trim();
                 if line.is_empty() || line.starts_with('#') {
@@ -93,21 +93,23 @@ impl Settings {
     }
 }
 
+/// Warns when `what` at `path`, which holds secrets, is readable by others.
 #[cfg(unix)]
-fn warn_if_readable_by_others(path: &Path) {
+pub fn warn_if_readable_by_others(path: &Path, what: &str) {
     use std::os::unix::fs::PermissionsExt as _;
     if let Ok(meta) = std::fs::metadata(path)
         && meta.permissions().mode() & 0o077 != 0
     {
         tracing::warn!(
             path = %path.display(),
-            "the config file is readable by others; it holds secrets (chmod 600 it)"
+            "{what} is readable by others; it holds secrets (chmod 600 it)"
         );
     }
 }
 
+/// Warns when `what` at `path`, which holds secrets, is readable by others.
 #[cfg(not(unix))]
-fn warn_if_readable_by_others(_: &Path) {}
+pub fn warn_if_readable_by_others(_: &Path, _: &str) {}
 
 /// The API the command talks to, and the simulator behind it in the sandbox.
 pub struct Api {

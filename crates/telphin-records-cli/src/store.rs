@@ -8,7 +8,8 @@ use telphin_records::layers::transport_async::ReqwestTransport;
 
 use crate::cli::StoreArgs;
 use crate::exit::Failure;
-use crate::settings::Api;
+use crate::keys;
+use crate::settings::{Api, Settings};
 
 /// Holds `<catalog>.lock` for the run: a second run on the same catalog stops at once.
 pub fn lock(catalog: &Path) -> Result<CatalogLock, Failure> {
@@ -23,28 +24,63 @@ pub fn target(store: &StoreArgs) -> Result<Target, Failure> {
     )?)
 }
 
-/// The archive of `store` through `api`'s client.
-pub fn archive(
+/// The catalog at `path` for a run that writes to it: it signs the audit log when the
+/// settings give the signing key.
+pub fn writable_catalog(path: &Path, settings: &Settings) -> Result<Catalog, Failure> {
+    let catalog = Catalog::open(path)?;
+    Ok(match keys::signing_key(settings)? {
+        Some(key) => catalog.signing_audit_with(key),
+        None => catalog,
+    })
+}
+
+/// The archive of `store` through `api`'s client, after finishing the deletion acts that
+/// earlier runs left open (killed, or unable to store them): each is reported.
+pub async fn archive(
     api: &Api,
     store: &StoreArgs,
+    settings: &Settings,
     options: ArchiveOptions,
 ) -> Result<Archive<ReqwestTransport>, Failure> {
     let target = target(store)?;
-    Ok(Archive::new(
+    let archive = Archive::new(
         api.client.clone(),
         target,
-        Catalog::open(&store.catalog.file)?,
+        writable_catalog(&store.catalog.file, settings)?,
         options,
-    ))
+    );
+    for act in archive.finish_unfinished_acts().await? {
+        tracing::warn!(
+            "the deletion act {} of an earlier run that did not finish is now stored ({}; {} \
+             records destroyed, {} not)",
+            act.act_id,
+            act.outcome.as_deref().unwrap_or("interrupted"),
+            act.records.len(),
+            act.not_destroyed.len()
+        );
+    }
+    Ok(archive)
 }
 
-/// An existing catalog (search reads one; it never creates an empty one by mistake).
-pub fn existing_catalog(path: &Path) -> Result<Catalog, Failure> {
+/// An existing catalog, for a run that writes to it (holds): signing as
+/// [`writable_catalog`].
+pub fn existing_writable_catalog(path: &Path, settings: &Settings) -> Result<Catalog, Failure> {
+    existing(path)?;
+    writable_catalog(path, settings)
+}
+
+fn existing(path: &Path) -> Result<(), Failure> {
     if !path.exists() {
         return Err(Failure::usage(format!(
             "there is no catalog at {} (run backup first, or give --catalog)",
             path.display()
         )));
     }
+    Ok(())
+}
+
+/// An existing catalog (search reads one; it never creates an empty one by mistake).
+pub fn existing_catalog(path: &Path) -> Result<Catalog, Failure> {
+    existing(path)?;
     Ok(Catalog::open(path)?)
 }

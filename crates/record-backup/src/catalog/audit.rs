@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension as _, Transaction, params};
 use super::Catalog;
 use super::entry::{corrupt, time_text};
 use crate::chain::{AuditAction, AuditCheck, AuditEntry, ChainCheck, GENESIS, hash_of, line_of};
+use crate::checkpoint::AuditSigningKey;
 use crate::error::BackupError;
 
 /// Entries are read from the catalog in pages of this many.
@@ -25,6 +26,7 @@ pub(crate) struct Draft {
     pub(crate) destroyed: Vec<String>,
     pub(crate) hold_id: Option<i64>,
     pub(crate) reason: Option<String>,
+    pub(crate) act_id: Option<String>,
 }
 
 impl Draft {
@@ -40,6 +42,7 @@ impl Draft {
             destroyed: Vec::new(),
             hold_id: None,
             reason: None,
+            act_id: None,
         }
     }
 }
@@ -78,8 +81,13 @@ pub struct Tombstone {
     pub audit_seq: u64,
 }
 
-/// Appends `draft` to the log in `transaction`.
-pub(crate) fn append(transaction: &Transaction<'_>, draft: Draft) -> rusqlite::Result<Proof> {
+/// Appends `draft` to the log in `transaction`, signed with `signer` when the catalog has the
+/// audit signing key.
+pub(crate) fn append(
+    transaction: &Transaction<'_>,
+    draft: Draft,
+    signer: Option<&AuditSigningKey>,
+) -> rusqlite::Result<Proof> {
     let last: Option<(i64, String)> = transaction
         .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
         .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -102,16 +110,18 @@ pub(crate) fn append(transaction: &Transaction<'_>, draft: Draft) -> rusqlite::R
         destroyed: draft.destroyed,
         hold_id: draft.hold_id,
         reason: draft.reason,
+        act_id: draft.act_id,
         prev,
     };
     let json = serde_json::to_string(&entry).map_err(|error| corrupt("an audit entry", error))?;
     let hash = hash_of(&json);
+    let signature = signer.map(|key| key.sign_entry(&hash));
     transaction
         .prepare_cached("INSERT INTO audit (seq, at, line, hash) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![
             i64::try_from(seq).unwrap_or(i64::MAX),
             time_text(at),
-            line_of(&json, &hash),
+            line_of(&json, &hash, signature.as_deref()),
             hash
         ])?;
     Ok(Proof { seq, hash, at })
@@ -146,19 +156,37 @@ impl Catalog {
     /// that does not.
     pub fn check_audit(&self) -> Result<AuditCheck, BackupError> {
         let mut check = ChainCheck::new();
+        self.each_audit_line(|line| check.push(line))?;
+        Ok(check.finish())
+    }
+
+    /// Every line of the log to `each`, oldest first, page by page, until it says stop.
+    fn each_audit_line(&self, mut each: impl FnMut(&str) -> bool) -> Result<(), BackupError> {
         let mut after = 0_i64;
         loop {
             let page = self.audit_page(after, None, None)?;
             let Some((last, _)) = page.last() else {
-                break;
+                return Ok(());
             };
             after = *last;
             for (_, line) in &page {
-                if !check.push(line) {
-                    return Ok(check.finish());
+                if !each(line) {
+                    return Ok(());
                 }
             }
         }
+    }
+
+    /// Checks the catalog's audit log with the public key alone, against `checkpoints` (from
+    /// the catalog, the target, the acts, a second location): names the first entry that is
+    /// not the one signed, that was removed or that was added.
+    pub fn check_audit_signed(
+        &self,
+        key: crate::checkpoint::AuditPublicKey,
+        checkpoints: Vec<crate::checkpoint::Checkpoint>,
+    ) -> Result<crate::signed::SignedAuditCheck, BackupError> {
+        let mut check = crate::signed::ProofCheck::new(key, checkpoints);
+        self.each_audit_line(|line| check.push(line))?;
         Ok(check.finish())
     }
 
@@ -242,7 +270,7 @@ impl Catalog {
             let transaction = connection.transaction()?;
             for (entry, line) in entries {
                 let hash = crate::chain::split_line(line)
-                    .map(|(_, hash)| hash.to_owned())
+                    .map(|split| split.hash.to_owned())
                     .unwrap_or_default();
                 transaction
                     .prepare_cached(

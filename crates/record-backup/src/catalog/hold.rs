@@ -197,7 +197,7 @@ impl Catalog {
                 HoldOn::Number(_) => format!("{reason} (on a number)"),
                 _ => format!("{reason} (on {kind} {subject})"),
             });
-            append(&transaction, draft)?;
+            append(&transaction, draft, self.signer.as_ref())?;
             let hold = select(&transaction, id)?;
             transaction.commit()?;
             hold.ok_or(rusqlite::Error::QueryReturnedNoRows)
@@ -222,7 +222,7 @@ impl Catalog {
                 .execute(params![id, now, operator])?;
             let mut draft = Draft::new(operator, AuditAction::HoldRelease);
             draft.hold_id = Some(id);
-            append(&transaction, draft)?;
+            append(&transaction, draft, self.signer.as_ref())?;
             let hold = select(&transaction, id)?;
             transaction.commit()?;
             Ok(hold)

@@ -36,6 +36,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("v6.sql"),
         fill: Some(super::figures::fill),
     },
+    Migration {
+        sql: include_str!("v7.sql"),
+        fill: None,
+    },
 ];
 
 /// The newest schema version.

@@ -140,7 +140,7 @@ impl Catalog {
                 )?
                 .execute(params![uuid, now])?;
             transaction.prepare_cached(DIRTY)?.execute([uuid])?;
-            append(&transaction, draft)?;
+            append(&transaction, draft, self.signer.as_ref())?;
             transaction.commit()
         })
     }

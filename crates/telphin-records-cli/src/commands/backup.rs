@@ -88,7 +88,7 @@ pub async fn run(context: &Context, args: &BackupArgs) -> Result<Exit, Failure> 
         .concurrency(args.concurrency)
         .budget(budget)
         .on_progress(move |event| events.event(event));
-    let archive = store::archive(&api, &args.store, options)?;
+    let archive = store::archive(&api, &args.store, &context.settings, options).await?;
     let report = archive.backup(scope, period).await?;
     reporter.finish();
     let mut figures = vec![

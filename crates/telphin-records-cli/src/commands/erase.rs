@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::cli::StoreArgs;
 use crate::context::Context;
 use crate::exit::{Exit, Failure};
-use crate::{output, store};
+use crate::{keys, output, store};
 
 /// The arguments of `erase`.
 #[derive(Debug, Clone, Args)]
@@ -23,8 +23,9 @@ pub struct EraseArgs {
     /// Why (the request it answers): kept in every tombstone, audit entry and the act.
     #[arg(long)]
     pub reason: String,
-    /// Really erase (the key of the tombstones' number hash: TELPHIN_ERASURE_KEY, else the
-    /// file CATALOG.erasure-key, made on first use, owner-only).
+    /// Really erase (the key of the tombstones' number hash: the file of
+    /// TELPHIN_ERASURE_KEY_FILE, or TELPHIN_ERASURE_KEY; `audit keygen --erasure-key` makes
+    /// one).
     #[arg(long)]
     pub yes: bool,
     /// Where the deletion act is written (JSON and CSV).
@@ -50,24 +51,27 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
     let _lock = store::lock(&args.store.catalog.file)?;
     store::existing_catalog(&args.store.catalog.file)?;
     if args.yes {
-        let key = match context.settings.get("TELPHIN_ERASURE_KEY") {
-            Some(key) => key.as_bytes().to_vec(),
-            None => key_file(&args.store.catalog.file)?,
-        };
-        options = options.key(key);
+        options = options.key(keys::erasure_key(
+            &context.settings,
+            &args.store.catalog.file,
+        )?);
     }
     let api = if args.yes {
         context.api().await?
     } else {
         context.api_without_requests().await?
     };
-    let options_archive = ArchiveOptions::default().operator(&operator);
-    let archive = store::archive(&api, &args.store, options_archive)?;
-    let report = archive.erase(&args.number, scope, &options).await?;
-    let (json_path, csv_path) = write_act(&args.act_dir, &report.act)?;
+    let archive_options = ArchiveOptions::default()
+        .operator(&operator)
+        .act_dir(&args.act_dir);
+    let archive = store::archive(&api, &args.store, &context.settings, archive_options).await?;
     if args.yes {
-        // Kept with the archive too (_acts/), where the audit log is.
-        report.act.store(archive.target()).await?;
+        keys::warn_unsigned(archive.catalog().signs_audit());
+    }
+    let report = archive.erase(&args.number, scope, &options).await?;
+    if !args.yes {
+        // A real act is written by the archive itself, to _acts/ and --act-dir.
+        report.act.write_to_dir(&args.act_dir)?;
     }
     print(context, &report.act)?;
     let verb = if args.yes {
@@ -76,11 +80,10 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
         "would erase (dry run; add --yes)"
     };
     tracing::info!(
-        "{verb}: {} recordings; {} not erased; act: {} and {}",
+        "{verb}: {} recordings; {} not erased; act: {}",
         report.act.records.len(),
         report.act.not_destroyed.len(),
-        json_path.display(),
-        csv_path.display()
+        act_path(&args.act_dir, &report.act).display(),
     );
     for refused in &report.act.not_destroyed {
         tracing::warn!(record = %refused.record_uuid, "not erased: {}", refused.reason);
@@ -92,78 +95,9 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
     })
 }
 
-/// The key of `<catalog>.erasure-key`, made (32 random bytes, owner-only) the first time: the
-/// tombstones' number hashes then reveal nothing to whoever reads the target, the acts or the
-/// audit log without it. Its content is never printed.
-fn key_file(catalog: &Path) -> Result<Vec<u8>, Failure> {
-    let mut name = catalog.as_os_str().to_owned();
-    name.push(".erasure-key");
-    let path = PathBuf::from(name);
-    let failed = |error: std::io::Error| {
-        Failure::failed(format!("the erasure key {}: {error}", path.display()))
-    };
-    match std::fs::read(&path) {
-        Ok(key) if key.len() >= 16 => return Ok(key),
-        Ok(_) => {
-            return Err(Failure::usage(format!(
-                "the erasure key {} is shorter than 16 bytes",
-                path.display()
-            )));
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => return Err(failed(error)),
-    }
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key)
-        .map_err(|error| Failure::failed(format!("no randomness for the erasure key: {error}")))?;
-    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(failed)?;
-    }
-    std::io::Write::write_all(&mut file, hex.as_bytes()).map_err(failed)?;
-    file.as_file().sync_all().map_err(failed)?;
-    // Made once: a key another run made meanwhile wins.
-    match file.persist_noclobber(&path) {
-        Ok(_) => {
-            tracing::warn!(
-                "made the erasure key {}: keep it with the catalog's backups (without it, a \
-                 tombstone's number hash cannot be checked)",
-                path.display()
-            );
-            Ok(hex.into_bytes())
-        }
-        Err(error) if error.error.kind() == std::io::ErrorKind::AlreadyExists => {
-            std::fs::read(&path).map_err(failed)
-        }
-        Err(error) => Err(failed(error.error)),
-    }
-}
-
-/// Writes the act as `<act id>.json` and `.csv` in `dir`, each complete or not at all.
-pub fn write_act(dir: &std::path::Path, act: &DeletionAct) -> Result<(PathBuf, PathBuf), Failure> {
-    let write = |extension: &str, bytes: &[u8]| -> Result<PathBuf, Failure> {
-        let path = dir.join(format!("{}.{extension}", act.act_id));
-        let failed = |error: std::io::Error| {
-            Failure::failed(format!("cannot write the act {}: {error}", path.display()))
-        };
-        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
-        std::io::Write::write_all(&mut file, bytes).map_err(failed)?;
-        file.as_file().sync_all().map_err(failed)?;
-        file.persist(&path).map_err(|error| failed(error.error))?;
-        Ok(path)
-    };
-    let json = write("json", act.to_json()?.as_bytes())?;
-    let csv = write("csv", &act.to_csv()?)?;
-    Ok((json, csv))
+/// Where the act's JSON is, in `dir`.
+pub fn act_path(dir: &Path, act: &DeletionAct) -> PathBuf {
+    dir.join(format!("{}.json", act.act_id))
 }
 
 fn print(context: &Context, act: &DeletionAct) -> Result<(), Failure> {

@@ -116,7 +116,9 @@ pub async fn run(context: &Context, args: &HoldArgs) -> Result<Exit, Failure> {
                 .map(|text| when::instant(text, tz))
                 .transpose()?;
             // No lock: a hold is one transaction, and is placed while the service runs.
-            let catalog = store::existing_catalog(&add.store.catalog.file)?;
+            let catalog =
+                store::existing_writable_catalog(&add.store.catalog.file, &context.settings)?;
+            crate::keys::warn_unsigned(catalog.signs_audit());
             let target = store::target(&add.store)?;
             let operator = context.operator(add.operator.as_deref());
             let hold = catalog.add_hold(&on, &add.reason, ends, &operator)?;
@@ -130,7 +132,9 @@ pub async fn run(context: &Context, args: &HoldArgs) -> Result<Exit, Failure> {
             Ok(Exit::Done)
         }
         HoldAction::Release(release) => {
-            let catalog = store::existing_catalog(&release.store.catalog.file)?;
+            let catalog =
+                store::existing_writable_catalog(&release.store.catalog.file, &context.settings)?;
+            crate::keys::warn_unsigned(catalog.signs_audit());
             let target = store::target(&release.store)?;
             let operator = context.operator(release.operator.as_deref());
             let hold = catalog.release_hold(release.id, &operator)?;

@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::exit::{Exit, Failure};
 use crate::output::{self, count_figure};
 use crate::progress::{Reporter, Work};
-use crate::{store, when};
+use crate::{keys, store, when};
 
 /// The arguments of `purge`.
 #[derive(Debug, Clone, Args)]
@@ -56,7 +56,8 @@ pub async fn run(context: &Context, args: &PurgeArgs) -> Result<Exit, Failure> {
     let options = ArchiveOptions::default()
         .operator(context.operator(None))
         .on_progress(move |event| events.event(event));
-    let archive = store::archive(&api, &args.store, options)?;
+    let archive = store::archive(&api, &args.store, &context.settings, options).await?;
+    keys::warn_unsigned(archive.catalog().signs_audit());
     let mut purge = PurgeOptions::default();
     if let Some(max) = args.max {
         purge = purge.max_deletions(max);

@@ -12,7 +12,7 @@ use telphin_records::chrono::Utc;
 use crate::cli::StoreArgs;
 use crate::context::Context;
 use crate::exit::{Exit, Failure};
-use crate::{output, store};
+use crate::{keys, output, store};
 
 /// The arguments of `retention`.
 #[derive(Debug, Clone, Args)]
@@ -73,18 +73,25 @@ pub async fn run(context: &Context, args: &RetentionArgs) -> Result<Exit, Failur
     let archive = store::archive(
         &api,
         &args.store,
-        ArchiveOptions::default().operator(&operator),
-    )?;
+        &context.settings,
+        ArchiveOptions::default()
+            .operator(&operator)
+            .act_dir(&args.act_dir),
+    )
+    .await?;
+    if args.yes {
+        keys::warn_unsigned(archive.catalog().signs_audit());
+    }
     let report = archive
         .apply_retention(&policy, scope, !args.yes, Utc::now())
         .await?;
     print(context, &report)?;
     if let Some(act) = &report.act {
-        let (json_path, _) = super::erase::write_act(&args.act_dir, act)?;
-        if args.yes {
-            act.store(archive.target()).await?;
-        }
-        tracing::info!("deletion act: {}", json_path.display());
+        // Written by the archive, to _acts/ and --act-dir, as it closed the act.
+        tracing::info!(
+            "deletion act: {}",
+            super::erase::act_path(&args.act_dir, act).display()
+        );
     }
     if !args.yes {
         tracing::info!("dry run: nothing was deleted; add --yes to apply the policy");

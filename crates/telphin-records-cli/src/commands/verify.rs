@@ -29,7 +29,7 @@ pub async fn run(context: &Context, args: &VerifyArgs) -> Result<Exit, Failure> 
     let reporter = Reporter::new(Work::Files, "verify");
     let events = Arc::clone(&reporter);
     let options = ArchiveOptions::default().on_progress(move |event| events.event(event));
-    let archive = store::archive(&api, &args.store, options)?;
+    let archive = store::archive(&api, &args.store, &context.settings, options).await?;
     // Verify reads the catalog page by page; a missing or altered object is reported as it is
     // found (above the bar, or in the log).
     let report = archive.verify(scope, period).await?;
