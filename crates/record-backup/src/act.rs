@@ -163,8 +163,8 @@ pub struct DeletionAct {
     /// The audit log's entries of the records destroyed, as the log holds them (hash and
     /// signature included): the export of the event log the act goes with.
     pub audit_entries: Vec<String>,
-    /// The signed checkpoint of the audit log that covers those entries, if the log is
-    /// signed and one was written.
+    /// The first signed checkpoint of the audit log that covers those entries (signed as
+    /// its run ended), if the log is signed.
     pub checkpoint: Option<Checkpoint>,
 }
 

@@ -150,7 +150,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                 outcome: sweep.outcome,
             });
         }
-        let mut run = ActRun::new(cause.clone(), scope, None, None);
+        let mut run = ActRun::new(cause.clone(), scope, None, self.options.act_dir.clone());
         let result = self
             .sweep(&selection, scope, &cause, &mut Journal::Act(&mut run), None)
             .await;

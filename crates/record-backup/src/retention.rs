@@ -367,7 +367,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             },
             scope,
             serde_json::to_value(policy).ok(),
-            None,
+            self.options.act_dir.clone(),
         );
         let result = self
             .retention_passes(passes, scope, dry_run, &mut run, &mut reports)

@@ -913,21 +913,26 @@ fn hold_erase_audit_and_retention_from_the_command_line() {
     let dry = erase(&[], None);
     assert_eq!(dry.code, 5, "held: {}", dry.stderr);
     assert!(dry.stdout.contains("claim 7"), "{}", dry.stdout);
-    // Still held with --yes: nothing erased. Without TELPHIN_ERASURE_KEY, the key of the
-    // tombstones' hash is made beside the catalog, owner-only, and never printed.
-    let held_yes = erase(&["--yes"], None);
+    // Without a key, a real erasure is refused before anything is read or sent, and no key
+    // is made beside the catalog (whoever has its directory could match erased numbers).
+    let no_key = erase(&["--yes"], None);
+    assert_eq!(no_key.code, 2, "{}", no_key.stderr);
+    assert!(
+        no_key.stderr.contains("TELPHIN_ERASURE_KEY_FILE"),
+        "{}",
+        no_key.stderr
+    );
+    assert!(
+        !dir.path()
+            .join("telphin-records.sqlite.erasure-key")
+            .exists()
+    );
+    // Still held with --yes: nothing erased, and the key is never printed.
+    let key = "erasure key of request 31";
+    let held_yes = erase(&["--yes"], Some(key));
     assert_eq!(held_yes.code, 5, "{}", held_yes.stderr);
     assert_eq!(search(&sim), found, "nothing was erased");
-    let key_path = dir.path().join("telphin-records.sqlite.erasure-key");
-    let key = std::fs::read_to_string(&key_path).unwrap();
-    assert_eq!(key.len(), 64);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&key_path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
-    assert!(!held_yes.stderr.contains(&key) && !held_yes.stdout.contains(&key));
+    assert!(!held_yes.stderr.contains(key) && !held_yes.stdout.contains(key));
 
     ok(&run(
         &mut cmd(&sim, dir.path()),
@@ -941,7 +946,7 @@ fn hold_erase_audit_and_retention_from_the_command_line() {
             "lawyer",
         ],
     ));
-    let erased = erase(&["--yes"], Some("erasure key"));
+    let erased = erase(&["--yes"], Some(key));
     ok(&erased);
     assert_eq!(json(&erased).as_array().unwrap().len(), found.len());
     assert!(search(&sim).is_empty());

@@ -66,10 +66,13 @@ impl Catalog {
     /// Opens an act: committed before its run destroys anything.
     pub(crate) fn open_act(&self, header: &ActHeader) -> Result<(), BackupError> {
         let policy = header.policy.as_ref().map(ToString::to_string);
-        let act_dir = header
-            .act_dir
-            .as_ref()
-            .map(|dir| dir.to_string_lossy().into_owned());
+        // Absolute: the run that finishes it may start elsewhere.
+        let act_dir = header.act_dir.as_ref().map(|dir| {
+            std::fs::canonicalize(dir)
+                .unwrap_or_else(|_| dir.clone())
+                .to_string_lossy()
+                .into_owned()
+        });
         self.with(|connection| {
             connection
                 .prepare_cached(
@@ -233,8 +236,19 @@ impl Catalog {
         })
     }
 
+    /// The ids of the acts whose files are not written yet, oldest first: left open by a run
+    /// that was killed, or not stored when their run failed. The next run that opens the
+    /// archive for writing finishes them ([`Archive::finish_unfinished_acts`](crate::Archive::finish_unfinished_acts)).
+    pub fn unstored_acts(&self) -> Result<Vec<String>, BackupError> {
+        Ok(self
+            .unfinished_acts()?
+            .into_iter()
+            .map(|(act_id, _, _)| act_id)
+            .collect())
+    }
+
     /// Act `act_id` as the catalog holds it: its records, the audit entries that prove them
-    /// and the newest checkpoint that covers them.
+    /// and the first signed checkpoint that covers them.
     pub fn act(&self, act_id: &str) -> Result<Option<DeletionAct>, BackupError> {
         self.with(|connection| {
             let Some(mut act) = connection
@@ -293,9 +307,14 @@ impl Catalog {
             act.audit_entries = statement
                 .query_map([act_id], |row| row.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
+            // The first checkpoint that covers its entries: the one signed as its run ended,
+            // the same however often the act is read.
+            if last_seq == 0 {
+                return Ok(Some(act));
+            }
             act.checkpoint = connection
                 .prepare_cached(
-                    "SELECT json FROM checkpoint WHERE size >= ?1 ORDER BY size DESC LIMIT 1",
+                    "SELECT json FROM checkpoint WHERE size >= ?1 ORDER BY size LIMIT 1",
                 )?
                 .query_row([i64::try_from(last_seq).unwrap_or(i64::MAX)], |row| {
                     row.get::<_, String>(0)
