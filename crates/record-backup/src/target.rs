@@ -166,10 +166,16 @@ impl Target {
         Ok(removed)
     }
 
-    /// Whether the target takes a new object now: stores a small object under
-    /// [`PROBE_KEY`], reads its size back and removes it. A readiness check for services.
+    /// Whether the target takes a new object now: stores a small object of a name of its
+    /// own under [`PROBE_KEY`] (`…-<time>-<process>-<n>`: probes at once never meet), reads
+    /// its size back and removes it. A readiness check for services.
     pub async fn probe(&self) -> Result<(), BackupError> {
-        let path = Target::path(PROBE_KEY)?;
+        static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos());
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = Target::path(&format!("{PROBE_KEY}-{nanos}-{}-{n}", std::process::id()))?;
         self.store
             .put(&path, PutPayload::from_static(b"telphin-records probe\n"))
             .await?;
@@ -272,8 +278,8 @@ impl Target {
     }
 }
 
-/// The object [`Target::probe`] stores and removes (never a record's name: those hold no dot
-/// folder).
+/// The start of the names of the objects [`Target::probe`] stores and removes (never a
+/// record's name: those hold no dot folder).
 pub const PROBE_KEY: &str = ".telphin-records/probe";
 
 /// Whether a file name is one of `object_store`'s staged uploads: `name#N`.

@@ -185,6 +185,13 @@ pub struct ServiceSettings {
     /// Who the audit log names for what the service deletes (the retention policy's purges
     /// and expiries).
     pub operator: String,
+    /// How long a client of the endpoints or the page has to send a request's header; one
+    /// that trickles is cut off.
+    #[serde(with = "duration")]
+    pub header_timeout: Duration,
+    /// How many connections each listener serves at once (more wait in the kernel's queue);
+    /// keep it well under the process's descriptor limit (`LimitNOFILE`).
+    pub max_connections: usize,
 }
 
 impl Default for ServiceSettings {
@@ -197,6 +204,8 @@ impl Default for ServiceSettings {
             reconcile_every: Duration::from_secs(24 * 3600),
             reconcile_months: 3,
             operator: "telphin-records serve".to_owned(),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 256,
         }
     }
 }
@@ -412,6 +421,12 @@ impl ServiceConfig {
             return Err(invalid(
                 "service.interval".to_owned(),
                 "at least 1s".to_owned(),
+            ));
+        }
+        if service.header_timeout < Duration::from_millis(100) || service.max_connections == 0 {
+            return Err(invalid(
+                "service.header_timeout".to_owned(),
+                "header_timeout is at least 100ms and max_connections at least 1".to_owned(),
             ));
         }
         if let Some(web) = &self.web {

@@ -18,6 +18,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/events/{pbx}/{secret}", any(event))
+        // Without a secret: refused, and counted as every refusal is.
+        .route("/events/{pbx}", any(refused_event))
+        .route("/events/{pbx}/", any(refused_event))
         .with_state(shared)
 }
 
@@ -91,10 +94,50 @@ async fn event(
             pbx.wake.notify_one();
             StatusCode::OK
         }
-        None => {
-            shared.metrics.events_refused.inc();
-            tracing::warn!("an event callback with an unknown PBX or a wrong secret was refused");
-            StatusCode::NOT_FOUND
+        None => refuse(&shared),
+    }
+}
+
+/// An event callback without a secret.
+async fn refused_event(State(shared): State<Arc<Shared>>) -> StatusCode {
+    refuse(&shared)
+}
+
+/// Counts a refused event; says so at most once a minute, with how many there were, so
+/// that a flood does not flood the log.
+fn refuse(shared: &Shared) -> StatusCode {
+    shared.metrics.events_refused.inc();
+    if let Some(count) = shared.refusals.note() {
+        tracing::warn!(
+            count,
+            "event callbacks with an unknown PBX, a wrong secret or none were refused (said at \
+             most once a minute)"
+        );
+    }
+    StatusCode::NOT_FOUND
+}
+
+/// Refusals since they were last logged, and when that was.
+#[derive(Debug, Default)]
+pub(crate) struct Refusals {
+    pending: std::sync::atomic::AtomicU64,
+    last_said: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Refusals {
+    /// Notes one refusal; `Some(count)` when it is time to log the `count` since the last.
+    pub(crate) fn note(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering;
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        let mut last = self
+            .last_said
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let due = last.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(60));
+        if !due {
+            return None;
         }
+        *last = Some(std::time::Instant::now());
+        Some(self.pending.swap(0, Ordering::Relaxed))
     }
 }

@@ -48,6 +48,8 @@ pub(crate) struct Pbx {
     pub(crate) metrics: Arc<Metrics>,
     started: Instant,
     _lock: record_backup::CatalogLock,
+    /// The target's readiness probe: one at a time, its answer kept a few seconds.
+    probe: crate::probe::Probe,
 }
 
 /// How one sync ended.
@@ -132,6 +134,7 @@ impl Pbx {
             metrics,
             started: Instant::now(),
             _lock: lock,
+            probe: crate::probe::Probe::default(),
         })
     }
 
@@ -601,11 +604,8 @@ impl Pbx {
         if let Err(error) = self.archive.catalog().complete_through(self.scope) {
             return Some(format!("the catalog does not answer: {error}"));
         }
-        let probe = tokio::time::timeout(Duration::from_secs(10), self.archive.target().probe());
-        match probe.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => return Some(format!("the target is not writable: {error}")),
-            Err(_) => return Some("the target did not answer within 10 s".to_owned()),
+        if let Err(reason) = self.probe.check(self.archive.target()).await {
+            return Some(reason);
         }
         if !self.syncs {
             return None;

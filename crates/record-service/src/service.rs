@@ -14,6 +14,8 @@ use crate::pbx::Pbx;
 pub(crate) struct Shared {
     pub(crate) pbxs: Vec<Arc<Pbx>>,
     pub(crate) metrics: Arc<Metrics>,
+    /// Refused event callbacks not logged yet.
+    pub(crate) refusals: crate::http::Refusals,
 }
 
 /// A service ready to run: every PBX's archive opened (catalogs locked, targets checked,
@@ -23,6 +25,8 @@ pub struct Service {
     listener: tokio::net::TcpListener,
     /// The web page's listener and state, with `[web]`.
     web: Option<(tokio::net::TcpListener, Arc<crate::web::Web>)>,
+    /// Every listener's header timeout and connection cap.
+    limits: (std::time::Duration, usize),
 }
 
 impl std::fmt::Debug for Service {
@@ -85,9 +89,17 @@ impl Service {
             None => None,
         };
         Ok(Service {
-            shared: Arc::new(Shared { pbxs, metrics }),
+            shared: Arc::new(Shared {
+                pbxs,
+                metrics,
+                refusals: crate::http::Refusals::default(),
+            }),
             listener,
             web,
+            limits: (
+                config.service.header_timeout,
+                config.service.max_connections,
+            ),
         })
     }
 
@@ -112,27 +124,26 @@ impl Service {
         for pbx in &self.shared.pbxs {
             loops.spawn(Arc::clone(pbx).run(stopping.clone()));
         }
+        let limits = crate::listen::Limits {
+            header_timeout: self.limits.0,
+            max_connections: self.limits.1,
+        };
         let router = crate::http::router(Arc::clone(&self.shared));
-        let mut serving = stopping.clone();
-        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
-            let _ = serving.wait_for(|stop| *stop).await;
-        });
-        let server = tokio::spawn(async move {
-            if let Err(error) = server.await {
-                tracing::error!(%error, "the HTTP endpoint failed");
-            }
-        });
+        let server = tokio::spawn(crate::listen::serve(
+            self.listener,
+            router,
+            limits,
+            stopping.clone(),
+            "the HTTP endpoint",
+        ));
         let web = self.web.map(|(listener, web)| {
-            let mut serving = stopping.clone();
-            let app = crate::web::router(web).into_make_service_with_connect_info::<SocketAddr>();
-            tokio::spawn(async move {
-                let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                    let _ = serving.wait_for(|stop| *stop).await;
-                });
-                if let Err(error) = server.await {
-                    tracing::error!(%error, "the web page failed");
-                }
-            })
+            tokio::spawn(crate::listen::serve(
+                listener,
+                crate::web::router(web),
+                limits,
+                stopping.clone(),
+                "the web page",
+            ))
         });
         shutdown.await;
         tracing::info!("stopping: syncs in flight are abandoned, targets tidied");

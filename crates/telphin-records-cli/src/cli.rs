@@ -249,9 +249,11 @@ pub enum Command {
     /// act; a dry run without --yes.
     #[command(after_help = "Examples:\n  \
         telphin-records erase --number \"+7 495 123-45-67\" --reason \"request 2026/31\" --to ./backup\n  \
-        TELPHIN_ERASURE_KEY=... telphin-records erase --number 84951234567 --reason \"request 2026/31\" --to ./backup --yes\n\n\
+        TELPHIN_ERASURE_KEY_FILE=/etc/telphin-records/erasure-key telphin-records erase --number 84951234567 --reason \"request 2026/31\" --to ./backup --yes\n\n\
         A recording under a legal hold is not erased; the act lists it with the hold's reason\n\
-        (exit code 5). The act (JSON and CSV) goes to --act-dir.")]
+        (exit code 5). The act is kept in the catalog before the first recording goes; its\n\
+        files (JSON and CSV) go to --act-dir and the target's _acts/ — if the run is killed,\n\
+        the next run that opens the catalog writes them.")]
     Erase(erase::EraseArgs),
     /// The audit log of every destructive action: verify its hash chain, export a period.
     #[command(after_help = "Examples:\n  \

@@ -1082,3 +1082,42 @@ fn hash_password(input: &str) -> std::process::Output {
         .unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// A hold's reason of 100,000 characters is kept whole and printed: cut in the table, whole
+/// in JSON — never a panic of the table formatter.
+#[test]
+fn a_very_long_cell_prints() {
+    let sim = sim(small());
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("backup");
+    let to = to.to_str().unwrap();
+    let ok = |run: &Run| assert_eq!(run.code, 0, "{}", run.stderr);
+    ok(&run(
+        &mut cmd(&sim, dir.path()),
+        &["backup", "--month", "2024-03", "--to", to],
+    ));
+    let reason = "x".repeat(100_000);
+    ok(&run(
+        &mut cmd(&sim, dir.path()),
+        &[
+            "hold",
+            "add",
+            "--on-extension",
+            "101",
+            "--reason",
+            &reason,
+            "--to",
+            to,
+        ],
+    ));
+    let table = run(&mut cmd(&sim, dir.path()), &["hold", "list"]);
+    ok(&table);
+    assert!(table.stdout.contains('…'), "{}", table.stdout);
+    assert!(table.stdout.len() < 10_000, "cut in the table");
+    let listed = run(
+        &mut cmd(&sim, dir.path()),
+        &["hold", "list", "--format", "json"],
+    );
+    ok(&listed);
+    assert_eq!(json(&listed)[0]["reason"], reason);
+}

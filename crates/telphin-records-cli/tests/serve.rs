@@ -806,3 +806,145 @@ fn the_service_applies_its_retention_policy_and_leaves_what_is_held() {
         .count();
     assert_eq!(acts, 2, "the act as JSON and CSV");
 }
+
+/// Every listener cuts a client that trickles its request's header, serves a bounded number
+/// of connections so that a crowd of them never starves `/healthz`, answers 50 `/readyz` at
+/// once (one target probe shared, with a name of its own), and counts a flood of refused
+/// events — a wrong secret, none, an unknown PBX — writing only a line or two about them.
+#[test]
+fn the_listeners_hold_against_trickling_clients_parallel_probes_and_refused_events() {
+    let sim = live_sim(false);
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("event-secret");
+    std::fs::write(&secret_file, EVENT_SECRET).unwrap();
+    let config = service_table("1h", "header_timeout = \"1s\"\nmax_connections = 8")
+        + &pbx_table(
+            &sim,
+            dir.path(),
+            "main",
+            "MAIN_SECRET",
+            &format!(
+                "event_secret_file = \"{}\"\nsince = \"{}-01\"",
+                secret_file.display(),
+                chrono_month()
+            ),
+        );
+    let secret = sim.credentials().client.client_secret.clone();
+    let served = serve(dir.path(), &config, &[("MAIN_SECRET", &secret)]);
+    wait_for("the first sync", Duration::from_secs(60), || {
+        (served.metrics().complete_syncs("main") >= 1.0).then_some(())
+    });
+
+    // A client that sends half a header is cut off (the socket closes) within the timeout.
+    let trickle = || {
+        let mut stream = std::net::TcpStream::connect(&served.addr).unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        stream
+    };
+    let mut slow = trickle();
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = slow.read_to_end(&mut answer);
+    assert!(
+        read.is_ok(),
+        "the trickling client was not cut off: {read:?}"
+    );
+    // Twenty more of them than the listener serves at once: /healthz still answers, once
+    // they are cut.
+    let crowd: Vec<_> = (0..28).map(|_| trickle()).collect();
+    assert_eq!(served.get("/healthz"), (200, "ok\n".to_owned()));
+    drop(crowd);
+
+    // Fifty /readyz at once: all ready; no probe object is left behind.
+    let answers: Vec<u16> = std::thread::scope(|scope| {
+        let asks: Vec<_> = (0..50)
+            .map(|_| scope.spawn(|| served.get("/readyz").0))
+            .collect();
+        asks.into_iter().map(|ask| ask.join().unwrap()).collect()
+    });
+    assert!(answers.iter().all(|&status| status == 200), "{answers:?}");
+    let probes = objects(&dir.path().join("main"))
+        .into_keys()
+        .filter(|name| name.contains("probe"))
+        .count();
+    assert_eq!(probes, 0);
+
+    // A flood of refused events: every one counted, a line or two in the log.
+    let logged_before = served.log().lines().count();
+    let paths = [
+        "/events/main/wrong-secret".to_owned(),
+        "/events/main/".to_owned(),
+        "/events/main".to_owned(),
+        format!("/events/other/{EVENT_SECRET}"),
+    ];
+    std::thread::scope(|scope| {
+        for worker in 0..4 {
+            let paths = &paths;
+            let served = &served;
+            scope.spawn(move || {
+                for i in 0..100 {
+                    let (status, _) = http(&served.addr, "POST", &paths[(i + worker) % 4]);
+                    assert_eq!(status, 404);
+                }
+            });
+        }
+    });
+    let refused = served
+        .metrics()
+        .value("telphin_records_events_refused_total", &[]);
+    assert_eq!(refused, 400.0);
+    let log = served.log();
+    let about_refusals = log
+        .lines()
+        .skip(logged_before)
+        .filter(|line| line.contains("refused"))
+        .count();
+    assert!(about_refusals <= 2, "{about_refusals} lines:\n{log}");
+    assert!(!log.contains(EVENT_SECRET) && !log.contains("wrong-secret"));
+}
+
+/// Two PBXs whose targets overlap — the same directory, or one inside the other — are
+/// refused by `--check-config`, naming both.
+#[test]
+fn overlapping_targets_are_refused() {
+    let sim = live_sim(false);
+    let dir = tempfile::tempdir().unwrap();
+    for (first, second) in [
+        ("archive", "archive/"),
+        ("archive", "archive/branch"),
+        ("./a/../archive", "archive"),
+    ] {
+        let table = |name: &str, target: &str| {
+            pbx_table(&sim, dir.path(), name, "S", "").replace(
+                &format!("target = \"{}\"", dir.path().join(name).display()),
+                &format!("target = \"{}\"", dir.path().join(target).display()),
+            )
+        };
+        let config = service_table("1m", "") + &table("main", first) + &table("branch", second);
+        let path = dir.path().join("serve.toml");
+        std::fs::write(&path, config).unwrap();
+        let output = Command::cargo_bin("telphin-records")
+            .unwrap()
+            .env_clear()
+            .env("S", "secret")
+            .args(["serve", "--check-config", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{first} / {second}: {stderr}"
+        );
+        assert!(
+            stderr.contains("pbx[1].target")
+                && stderr.contains("\"main\"")
+                && stderr.contains("overlaps"),
+            "{stderr}"
+        );
+    }
+}

@@ -105,7 +105,8 @@ impl Catalog {
         places: &[Place],
     ) -> Result<Proof, BackupError> {
         self.with(|connection| {
-            let transaction = connection.transaction()?;
+            let transaction =
+                connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if doomed.kept {
                 let month = doomed.call_time().format("%Y-%m").to_string();
                 transaction
@@ -174,7 +175,8 @@ impl Catalog {
         reason: &str,
     ) -> Result<(), BackupError> {
         self.with(|connection| {
-            let transaction = connection.transaction()?;
+            let transaction =
+                connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let line = next_line(&transaction, act_id)?;
             transaction
                 .prepare_cached(

@@ -267,7 +267,8 @@ impl Catalog {
         entries: &[(AuditEntry, String)],
     ) -> Result<(), BackupError> {
         self.with(|connection| {
-            let transaction = connection.transaction()?;
+            let transaction =
+                connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for (entry, line) in entries {
                 let hash = crate::chain::split_line(line)
                     .map(|split| split.hash.to_owned())

@@ -168,7 +168,8 @@ impl Catalog {
         };
         let now = Utc::now();
         self.with(|connection| {
-            let transaction = connection.transaction()?;
+            let transaction =
+                connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             transaction
                 .prepare_cached(
                     "INSERT INTO hold (kind, number_from, number_until, extension_id, \
@@ -208,7 +209,8 @@ impl Catalog {
     pub fn release_hold(&self, id: i64, operator: &str) -> Result<Hold, BackupError> {
         let now = time_text(Utc::now());
         let hold = self.with(|connection| {
-            let transaction = connection.transaction()?;
+            let transaction =
+                connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let Some(hold) = select(&transaction, id)? else {
                 return Ok(None);
             };

@@ -60,7 +60,8 @@ pub(super) fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
         if from > 0 {
             tracing::info!(from, to, "bringing the catalog's schema up to date");
         }
-        let transaction = connection.transaction()?;
+        let transaction =
+            connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         transaction.execute_batch(migration.sql)?;
         if let Some(fill) = migration.fill {
             fill(&transaction)?;

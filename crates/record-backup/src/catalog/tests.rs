@@ -770,3 +770,33 @@ fn the_access_log_keeps_one_line_per_playback_and_exports_every_line() {
     assert!(seen.windows(2).all(|w| w[0].at <= w[1].at));
     assert_eq!(seen.last().unwrap().user, "bulk");
 }
+
+/// A write that reads first (releasing a hold reads it, then updates it) waits for another
+/// process's write to commit instead of failing with "database is locked": every write
+/// transaction begins IMMEDIATE, taking the write lock (through the busy timeout) before it
+/// reads a snapshot the other commit would make stale.
+#[test]
+fn a_writer_waits_for_another_writer_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.sqlite");
+    let catalog = Catalog::open(&path).unwrap();
+    let hold = catalog
+        .add_hold(&HoldOn::Extension(7), "claim", None, "dpo")
+        .unwrap();
+    let other = Connection::open(&path).unwrap();
+    other
+        .execute_batch("BEGIN IMMEDIATE; INSERT INTO manifest_dirty (month) VALUES ('2024-01');")
+        .unwrap();
+    let (began, waiting) = std::sync::mpsc::channel();
+    let writer = std::thread::spawn(move || {
+        waiting.recv().unwrap();
+        // Commits while the release waits (ordering only: nothing is asserted on time).
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        other.execute_batch("COMMIT").unwrap();
+    });
+    began.send(()).unwrap();
+    let released = catalog.release_hold(hold.id, "dpo");
+    writer.join().unwrap();
+    let released = released.unwrap();
+    assert!(released.released_at.is_some());
+}

@@ -20,7 +20,8 @@ impl Catalog {
     pub fn add_listed(&self, records: &[Record]) -> Result<(), BackupError> {
         let now = time_text(Utc::now());
         self.with(|connection| {
-            let transaction = connection.transaction()?;
+            let transaction =
+                connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             {
                 let mut upsert = transaction.prepare_cached(
                     "INSERT INTO record (record_uuid, init_time_us, record_json, first_listed_at, \
@@ -58,7 +59,8 @@ impl Catalog {
         params: &[&dyn rusqlite::ToSql],
     ) -> Result<(), BackupError> {
         self.with(|connection| {
-            let transaction = connection.transaction()?;
+            let transaction =
+                connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             transaction.prepare_cached(sql)?.execute(params)?;
             transaction.prepare_cached(DIRTY)?.execute([uuid])?;
             transaction.commit()
@@ -132,7 +134,8 @@ impl Catalog {
     pub(crate) fn mark_deleted(&self, uuid: &str, draft: Draft) -> Result<(), BackupError> {
         let now = time_text(Utc::now());
         self.with(|connection| {
-            let transaction = connection.transaction()?;
+            let transaction =
+                connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             transaction
                 .prepare_cached(
                     "UPDATE record SET deleted_from_pbx_at = ?2, last_error = NULL \

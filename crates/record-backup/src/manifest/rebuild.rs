@@ -69,7 +69,8 @@ impl Catalog {
     fn restore(&self, lines: &[ManifestLine]) -> Result<(), BackupError> {
         let now = time_text(Utc::now());
         self.with(|connection| {
-            let transaction = connection.transaction()?;
+            let transaction =
+                connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             {
                 let mut insert = transaction.prepare_cached(
                     "INSERT INTO record (record_uuid, init_time_us, record_json, first_listed_at, \

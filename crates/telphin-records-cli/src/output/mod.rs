@@ -85,6 +85,18 @@ impl Rows {
     }
 }
 
+/// The most characters a table shows of one cell: a longer one is cut, with `…` (JSON, JSON
+/// Lines and CSV keep every character).
+pub const MAX_CELL: usize = 200;
+
+/// `cell` as a table shows it: cut at [`MAX_CELL`] characters.
+fn shown_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.char_indices().nth(MAX_CELL - 1) {
+        Some((at, _)) if cell.chars().count() > MAX_CELL => format!("{}…", &cell[..at]).into(),
+        _ => cell.into(),
+    }
+}
+
 /// Which columns a table shows, and how wide: from the rows it has seen (all of a small
 /// table, the first page of a long one), narrowed to the terminal.
 pub struct Layout {
@@ -104,7 +116,10 @@ impl Layout {
             .map(|i| {
                 cells
                     .iter()
-                    .map(|row| row.get(i).map_or(0, |cell| cell.chars().count()))
+                    .map(|row| {
+                        row.get(i)
+                            .map_or(0, |cell| cell.chars().count().min(MAX_CELL))
+                    })
                     .chain([columns[i].header.len()])
                     .max()
                     .unwrap_or(0)
@@ -134,7 +149,11 @@ impl Layout {
     ) -> std::io::Result<()> {
         let mut text = String::new();
         for &i in &self.shown {
-            text.push_str(&format!("{:<w$}  ", cells(i), w = self.widths[i]));
+            // Padded by hand: a width given to `format!` panics past 65,535.
+            let cell = shown_cell(cells(i));
+            text.push_str(&cell);
+            let pad = self.widths[i].saturating_sub(cell.chars().count()) + 2;
+            text.extend(std::iter::repeat_n(' ', pad));
         }
         writeln!(out, "{}", text.trim_end())
     }
@@ -144,7 +163,8 @@ impl Layout {
         self.line(out, |i| columns[i].header)
     }
 
-    /// One row (a cell wider than its column pushes the rest of its row, never cut).
+    /// One row (a cell wider than its column pushes the rest of its row; one longer than
+    /// [`MAX_CELL`] is cut).
     pub fn row(&self, out: &mut impl Write, row: &[String]) -> std::io::Result<()> {
         self.line(out, |i| row.get(i).map_or("", String::as_str))
     }
@@ -225,7 +245,28 @@ pub fn count_figure(name: &'static str, count: u64) -> (&'static str, String, Va
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_cell_of_any_length_prints_cut_in_a_table_and_whole_elsewhere() {
+        let long = "é".repeat(100_000);
+        let rows = table_of(
+            &["id", "reason"],
+            vec![vec![
+                ("1".to_owned(), json!(1)),
+                (long.clone(), json!(long.clone())),
+            ]],
+        );
+        let mut out = Vec::new();
+        rows.table(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let row = text.lines().nth(1).unwrap();
+        assert!(row.ends_with('…'), "{row}");
+        assert_eq!(row.chars().filter(|c| *c == 'é').count(), MAX_CELL - 1);
+        assert_eq!(rows.values[0]["reason"], json!(long));
+        assert_eq!(rows.csv[0][1], long);
+    }
 
     #[test]
     fn durations_read_like_a_clock() {
