@@ -29,6 +29,7 @@ pub struct ArchiveOptions {
     pub(crate) manifests_each_run: bool,
     pub(crate) operator: String,
     pub(crate) act_dir: Option<std::path::PathBuf>,
+    pub(crate) target_failures_to_stop: u32,
 }
 
 impl std::fmt::Debug for ArchiveOptions {
@@ -44,6 +45,7 @@ impl std::fmt::Debug for ArchiveOptions {
             .field("manifests_each_run", &self.manifests_each_run)
             .field("operator", &self.operator)
             .field("act_dir", &self.act_dir)
+            .field("target_failures_to_stop", &self.target_failures_to_stop)
             .finish()
     }
 }
@@ -61,6 +63,7 @@ impl Default for ArchiveOptions {
             manifests_each_run: true,
             operator: DEFAULT_OPERATOR.to_owned(),
             act_dir: None,
+            target_failures_to_stop: 3,
         }
     }
 }
@@ -120,6 +123,14 @@ impl ArchiveOptions {
     /// [`DEFAULT_OPERATOR`]).
     pub fn operator(mut self, name: impl Into<String>) -> Self {
         self.operator = name.into();
+        self
+    }
+
+    /// After how many files in a row the target refused (each after the store's own
+    /// retries) a backup stops with [`BackupError::TargetFailing`](crate::BackupError::TargetFailing)
+    /// instead of downloading the rest in vain (default 3, at least 1).
+    pub fn target_failures_to_stop(mut self, files: u32) -> Self {
+        self.target_failures_to_stop = files.max(1);
         self
     }
 

@@ -77,6 +77,20 @@ pub enum BackupError {
     /// An option is out of range.
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    /// The target refused file after file: the run stopped downloading.
+    #[error(
+        "the backup target failed {files} files in a row, so the run stopped downloading (no \
+         file is fetched from the PBX in vain; {stored} were kept before). Fix the target and \
+         run again. Its last error: {last}"
+    )]
+    TargetFailing {
+        /// Files in a row the target refused.
+        files: u64,
+        /// Files kept by the run before.
+        stored: u64,
+        /// The target's last error.
+        last: String,
+    },
     /// A directory for deletion acts could not be written.
     #[error("the deletion act could not be written to {dir}: {source}")]
     ActDir {

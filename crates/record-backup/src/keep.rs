@@ -37,6 +37,9 @@ pub(crate) struct Totals {
     pub(crate) failed: AtomicU64,
     /// Set when the budget stopped the run: when the limit resets.
     pub(crate) paused: Mutex<Option<Duration>>,
+    /// Files in a row the target refused (reset by each file stored), and its last error.
+    pub(crate) target_failures: AtomicU64,
+    pub(crate) target_error: Mutex<Option<String>>,
 }
 
 /// What happened to one file.
@@ -52,6 +55,8 @@ struct AttemptFailed {
     message: String,
     /// The record is gone from the PBX: trying again cannot help.
     gone: bool,
+    /// The target refused it (after its own retries): downloading again cannot help.
+    target: bool,
 }
 
 impl From<ApiError> for AttemptFailed {
@@ -59,6 +64,7 @@ impl From<ApiError> for AttemptFailed {
         AttemptFailed {
             gone: matches!(error, ApiError::NotFound(_)),
             message: error.to_string(),
+            target: false,
         }
     }
 }
@@ -67,6 +73,7 @@ impl From<BackupError> for AttemptFailed {
     fn from(error: BackupError) -> Self {
         AttemptFailed {
             gone: false,
+            target: matches!(error, BackupError::Target(_)),
             message: error.to_string(),
         }
     }
@@ -86,7 +93,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         let work = self
             .pending(ScopeFilter::of(scope), period, frontier)
             .map(|pending| async {
-                let kept = self.keep(scope, pending?, gate, &totals.paused).await?;
+                let kept = self.keep(scope, pending?, gate, totals).await?;
                 match kept {
                     Kept::Stored(size) => {
                         totals.stored.fetch_add(1, Ordering::Relaxed);
@@ -105,8 +112,32 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             // A catalog failure ends the run; the files under way are dropped unfinished,
             // which leaves no object under their names.
             done?;
+            if let Some(error) = self.target_down(totals) {
+                return Err(error);
+            }
         }
         Ok(())
+    }
+
+    /// The error that stops a run whose target refused
+    /// [`ArchiveOptions::target_failures_to_stop`](crate::ArchiveOptions::target_failures_to_stop)
+    /// files in a row: downloading more would only fetch files in vain.
+    fn target_down(&self, totals: &Totals) -> Option<BackupError> {
+        let files = totals.target_failures.load(Ordering::Relaxed);
+        if files < u64::from(self.options.target_failures_to_stop) {
+            return None;
+        }
+        let last = totals
+            .target_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_default();
+        Some(BackupError::TargetFailing {
+            files,
+            stored: totals.stored.load(Ordering::Relaxed),
+            last,
+        })
     }
 
     /// The records of the period still to be kept, page by page from the catalog (so memory
@@ -156,7 +187,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         scope: Scope,
         pending: Pending,
         gate: &Gate,
-        paused: &Mutex<Option<Duration>>,
+        totals: &Totals,
     ) -> Result<Kept, BackupError> {
         let record = &pending.record;
         let uuid = record.record_uuid.to_string();
@@ -165,7 +196,11 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         let mut failure = AttemptFailed {
             message: String::new(),
             gone: false,
+            target: false,
         };
+        if self.target_down(totals).is_some() {
+            return Ok(Kept::Skipped);
+        }
         for _ in 0..self.options.attempts {
             // Every request to the API passes the budget; a known storage link costs none.
             let uses_link = self.options.source != DownloadSource::Api;
@@ -173,7 +208,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                 match self.admit(gate).await {
                     Ok(permit) => Some(permit),
                     Err(resume_after) => {
-                        let mut paused = paused.lock().unwrap_or_else(|p| p.into_inner());
+                        let mut paused = totals.paused.lock().unwrap_or_else(|p| p.into_inner());
                         paused.get_or_insert(resume_after);
                         return Ok(Kept::Skipped);
                     }
@@ -218,6 +253,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                             return Ok(Kept::Failed);
                         }
                     }
+                    totals.target_failures.store(0, Ordering::Relaxed);
                     self.report(Progress::Stored {
                         record_uuid: uuid,
                         bytes: size,
@@ -226,11 +262,19 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                 }
                 Err(failed) => {
                     failure = failed;
-                    if failure.gone {
+                    if failure.gone || failure.target {
                         break;
                     }
                 }
             }
+        }
+        if failure.target {
+            totals.target_failures.fetch_add(1, Ordering::Relaxed);
+            let mut last = totals
+                .target_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            *last = Some(failure.message.clone());
         }
         if failure.gone {
             failure.message = format!("gone from the PBX: {}", failure.message);

@@ -18,6 +18,24 @@ use crate::secret::{self, Secret};
 /// The prefix of the variables that override `[service]` keys: `TELPHIN_SERVE_INTERVAL=1m`.
 pub const SERVICE_ENV_PREFIX: &str = "TELPHIN_SERVE_";
 
+/// Whether a target option carries a secret: a word of its name is `secret`, `password`,
+/// `token`, `sas` or `credentials`, or it names a key other than an id or a switch
+/// (`aws_secret_access_key`, `aws_sse_customer_key_base64`, `google_service_account_key` —
+/// not `aws_access_key_id` nor `aws_bucket_key_enabled`).
+pub(crate) fn is_secret_option(option: &str) -> bool {
+    let option = option.to_ascii_lowercase();
+    let words: Vec<&str> = option.split(['_', '-', '.']).collect();
+    let secret_word = words.iter().any(|word| {
+        matches!(
+            *word,
+            "secret" | "password" | "token" | "sas" | "credential" | "credentials"
+        )
+    });
+    let key = words.contains(&"key")
+        && !matches!(words.last(), Some(&"id") | Some(&"enabled") | Some(&"arn"));
+    secret_word || key
+}
+
 /// Whether two targets share objects: the same place, or one inside the other.
 pub(crate) fn targets_overlap(a: &str, b: &str) -> bool {
     let place = |url: &str| {
@@ -360,7 +378,7 @@ impl ServiceConfig {
                 let key = error.path().to_string();
                 located(error.into_inner(), key)
             })?;
-        let overrides = config.overrides(vars);
+        let overrides = config.overrides(vars, path)?;
         let config = if overrides.is_empty() {
             config
         } else {
@@ -371,10 +389,13 @@ impl ServiceConfig {
     }
 
     /// The variables among `vars` that override a key: `(variable, table path, key, value)`.
+    /// A variable that could name two PBXs (`head-office` and `head_office` are both
+    /// `HEAD_OFFICE`; `main` and `main_b` both prefix `TELPHIN_PBX_MAIN_B_…`) is refused.
     fn overrides(
         &self,
         vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Vec<(String, Option<usize>, String, String)> {
+        path: &Path,
+    ) -> Result<Vec<(String, Option<usize>, String, String)>, ConfigError> {
         let mut found = Vec::new();
         for (variable, value) in vars {
             if let Some(key) = variable.strip_prefix(SERVICE_ENV_PREFIX) {
@@ -384,23 +405,44 @@ impl ServiceConfig {
             let Some(rest) = variable.strip_prefix(PBX_ENV_PREFIX) else {
                 continue;
             };
-            for (index, pbx) in self.pbxs.iter().enumerate() {
-                let name = pbx.name.to_ascii_uppercase().replace('-', "_");
-                if let Some(key) = rest
-                    .strip_prefix(&name)
-                    .and_then(|key| key.strip_prefix('_'))
-                {
+            let matches: Vec<(usize, &str)> = self
+                .pbxs
+                .iter()
+                .enumerate()
+                .filter_map(|(index, pbx)| {
+                    let name = pbx.name.to_ascii_uppercase().replace('-', "_");
+                    let key = rest.strip_prefix(&name)?.strip_prefix('_')?;
+                    Some((index, key))
+                })
+                .collect();
+            match matches.as_slice() {
+                [] => {}
+                [(index, key)] => {
                     found.push((
                         variable.clone(),
-                        Some(index),
+                        Some(*index),
                         key.to_ascii_lowercase(),
                         value,
                     ));
-                    break;
+                }
+                several => {
+                    let names: Vec<String> = several
+                        .iter()
+                        .map(|(index, _)| format!("{:?}", self.pbxs[*index].name))
+                        .collect();
+                    return Err(ConfigError::Invalid {
+                        path: path.to_path_buf(),
+                        key: variable.clone(),
+                        message: format!(
+                            "the variable could override [[pbx]] {}: rename one of them so \
+                             that no PBX's name in capitals (- as _) starts another's",
+                            names.join(" and ")
+                        ),
+                    });
                 }
             }
         }
-        found
+        Ok(found)
     }
 
     /// Checks what the types alone do not.
@@ -520,12 +562,7 @@ impl ServiceConfig {
             }
             for option in pbx.target_options.keys() {
                 let plain = !option.ends_with("_env") && !option.ends_with("_file");
-                let word = option.to_ascii_lowercase();
-                let secret = ["secret", "password", "token"]
-                    .iter()
-                    .any(|w| word.contains(w))
-                    || (word.ends_with("_key") && !word.ends_with("_key_id"));
-                if plain && secret {
+                if plain && is_secret_option(option) {
                     return Err(invalid(
                         format!("pbx[{index}].target_options.{option}"),
                         format!(
@@ -962,6 +999,71 @@ catalog = "/srv/main.sqlite"
             error.contains("TELPHIN_PBX_MAIN_CONCURRENCY") && error.contains("pbx[0].concurrency"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn every_secret_bearing_target_option_is_refused_inline() {
+        for option in [
+            "aws_secret_access_key",
+            "aws_session_token",
+            "aws_sse_customer_key_base64",
+            "google_service_account_key",
+            "azure_storage_account_key",
+            "azure_storage_sas_key",
+            "bearer_token",
+            "client_secret",
+        ] {
+            let text = format!("{MINIMAL}\n[pbx.target_options]\n{option} = \"x\"\n");
+            let error = parse(&text, &[]).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("target_options.{option}")),
+                "{error}"
+            );
+            assert!(error.contains(&format!("{option}_env")), "{error}");
+        }
+        for option in [
+            "aws_access_key_id",
+            "aws_region",
+            "aws_sse_kms_key_id",
+            "aws_bucket_key_enabled",
+            "aws_secret_access_key_file",
+        ] {
+            let text = format!("{MINIMAL}\n[pbx.target_options]\n{option} = \"x\"\n");
+            parse(&text, &[]).unwrap_or_else(|e| panic!("{option}: {e}"));
+        }
+    }
+
+    #[test]
+    fn an_override_that_could_name_two_pbxs_is_refused() {
+        let two = |a: &str, b: &str| {
+            let text = format!(
+                "{MINIMAL}\n[[pbx]]\nname = \"{b}\"\nclient_id = \"app\"\n\
+                 client_secret_env = \"B\"\ntarget = \"/srv/b\"\ncatalog = \"/srv/b.sqlite\"\n"
+            )
+            .replace("name = \"main\"", &format!("name = \"{a}\""));
+            text
+        };
+        for (a, b, variable) in [
+            (
+                "head-office",
+                "head_office",
+                "TELPHIN_PBX_HEAD_OFFICE_CONCURRENCY",
+            ),
+            ("main", "main_b", "TELPHIN_PBX_MAIN_B_CONCURRENCY"),
+        ] {
+            let error = parse(&two(a, b), &[(variable, "4")])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(variable), "{error}");
+            assert!(error.contains(a) && error.contains(b), "{error}");
+        }
+        // One that names one PBX only is taken.
+        let config = parse(
+            &two("main", "branch"),
+            &[("TELPHIN_PBX_BRANCH_CONCURRENCY", "3")],
+        )
+        .unwrap();
+        assert_eq!(config.pbxs[1].concurrency, 3);
     }
 
     #[test]

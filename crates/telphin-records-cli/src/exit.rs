@@ -73,6 +73,10 @@ impl From<record_backup::BackupError> for Failure {
             | BackupError::TargetConfig(_)
             | BackupError::InvalidInput(_)
             | BackupError::InvalidOption(_) => Failure::usage(error.to_string()),
+            BackupError::TargetFailing { .. } => Failure {
+                exit: Exit::SomeFailed,
+                message: error.to_string(),
+            },
             other => Failure::failed(other.to_string()),
         }
     }

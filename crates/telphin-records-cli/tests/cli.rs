@@ -1121,3 +1121,33 @@ fn a_very_long_cell_prints() {
     ok(&listed);
     assert_eq!(json(&listed)[0]["reason"], reason);
 }
+
+/// A backup whose target refuses every file stops downloading after 3 files in a row (one
+/// try each: the target's own retries are done), with exit code 5 and a message that says
+/// so — instead of fetching every file of the period from the PBX in vain.
+#[test]
+fn a_backup_stops_downloading_when_the_target_keeps_failing() {
+    let sim = sim(small());
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("backup");
+    std::fs::create_dir(&to).unwrap();
+    // Every name of 2024 needs the folder 2024/, which is a file here: the target refuses.
+    std::fs::write(to.join("2024"), b"not a folder").unwrap();
+    let listed = march(&sim).len();
+    assert!(listed > 20);
+    let failed = run(
+        &mut cmd(&sim, dir.path()),
+        &["backup", "--month", "2024-03", "--to", to.to_str().unwrap()],
+    );
+    assert_eq!(failed.code, 5, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("failed 3 files in a row") && failed.stderr.contains("stopped"),
+        "{}",
+        failed.stderr
+    );
+    let counters = sim.counters();
+    let downloads = counters.route("storage_file") + counters.route("download_record");
+    assert!(downloads >= 3, "the first files were tried");
+    // The files in flight when the third failed (8 at a time) at most, not the month's.
+    assert!(downloads <= 3 + 8, "{downloads} downloads of {listed}");
+}
