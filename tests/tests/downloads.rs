@@ -9,13 +9,13 @@ use std::task::{Context, Poll};
 use telphin_records::layers::transport_blocking::HttpTransport;
 use telphin_records::{
     BlockingTransport, ClientId, DownloadOptions, DownloadSource, Error, RecordUuid, Scope,
-    TransportError, http,
+    TransportError, TransportErrorKind, http,
 };
 
 use record_sim::SimConfig;
 use telphin_records::bytes::Bytes;
 use telphin_records::{AsyncBody, AsyncTransport, ClientBuilder, Credentials, FnTransport};
-use telphin_records_tests::{App, Env, runtime};
+use telphin_records_tests::{App, Env, fast_retries, runtime};
 
 fn big_record(env: &Env) -> record_sim::SimRecord {
     env.record_larger_than(500_000)
@@ -619,4 +619,83 @@ fn downloads_to_paths_survive_dropped_and_truncated_bodies() {
         "the faults were exercised: {requests} requests"
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 120);
+}
+
+/// A server that answers a download's head at once and then drips its body, a byte every
+/// 20 ms, on every connection: no read timeout ever fires.
+fn dripping_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&connections);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if stream.read(&mut byte).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nContent-Length: 100000\r\n\r\n",
+                );
+                for _ in 0..100_000 {
+                    if stream.write_all(b"x").is_err() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            });
+        }
+    });
+    (base, connections)
+}
+
+// A body dripped slower than the floor is cut off as a retriable timeout — tried again, then
+// given up — by both clients; a read timeout alone never ends it.
+#[test]
+fn a_dripping_download_is_cut_off_by_both_clients() {
+    let (base, connections) = dripping_server();
+    let uuid: RecordUuid = "30-624835FEEE0E11E6A19D331E4D6A0606".parse().unwrap();
+    let builder = ClientBuilder::new(Credentials::access_token("t0ken"))
+        .base_url(&base)
+        .retry_policy(fast_retries())
+        .min_transfer_rate(1024, std::time::Duration::from_millis(500));
+    let options = DownloadOptions::from_source(DownloadSource::Api);
+    let check = |error: Error, what: &str| match &error {
+        Error::Transport(transport) => {
+            assert_eq!(
+                transport.kind(),
+                TransportErrorKind::Timeout,
+                "{what}: {error}"
+            );
+        }
+        other => panic!("{what}: {other}"),
+    };
+    // Into a file: the download starts over after the cut, then gives up.
+    let dir = tempfile::tempdir().unwrap();
+    let blocking = builder.clone().build_blocking().unwrap();
+    let error = blocking
+        .download_to_path(pbx(), &uuid, dir.path().join("a.mp3"), options.clone())
+        .unwrap_err();
+    check(error, "blocking");
+    assert!(
+        connections.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "started over"
+    );
+    assert!(!dir.path().join("a.mp3").exists());
+    let before = connections.load(std::sync::atomic::Ordering::SeqCst);
+    let client = builder.build_async().unwrap();
+    let error = runtime()
+        .block_on(client.download_to_path(pbx(), &uuid, dir.path().join("b.mp3"), options))
+        .unwrap_err();
+    check(error, "async");
+    assert!(connections.load(std::sync::atomic::Ordering::SeqCst) >= before + 2);
+    assert!(!dir.path().join("b.mp3").exists());
 }

@@ -291,11 +291,17 @@ fn erase(args: &[String]) -> Result<Value, String> {
             )
             .map_err(|e| e.to_string())?;
     }
+    // As an operator runs it: every entry signed, a signed checkpoint at the end of each
+    // erasure, the act kept in the catalog before the first record and written to a folder.
+    let catalog = catalog
+        .signing_audit_with(record_backup::AuditSigningKey::generate().map_err(|e| e.to_string())?);
+    let acts = target_dir.path().join("acts");
+    std::fs::create_dir_all(&acts).map_err(|e| e.to_string())?;
     let archive = Archive::new(
         client,
         Target::local(target_dir.path()).map_err(|e| e.to_string())?,
         catalog,
-        ArchiveOptions::default().operator("bench"),
+        ArchiveOptions::default().operator("bench").act_dir(&acts),
     );
     let first_2023 = 1_672_531_200_i64;
     let (mut dry_ms, mut erase_ms, mut erased) = (Vec::new(), Vec::new(), Vec::new());
@@ -365,6 +371,9 @@ fn erase(args: &[String]) -> Result<Value, String> {
             .map_err(|e| e.to_string())?;
         erase_ms.push(started.elapsed().as_secs_f64() * 1e3);
         erased.push(report.act.records.len() as f64);
+        if report.act.checkpoint.is_none() {
+            return Err("the erasure's act carries no signed checkpoint".to_owned());
+        }
         if report.act.records.len() as u64 != PERSON_CALLS || report.is_partial() {
             return Err(format!(
                 "erased {} of {PERSON_CALLS}",

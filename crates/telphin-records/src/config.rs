@@ -33,6 +33,7 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     allow_insecure_http: bool,
     token_margin: Duration,
+    min_rate: Option<crate::download::MinRate>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -47,6 +48,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("user_agent", &self.user_agent)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("token_margin", &self.token_margin)
+            .field("min_rate", &self.min_rate)
             .finish()
     }
 }
@@ -64,6 +66,10 @@ impl ClientBuilder {
             user_agent: None,
             allow_insecure_http: false,
             token_margin: Duration::from_secs(60),
+            min_rate: Some(crate::download::MinRate {
+                bytes_per_second: 1024,
+                window: Duration::from_secs(30),
+            }),
         }
     }
 
@@ -115,6 +121,26 @@ impl ClientBuilder {
         self
     }
 
+    /// The slowest a download's body may arrive: at least `bytes_per_second` on average over
+    /// every `window` (default 1 KiB/s over 30 s). A server that drips bytes to keep the
+    /// connection alive — which no read timeout catches — is cut off with a retriable
+    /// [`TransportErrorKind::Timeout`](record_api::TransportErrorKind::Timeout), and the
+    /// download starts over as after a broken body. `0` turns the floor off.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use telphin_records::{ClientBuilder, Credentials};
+    /// let builder = ClientBuilder::new(Credentials::client_credentials("id", "secret"))
+    ///     .min_transfer_rate(4096, Duration::from_secs(20));
+    /// ```
+    pub fn min_transfer_rate(mut self, bytes_per_second: u64, window: Duration) -> Self {
+        self.min_rate = (bytes_per_second > 0).then_some(crate::download::MinRate {
+            bytes_per_second,
+            window,
+        });
+        self
+    }
+
     /// How long before its expiry a token is renewed.
     pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
         self.token_margin = margin;
@@ -139,6 +165,13 @@ impl ClientBuilder {
                 )));
             }
         }
+        if self.min_rate.is_some_and(|floor| floor.window.is_zero()) {
+            return Err(Error::Config(
+                "min_transfer_rate: a window of zero would fail every download; give a \
+                 positive duration"
+                    .to_owned(),
+            ));
+        }
         self.credentials.check()?;
         let base = BaseUrl::parse(&self.base_url)?;
         if !base.is_https() && !base.is_loopback() && !self.allow_insecure_http {
@@ -156,6 +189,7 @@ impl ClientBuilder {
             self.user_agent,
             self.allow_insecure_http,
             self.token_margin,
+            self.min_rate,
         ))
     }
 }

@@ -18,6 +18,8 @@ pub(crate) struct Core {
     pub(crate) retry: RetryPolicy,
     pub(crate) concurrency: usize,
     pub(crate) token_margin: Duration,
+    /// The slowest a download's body may arrive.
+    pub(crate) min_rate: Option<crate::download::MinRate>,
     user_agent: Option<String>,
     allow_insecure_http: bool,
     last_rate_limit: Mutex<Option<RateLimit>>,
@@ -47,8 +49,10 @@ impl Core {
         user_agent: Option<String>,
         allow_insecure_http: bool,
         token_margin: Duration,
+        min_rate: Option<crate::download::MinRate>,
     ) -> Self {
         Core {
+            min_rate,
             base,
             credentials,
             retry,

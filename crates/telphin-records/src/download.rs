@@ -99,12 +99,65 @@ pub struct DownloadReport {
 pub(crate) struct DownloadCheck {
     expected: Option<(u64, &'static str)>,
     received: u64,
+    pace: Option<Pace>,
+}
+
+/// The slowest a body may arrive: at least `bytes` in every `window` (see
+/// [`ClientBuilder::min_transfer_rate`](crate::ClientBuilder::min_transfer_rate)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MinRate {
+    pub(crate) bytes_per_second: u64,
+    pub(crate) window: std::time::Duration,
+}
+
+/// A body's pace: the bytes since the current window began.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    floor: MinRate,
+    since: Option<std::time::Instant>,
+    bytes: u64,
+}
+
+impl Pace {
+    /// Counts `n` bytes arrived at `now`; the error of a body slower than the floor over a
+    /// whole window — a server that drips bytes to keep the connection alive.
+    fn add(&mut self, n: usize, now: std::time::Instant) -> Result<(), Error> {
+        self.bytes += n as u64;
+        let Some(since) = self.since else {
+            self.since = Some(now);
+            return Ok(());
+        };
+        let elapsed = now.saturating_duration_since(since);
+        if elapsed < self.floor.window {
+            return Ok(());
+        }
+        let needed = (self.floor.bytes_per_second as f64 * elapsed.as_secs_f64()) as u64;
+        if self.bytes < needed {
+            let rate = self.bytes as f64 / elapsed.as_secs_f64().max(f64::EPSILON);
+            return Err(Error::Transport(
+                record_api::TransportError::new(record_api::TransportErrorKind::Timeout, true)
+                    .with_source(format!(
+                        "the body arrived at {rate:.0} B/s over {:.0} s, under the floor of {} \
+                         B/s (ClientBuilder::min_transfer_rate)",
+                        elapsed.as_secs_f64(),
+                        self.floor.bytes_per_second
+                    )),
+            ));
+        }
+        self.since = Some(now);
+        self.bytes = 0;
+        Ok(())
+    }
 }
 
 impl DownloadCheck {
     /// Checks the announced sizes before a byte is written: `Content-Length` and the expected
     /// size must agree when both are known.
-    pub(crate) fn begin(info: &FileInfo, expected_size: Option<u64>) -> Result<Self, Error> {
+    pub(crate) fn begin(
+        info: &FileInfo,
+        expected_size: Option<u64>,
+        floor: Option<MinRate>,
+    ) -> Result<Self, Error> {
         let expected = match (info.content_length, expected_size) {
             (Some(length), Some(size)) if length != size => {
                 return Err(Error::SizeMismatch {
@@ -120,6 +173,11 @@ impl DownloadCheck {
         Ok(DownloadCheck {
             expected,
             received: 0,
+            pace: floor.map(|floor| Pace {
+                floor,
+                since: None,
+                bytes: 0,
+            }),
         })
     }
 
@@ -128,11 +186,16 @@ impl DownloadCheck {
         DownloadCheck {
             expected: None,
             received: 0,
+            pace: None,
         }
     }
 
-    /// Counts `n` more bytes, failing as soon as more arrive than were announced.
-    pub(crate) fn add(&mut self, n: usize) -> Result<(), Error> {
+    /// Counts `n` more bytes arrived at `now`, failing as soon as more arrive than were
+    /// announced, or when the body has arrived slower than the floor over a whole window.
+    pub(crate) fn add(&mut self, n: usize, now: std::time::Instant) -> Result<(), Error> {
+        if let Some(pace) = &mut self.pace {
+            pace.add(n, now)?;
+        }
         self.received += n as u64;
         match self.expected {
             Some((expected, source_of_size)) if self.received > expected => {
@@ -173,21 +236,52 @@ mod tests {
 
     #[test]
     fn sizes_must_agree_before_writing() {
-        assert!(DownloadCheck::begin(&info(Some(10)), Some(11)).is_err());
-        assert!(DownloadCheck::begin(&info(Some(10)), Some(10)).is_ok());
-        assert!(DownloadCheck::begin(&info(None), None).is_ok());
+        assert!(DownloadCheck::begin(&info(Some(10)), Some(11), None).is_err());
+        assert!(DownloadCheck::begin(&info(Some(10)), Some(10), None).is_ok());
+        assert!(DownloadCheck::begin(&info(None), None, None).is_ok());
+    }
+
+    #[test]
+    fn a_body_slower_than_the_floor_over_a_window_fails_as_a_timeout() {
+        let floor = MinRate {
+            bytes_per_second: 1024,
+            window: std::time::Duration::from_secs(30),
+        };
+        let start = std::time::Instant::now();
+        let at = |s: u64| start + std::time::Duration::from_secs(s);
+        // A steady 2 KiB/s passes window after window.
+        let mut check = DownloadCheck::begin(&info(None), None, Some(floor)).unwrap();
+        for s in 0..100 {
+            check.add(2048, at(s)).unwrap();
+        }
+        // A server that drips a byte a second fails once a window has passed.
+        let mut check = DownloadCheck::begin(&info(None), None, Some(floor)).unwrap();
+        let failed = (0..40).find_map(|s| check.add(1, at(s)).err()).unwrap();
+        assert!(
+            matches!(&failed, Error::Transport(e) if e.kind() == record_api::TransportErrorKind::Timeout),
+            "{failed}"
+        );
+        // No floor: never.
+        let mut check = DownloadCheck::begin(&info(None), None, None).unwrap();
+        for s in 0..100 {
+            check.add(1, at(s)).unwrap();
+        }
     }
 
     #[test]
     fn short_and_long_bodies_are_caught() {
-        let mut check = DownloadCheck::begin(&info(Some(10)), None).unwrap();
-        check.add(6).unwrap();
+        let mut check = DownloadCheck::begin(&info(Some(10)), None, None).unwrap();
+        let now = std::time::Instant::now();
+        check.add(6, now).unwrap();
         assert!(matches!(
             check.finish(),
             Err(Error::SizeMismatch { received: 6, .. })
         ));
-        check.add(4).unwrap();
+        check.add(4, now).unwrap();
         assert_eq!(check.finish().unwrap(), 10);
-        assert!(check.add(1).is_err(), "more than announced fails at once");
+        assert!(
+            check.add(1, now).is_err(),
+            "more than announced fails at once"
+        );
     }
 }

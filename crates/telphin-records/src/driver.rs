@@ -255,7 +255,7 @@ async fn copy<I: Io, S: Sink>(
             }
             Err(error) => return transfer.body_failed(Error::Transport(error), Instant::now()),
         };
-        if let Err(error) = transfer.accept(chunk.len()) {
+        if let Err(error) = transfer.accept(chunk.len(), Instant::now()) {
             return transfer.body_failed(error, Instant::now());
         }
         if let Err(error) = sink.write_all(chunk).await {

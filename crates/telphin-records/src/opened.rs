@@ -87,7 +87,7 @@ impl<B> Download<B> {
             self.ended = true;
             self.check.finish().map(drop)
         } else {
-            self.check.add(n)
+            self.check.add(n, std::time::Instant::now())
         }
     }
 }

@@ -195,7 +195,7 @@ impl<'a> Transfer<'a> {
                     return Fetch::ReadErrorBody;
                 }
                 let info = FileInfo::from_headers(&parts.headers);
-                match DownloadCheck::begin(&info, self.options.expected_size) {
+                match DownloadCheck::begin(&info, self.options.expected_size, self.core.min_rate) {
                     Ok(check) => {
                         self.info = info;
                         self.check = Some(check);
@@ -219,12 +219,12 @@ impl<'a> Transfer<'a> {
         self.open_failed(error, now)
     }
 
-    /// Counts a chunk of `n` bytes before it is written: `Ok` to write it (the sink is
-    /// touched from now on), or the error of a body longer than announced, for
-    /// [`body_failed`](Self::body_failed). No clock is read per chunk.
-    pub(crate) fn accept(&mut self, n: usize) -> Result<(), Error> {
+    /// Counts a chunk of `n` bytes that arrived at `now` before it is written: `Ok` to write
+    /// it (the sink is touched from now on), or the error of a body longer than announced or
+    /// slower than the floor, for [`body_failed`](Self::body_failed).
+    pub(crate) fn accept(&mut self, n: usize, now: Instant) -> Result<(), Error> {
         if let Some(check) = &mut self.check {
-            check.add(n)?;
+            check.add(n, now)?;
         }
         self.touched = true;
         Ok(())
@@ -426,7 +426,7 @@ mod tests {
         let now = Instant::now();
         open_link(&mut t, now);
         // The sink takes part of the first chunk and fails: touched before the first write.
-        assert!(t.accept(4).is_ok());
+        assert!(t.accept(4, Instant::now()).is_ok());
         let step = t.sink_failed(std::io::Error::other("disk full"));
         assert!(matches!(step, Fetch::Done(Err(Error::Sink(_)))), "{step:?}");
     }
@@ -450,7 +450,7 @@ mod tests {
         let now = Instant::now();
         let mut writer = transfer(&core, DownloadSource::StorageLinkThenApi, false);
         open_link(&mut writer, now);
-        assert!(writer.accept(5).is_ok());
+        assert!(writer.accept(5, Instant::now()).is_ok());
         assert!(matches!(
             writer.body_failed(broken(), now),
             Fetch::Done(Err(_))
@@ -458,7 +458,7 @@ mod tests {
 
         let mut file = transfer(&core, DownloadSource::StorageLinkThenApi, true);
         open_link(&mut file, now);
-        assert!(file.accept(5).is_ok());
+        assert!(file.accept(5, Instant::now()).is_ok());
         assert!(matches!(file.body_failed(broken(), now), Fetch::ResetSink));
         assert!(matches!(file.sink_reset(Ok(()), now), Fetch::Authorize(_)));
         assert_eq!(file.source(), DownloadSource::Api);
@@ -476,7 +476,7 @@ mod tests {
                 Fetch::Open(_)
             ));
             assert!(matches!(t.opened(ok_head(10), now), Fetch::Stream));
-            assert!(t.accept(6).is_ok());
+            assert!(t.accept(6, Instant::now()).is_ok());
             // A short body is a broken body.
             assert!(matches!(t.body_ended(now), Fetch::ResetSink));
             assert!(matches!(t.sink_reset(Ok(()), now), Fetch::Sleep(_)));
@@ -484,7 +484,7 @@ mod tests {
         assert!(matches!(t.start(now), Fetch::Authorize(_)));
         let _ = t.authorized(Ok(Authorized::none()));
         let _ = t.opened(ok_head(10), now);
-        assert!(t.accept(6).is_ok());
+        assert!(t.accept(6, Instant::now()).is_ok());
         let step = t.body_ended(now);
         assert!(
             matches!(step, Fetch::Done(Err(Error::SizeMismatch { .. }))),
@@ -500,8 +500,8 @@ mod tests {
         let _ = t.start(now);
         let _ = t.authorized(Ok(Authorized::none()));
         let _ = t.opened(ok_head(10), now);
-        assert!(t.accept(10).is_ok());
-        let longer = t.accept(1).unwrap_err();
+        assert!(t.accept(10, Instant::now()).is_ok());
+        let longer = t.accept(1, Instant::now()).unwrap_err();
         assert!(matches!(
             t.body_failed(longer, now),
             Fetch::Done(Err(Error::SizeMismatch { .. }))
