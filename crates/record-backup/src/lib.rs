@@ -96,7 +96,7 @@ pub use retention::{
     EXPIRE_PER_RUN, PassReport, RetentionPass, RetentionPolicy, RetentionReport, RetentionRule,
 };
 pub use signed::SignedAuditCheck;
-pub use target::{PART_SIZE, PROBE_KEY, Target};
+pub use target::{DEFAULT_FILE_MODE, PART_SIZE, PROBE_KEY, Target};
 pub use verify::VerifyReport;
 
 pub use chrono_tz;

@@ -4,6 +4,7 @@
 use chrono::{Datelike as _, Timelike as _};
 use chrono_tz::Tz;
 use hmac::{KeyInit as _, Mac as _};
+use sha2::Digest as _;
 use telphin_records::Record;
 
 use crate::act::ACTS_PREFIX;
@@ -305,16 +306,28 @@ fn callee(record: &Record) -> Option<&str> {
 
 /// Appends `value` made safe for one part of one folder name: letters, digits and `+-_.@`
 /// stay, anything else becomes `_`; no leading dot (so never `.` or `..`), never empty, at
-/// most [`VALUE_LIMIT`] bytes.
+/// most [`VALUE_LIMIT`] bytes. A value cut to fit keeps, after `-`, 16 hex digits of the
+/// SHA-256 of the whole value: two values that share their first bytes (two long record ids)
+/// never give one name.
 fn push_sanitised(name: &mut String, value: &str) {
+    /// `-` and 16 hex digits.
+    const HASHED: usize = 17;
     let start = name.len();
+    let mut cut = false;
     for c in value.chars() {
         if name.len() - start >= VALUE_LIMIT {
+            cut = true;
             break;
         }
         let safe = c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '_' | '.' | '@');
         let leading_dot = c == '.' && name.len() == start;
         name.push(if safe && !leading_dot { c } else { '_' });
+    }
+    if cut {
+        name.truncate(start + VALUE_LIMIT - HASHED);
+        let digest = sha2::Sha256::digest(value.as_bytes());
+        name.push('-');
+        name.push_str(&crate::digest::hex(&digest[..8]));
     }
     if name.len() == start {
         name.push('_');
@@ -346,6 +359,16 @@ mod tests {
         let mut long = String::new();
         push_sanitised(&mut long, &"9".repeat(500));
         assert_eq!(long.len(), VALUE_LIMIT);
+        // Two values cut at the limit keep apart: the hash of the whole value ends each.
+        let mut other = String::new();
+        push_sanitised(&mut other, &format!("{}8", "9".repeat(499)));
+        assert_eq!(other.len(), VALUE_LIMIT);
+        assert_ne!(long, other);
+        assert_eq!(long[..63], other[..63]);
+        // A value that fits is never hashed.
+        let mut fits = String::new();
+        push_sanitised(&mut fits, &"9".repeat(VALUE_LIMIT));
+        assert_eq!(fits, "9".repeat(VALUE_LIMIT));
     }
 
     fn record() -> Record {

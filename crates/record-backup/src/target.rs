@@ -37,7 +37,13 @@ pub struct Target {
     shown: String,
     /// The directory of a local target.
     local: Option<std::path::PathBuf>,
+    /// The permissions of a local target's files (default owner-only).
+    file_mode: u32,
 }
+
+/// The permissions of a local target's files unless `file_mode` says otherwise: recordings
+/// are personal data, readable by their owner only.
+pub const DEFAULT_FILE_MODE: u32 = 0o600;
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -52,12 +58,52 @@ impl std::fmt::Display for Target {
 }
 
 impl Target {
-    /// A directory on a local disk, created if missing.
+    /// A directory on a local disk, created if missing (owner-only); its files are made
+    /// owner-only ([`DEFAULT_FILE_MODE`]).
     pub fn local(dir: impl AsRef<std::path::Path>) -> Result<Target, BackupError> {
+        Target::local_with_mode(dir, DEFAULT_FILE_MODE)
+    }
+
+    /// A directory on a local disk whose files get the permissions `file_mode` (e.g. `0o640`
+    /// for a group that backs the archive up; the option `file_mode = "0640"` of
+    /// [`from_url`](Self::from_url)). Whatever the mode, a new directory is its owner's and
+    /// group's only.
+    pub fn local_with_mode(
+        dir: impl AsRef<std::path::Path>,
+        file_mode: u32,
+    ) -> Result<Target, BackupError> {
         let dir = dir.as_ref();
+        if file_mode & !0o777 != 0 || file_mode & 0o600 != 0o600 {
+            return Err(BackupError::TargetConfig(format!(
+                "file_mode {file_mode:o}: give permissions such as 600 or 640 (the owner reads \
+                 and writes)"
+            )));
+        }
+        let existed = dir.exists();
         std::fs::create_dir_all(dir).map_err(|error| {
             BackupError::TargetConfig(format!("cannot create {}: {error}", dir.display()))
         })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = if file_mode & 0o040 != 0 { 0o750 } else { 0o700 };
+            if !existed {
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).map_err(
+                    |error| {
+                        BackupError::TargetConfig(format!(
+                            "cannot restrict {}: {error}",
+                            dir.display()
+                        ))
+                    },
+                )?;
+            } else if std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o007 != 0) {
+                tracing::warn!(
+                    target = %dir.display(),
+                    "the target directory is open to others: its recordings are personal data \
+                     (chmod o-rwx it)"
+                );
+            }
+        }
         // Files and folders are synced before an object counts as stored, as S3 does: a
         // power loss must not turn a kept record into an empty file.
         let store = LocalFileSystem::new_with_prefix(dir)?.with_fsync(true);
@@ -65,6 +111,7 @@ impl Target {
             store: Arc::new(store),
             shown: dir.display().to_string(),
             local: Some(dir.to_path_buf()),
+            file_mode,
         })
     }
 
@@ -80,8 +127,23 @@ impl Target {
         K: AsRef<str>,
         V: Into<String>,
     {
+        let mut options: Vec<(String, String)> = options
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().to_ascii_lowercase(), v.into()))
+            .collect();
+        let file_mode = match options.iter().position(|(k, _)| k == "file_mode") {
+            Some(at) => {
+                let (_, mode) = options.remove(at);
+                u32::from_str_radix(mode.trim_start_matches("0o"), 8).map_err(|_| {
+                    BackupError::TargetConfig(format!(
+                        "file_mode {mode:?}: octal permissions such as \"0640\""
+                    ))
+                })?
+            }
+            None => DEFAULT_FILE_MODE,
+        };
         if !url.contains("://") {
-            return Target::local(url);
+            return Target::local_with_mode(url, file_mode);
         }
         let parsed = url::Url::parse(url)
             .map_err(|error| BackupError::TargetConfig(format!("not a URL ({error})")))?;
@@ -90,12 +152,8 @@ impl Target {
             let dir = parsed.to_file_path().map_err(|()| {
                 BackupError::TargetConfig(format!("{shown} is not a local directory"))
             })?;
-            return Target::local(dir);
+            return Target::local_with_mode(dir, file_mode);
         }
-        let options: Vec<(String, String)> = options
-            .into_iter()
-            .map(|(k, v)| (k.as_ref().to_ascii_lowercase(), v.into()))
-            .collect();
         let store: Box<dyn ObjectStore> = if parsed.scheme() == "s3" {
             let mut builder = AmazonS3Builder::from_env().with_url(url);
             for (key, value) in options {
@@ -115,6 +173,7 @@ impl Target {
             store: Arc::from(store),
             shown,
             local: None,
+            file_mode,
         })
     }
 
@@ -125,6 +184,7 @@ impl Target {
             store,
             shown: description.into(),
             local: None,
+            file_mode: DEFAULT_FILE_MODE,
         }
     }
 
@@ -193,9 +253,16 @@ impl Target {
         Path::parse(key).map_err(|error| BackupError::Target(error.into()))
     }
 
+    /// The file of object `key` in a local target.
+    pub(crate) fn local_file(&self, key: &str) -> Option<std::path::PathBuf> {
+        self.local.as_ref().map(|root| root.join(key))
+    }
+
     /// Starts storing an object named `key`.
     pub(crate) fn upload(&self, key: &str) -> Result<Upload, BackupError> {
         Ok(Upload {
+            local_file: self.local_file(key),
+            file_mode: self.file_mode,
             store: Arc::clone(&self.store),
             path: Target::path(key)?,
             buffered: Vec::new(),
@@ -302,6 +369,9 @@ fn shown(url: &url::Url) -> String {
 /// as a multipart upload. Nothing appears under the object's name before
 /// [`finish`](Self::finish) succeeds.
 pub(crate) struct Upload {
+    /// The file a local target's object is, to give it its permissions.
+    local_file: Option<std::path::PathBuf>,
+    file_mode: u32,
     store: Arc<dyn ObjectStore>,
     path: Path,
     buffered: Vec<Bytes>,
@@ -348,6 +418,17 @@ impl Upload {
                 let payload: PutPayload = self.buffered.into_iter().collect();
                 self.store.put(&self.path, payload).await?;
             }
+        }
+        #[cfg(unix)]
+        if let Some(file) = &self.local_file {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(self.file_mode))
+                .map_err(|error| {
+                    BackupError::Target(object_store::Error::Generic {
+                        store: "LocalFileSystem",
+                        source: Box::new(error),
+                    })
+                })?;
         }
         Ok(self.fingerprint.finish())
     }
@@ -428,5 +509,39 @@ mod tests {
         assert_eq!(target.to_string(), inside.display().to_string());
         let url = format!("file://{}", inside.display());
         assert!(Target::from_url(&url, std::iter::empty::<(&str, &str)>()).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn local_files_are_owner_only_unless_a_file_mode_says_otherwise() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = |target: &Target, key: &str| {
+            runtime.block_on(async {
+                let mut upload = target.upload(key).unwrap();
+                upload.push(Bytes::from_static(b"audio")).await.unwrap();
+                upload.finish().await.unwrap();
+            });
+        };
+        let private = dir.path().join("private");
+        let target = Target::local(&private).unwrap();
+        store(&target, "2024/03/01/a.mp3");
+        assert_eq!(mode(&private), 0o700);
+        assert_eq!(mode(&private.join("2024/03/01/a.mp3")), 0o600);
+        let shared = dir.path().join("shared");
+        let target = Target::from_url(shared.to_str().unwrap(), [("file_mode", "0640")]).unwrap();
+        store(&target, "b.mp3");
+        assert_eq!(mode(&shared), 0o750);
+        assert_eq!(mode(&shared.join("b.mp3")), 0o640);
+        for bad in ["0400", "0o1777", "rw"] {
+            let error =
+                Target::from_url(shared.to_str().unwrap(), [("file_mode", bad)]).unwrap_err();
+            assert!(error.to_string().contains("file_mode"), "{error}");
+        }
     }
 }
