@@ -4,7 +4,6 @@
 //! a time.
 
 use chrono::Utc;
-use object_store::ObjectStoreExt as _;
 use rusqlite::types::Value as Sql;
 use telphin_records::layers::record_api::AsyncTransport;
 use telphin_records::{Deletion, Error as ApiError, RecordUuid, Scope};
@@ -14,7 +13,6 @@ use crate::archive::{Archive, Outcome};
 use crate::budget::Gate;
 use crate::catalog::{ActHeader, Catalog, Cause, Conditions, Cursor, Doomed};
 use crate::error::BackupError;
-use crate::target::Target;
 
 /// The columns [`doomed_of`] reads, over `record`.
 pub(crate) const DOOMED_COLUMNS: &str = "record.record_uuid, record.init_time_us, \
@@ -178,14 +176,6 @@ pub(crate) fn after_record(conditions: &mut Conditions, after: &Cursor) {
     }
 }
 
-/// Deletes `key` from the target; an object already gone counts as deleted.
-async fn delete_object(target: &Target, key: &str) -> Result<(), BackupError> {
-    match target.store().delete(&Target::path(key)?).await {
-        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-        Err(error) => Err(error.into()),
-    }
-}
-
 /// Records are read from the catalog in pages of this many.
 const PAGE: usize = 256;
 
@@ -253,7 +243,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         }
         run.open(&self.catalog)?;
         if let Some(key) = &doomed.object_key
-            && let Err(error) = delete_object(&self.target, key).await
+            && let Err(error) = self.target.delete(key).await
         {
             return Ok(Fate::Failed(format!(
                 "the target refused the deletion: {error}"

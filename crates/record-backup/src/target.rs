@@ -253,6 +253,36 @@ impl Target {
         Path::parse(key).map_err(|error| BackupError::Target(error.into()))
     }
 
+    /// Deletes object `key` (one already gone counts as deleted) and, in a local target,
+    /// makes the deletion durable — its folder synced — before it returns: a destroyed
+    /// record's tombstone is committed only after, so a power loss cannot bring the file back
+    /// behind it. (An S3 `DELETE` that answered is durable.)
+    pub(crate) async fn delete(&self, key: &str) -> Result<(), BackupError> {
+        match self.store.delete(&Target::path(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
+        #[cfg(unix)]
+        if let Some(folder) = self
+            .local_file(key)
+            .as_deref()
+            .and_then(std::path::Path::parent)
+        {
+            let synced = std::fs::File::open(folder).and_then(|dir| dir.sync_all());
+            match synced {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => {
+                    return Err(BackupError::Target(object_store::Error::Generic {
+                        store: "LocalFileSystem",
+                        source: Box::new(error),
+                    }));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The file of object `key` in a local target.
     pub(crate) fn local_file(&self, key: &str) -> Option<std::path::PathBuf> {
         self.local.as_ref().map(|root| root.join(key))
@@ -543,5 +573,24 @@ mod tests {
                 Target::from_url(shared.to_str().unwrap(), [("file_mode", bad)]).unwrap_err();
             assert!(error.to_string().contains("file_mode"), "{error}");
         }
+    }
+
+    #[test]
+    fn a_local_deletion_is_synced_and_a_missing_object_counts_as_deleted() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let target = Target::local(dir.path()).unwrap();
+        runtime.block_on(async {
+            let mut upload = target.upload("2024/03/01/a.mp3").unwrap();
+            upload.push(Bytes::from_static(b"audio")).await.unwrap();
+            upload.finish().await.unwrap();
+            target.delete("2024/03/01/a.mp3").await.unwrap();
+            assert!(!dir.path().join("2024/03/01/a.mp3").exists());
+            // Gone already, its folder too: still deleted.
+            target.delete("2024/03/01/a.mp3").await.unwrap();
+            target.delete("2031/01/01/never.mp3").await.unwrap();
+        });
     }
 }

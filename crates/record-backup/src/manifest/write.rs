@@ -2,7 +2,6 @@
 //! marks it in `manifest_dirty`, in the transaction of the change) is written again, streamed
 //! from the catalog page by page.
 
-use object_store::ObjectStoreExt as _;
 use rusqlite::types::Value as Sql;
 use telphin_records::Order;
 use telphin_records::layers::record_api::AsyncTransport;
@@ -12,7 +11,6 @@ use super::{ManifestLine, encode, manifest_key};
 use crate::archive::Archive;
 use crate::catalog::{Catalog, Conditions, Cursor, ENTRY_COLUMNS, KEPT, corrupt, entry_of};
 use crate::error::BackupError;
-use crate::target::Target;
 
 /// Manifest lines are read from the catalog in pages of this many.
 const MANIFEST_PAGE: usize = 256;
@@ -110,10 +108,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             if upload.size() == 0 {
                 // No kept record in the month any more: no manifest.
                 upload.abort().await;
-                match self.target.store().delete(&Target::path(&key)?).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(error) => return Err(error.into()),
-                }
+                self.target.delete(&key).await?;
             } else {
                 upload.finish().await?;
             }
