@@ -260,6 +260,10 @@ cases! {
         "Plain-HTTP requests go to the proxy in absolute form.",
     ProxyTunnel =>
         "`https` requests go through the proxy's CONNECT tunnel.",
+    ProxyWithoutCredentials =>
+        "A URL's `user:password@` never reaches a proxy's request line (absolute form carries the host only).",
+    OneFramingHeader =>
+        "A request carries one framing header: a caller's `Transfer-Encoding` or `Content-Length` never goes out beside the transport's own.",
 }
 
 /// How a case ended.

@@ -64,7 +64,7 @@ pub use scope::Scope;
 pub use secret::Secret;
 pub use transport::{
     AsyncBody, AsyncTransport, BlockingBody, BlockingTransport, BoxError, BufferedBody,
-    FnTransport, TransportError, TransportErrorKind,
+    FnTransport, TransportError, TransportErrorKind, outgoing,
 };
 
 pub use bytes;

@@ -302,3 +302,44 @@ impl AsyncBody for BufferedBody {
         Ok(self.0.take().filter(|chunk| !chunk.is_empty()))
     }
 }
+
+/// `request` as it may go out: without a `user:password@` in its URL — credentials are sent
+/// in headers or not at all, never in a request line a proxy or its log sees — and without a
+/// caller's `Transfer-Encoding` or `Content-Length`: a transport frames the body it sends
+/// itself, and two framing headers let a proxy and a server read two different requests.
+/// Every transport applies it before sending (the conformance kit checks).
+///
+/// ```
+/// use record_api::{http, outgoing};
+///
+/// let request = http::Request::builder()
+///     .uri("http://user:pw@example.test/path?q=1")
+///     .header("transfer-encoding", "chunked")
+///     .body(b"a=1".to_vec())
+///     .unwrap();
+/// let request = outgoing(request);
+/// assert_eq!(request.uri().to_string(), "http://example.test/path?q=1");
+/// assert!(request.headers().get("transfer-encoding").is_none());
+/// ```
+pub fn outgoing(mut request: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let headers = request.headers_mut();
+    headers.remove(http::header::TRANSFER_ENCODING);
+    headers.remove(http::header::CONTENT_LENGTH);
+    let uri = request.uri();
+    if let Some(authority) = uri.authority()
+        && authority.as_str().contains('@')
+    {
+        let host_port = match authority.port() {
+            Some(port) => format!("{}:{port}", authority.host()),
+            None => authority.host().to_owned(),
+        };
+        let mut parts = uri.clone().into_parts();
+        if let Ok(clean) = host_port.parse::<http::uri::Authority>() {
+            parts.authority = Some(clean);
+            if let Ok(clean) = http::Uri::from_parts(parts) {
+                *request.uri_mut() = clean;
+            }
+        }
+    }
+    request
+}

@@ -90,7 +90,8 @@ impl ReqwestTransport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<reqwest::Response, TransportError> {
-        let request = reqwest::Request::try_from(request).map_err(transport_error)?;
+        let request =
+            reqwest::Request::try_from(record_api::outgoing(request)).map_err(transport_error)?;
         let answer = self.client.execute(request);
         let Some(deadline) = self.head_deadline else {
             return answer.await.map_err(transport_error);

@@ -312,8 +312,9 @@ impl HttpTransport {
     /// here: its error says it may have been sent, and the caller (the SDK's engine) decides.
     fn exchange(
         &self,
-        request: &http::Request<Vec<u8>>,
+        request: http::Request<Vec<u8>>,
     ) -> Result<(http::response::Parts, Body), TransportError> {
+        let request = &record_api::outgoing(request);
         let key = Key::of(request.uri())?;
         let proxy = self.proxy_for(&key)?;
         // A plain-HTTP request through a proxy goes to the proxy in absolute form; an
@@ -580,7 +581,7 @@ impl BlockingTransport for HttpTransport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let (parts, body) = self.exchange(&request)?;
+        let (parts, body) = self.exchange(request)?;
         buffered(parts, body)
     }
 
@@ -588,7 +589,7 @@ impl BlockingTransport for HttpTransport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<BlockingBody>, TransportError> {
-        let (mut parts, body) = self.exchange(&request)?;
+        let (mut parts, body) = self.exchange(request)?;
         let gzip = record_api::take_gzip(&mut parts.headers);
         Ok(http::Response::from_parts(parts, decoded(body, gzip)))
     }

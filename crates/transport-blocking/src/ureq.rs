@@ -125,7 +125,10 @@ impl UreqTransport {
             return Err(TransportError::new(TransportErrorKind::Request, false)
                 .with_source("the URI has no valid host"));
         }
-        let response = self.agent.run(request).map_err(transport_error)?;
+        let response = self
+            .agent
+            .run(record_api::outgoing(request))
+            .map_err(transport_error)?;
         let (parts, body) = response.into_parts();
         Ok((parts, Box::new(body.into_reader())))
     }

@@ -66,6 +66,8 @@ pub(super) async fn run<U: Under>(case: Case, cx: &Context<'_, U>) -> Checked {
         Case::BracketedHostWithSuffix => bracketed_host(cx).await,
         Case::ProxyAbsoluteForm => proxy_absolute(cx).await,
         Case::ProxyTunnel => proxy_tunnel(cx).await,
+        Case::ProxyWithoutCredentials => proxy_without_credentials(cx).await,
+        Case::OneFramingHeader => one_framing_header(cx).await,
     }
 }
 
@@ -719,6 +721,98 @@ async fn proxy_tunnel<U: Under>(cx: &Context<'_, U>) -> Checked {
                 .is_some_and(|line| line.starts_with("CONNECT origin.invalid:443 HTTP/1.")),
         || format!("the proxy received {lines:?}"),
     )?;
+    Ok(Ran::Passed)
+}
+
+async fn proxy_without_credentials<U: Under>(cx: &Context<'_, U>) -> Checked {
+    let proxy = start(answering(OK.to_vec()))?;
+    let setup = Setup {
+        proxy: Some(proxy.url("")),
+        ..Setup::default()
+    };
+    let under = (cx.make)(&setup);
+    // Whether the transport refuses such a URL or sends it, no credential may go out.
+    let _ = whole(
+        &under,
+        "GET",
+        "http://kit-user:kit-pass@origin.invalid/path",
+    )
+    .await;
+    let lines = proxy.counts.requests();
+    let heads = proxy.counts.heads();
+    ensure(
+        lines
+            .iter()
+            .all(|line| !line.contains("kit-user") && !line.contains("kit-pass")),
+        || format!("the proxy received {lines:?}"),
+    )?;
+    // Absolute form to the proxy, or origin form inside a tunnel: the host only.
+    ensure(
+        lines
+            .iter()
+            .filter(|line| line.starts_with("GET "))
+            .all(|line| {
+                line == "GET http://origin.invalid/path HTTP/1.1" || line == "GET /path HTTP/1.1"
+            }),
+        || format!("the proxy received {lines:?}, want the URL without its credentials"),
+    )?;
+    ensure(
+        heads
+            .iter()
+            .flatten()
+            .all(|line| !line.contains("kit-pass")),
+        || format!("a header carried the password: {heads:?}"),
+    )?;
+    Ok(Ran::Passed)
+}
+
+async fn one_framing_header<U: Under>(cx: &Context<'_, U>) -> Checked {
+    // One request a connection: a chunked body (one framing header too) is not read as the
+    // next request.
+    let server = start(|peer| {
+        if peer.request().is_some() {
+            peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    })?;
+    let under = (cx.make)(&Setup::default());
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(server.url("/form"))
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(http::header::TRANSFER_ENCODING, "chunked")
+        .body(b"a=1&b=2".to_vec())
+        .map_err(|error| format!("the kit could not build its request: {error}"))?;
+    let sent = under.send(request).await.map_err(|e| describe(&e));
+    let heads = server.counts.heads();
+    let framing: Vec<Vec<&String>> = heads
+        .iter()
+        .map(|head| {
+            head.iter()
+                .filter(|line| {
+                    line.starts_with("content-length:") || line.starts_with("transfer-encoding:")
+                })
+                .collect()
+        })
+        .collect();
+    ensure(framing.iter().all(|lines| lines.len() == 1), || {
+        format!("the server received the framing headers {framing:?}")
+    })?;
+    // Refused before it went out is fine too; a length sent must be the body's.
+    let lengths_right = framing
+        .iter()
+        .flatten()
+        .all(|line| !line.starts_with("content-length:") || line.as_str() == "content-length: 7");
+    ensure(lengths_right, || {
+        format!("the framing {framing:?} is not the body's")
+    })?;
+    if let Ok(response) = sent {
+        ensure(response.status().as_u16() == 200, || {
+            format!("got {} with the framing {framing:?}", response.status())
+        })?;
+    }
     Ok(Ran::Passed)
 }
 

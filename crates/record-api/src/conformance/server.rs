@@ -16,12 +16,22 @@ pub(crate) struct Counts {
     pub(crate) sent: AtomicUsize,
     /// The request line of every request received, in order.
     lines: Mutex<Vec<String>>,
+    /// The header lines of every request received, in order (names in lower case).
+    heads: Mutex<Vec<Vec<String>>>,
 }
 
 impl Counts {
     /// The request lines received so far.
     pub(crate) fn requests(&self) -> Vec<String> {
         self.lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The header lines of every request received so far.
+    pub(crate) fn heads(&self) -> Vec<Vec<String>> {
+        self.heads
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -136,6 +146,7 @@ impl Peer {
     pub(crate) fn request(&mut self) -> Option<String> {
         let mut first = String::new();
         let mut length = 0usize;
+        let mut head = Vec::new();
         loop {
             let mut line = String::new();
             if self.reader.read_line(&mut line).ok()? == 0 {
@@ -146,10 +157,15 @@ impl Peer {
             }
             if first.is_empty() {
                 first = line.trim_end().to_owned();
-            } else if let Some((name, value)) = line.split_once(':')
-                && name.trim().eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().ok()?;
+            } else if let Some((name, value)) = line.split_once(':') {
+                head.push(format!(
+                    "{}: {}",
+                    name.trim().to_ascii_lowercase(),
+                    value.trim()
+                ));
+                if name.trim().eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().ok()?;
+                }
             }
         }
         let mut body = vec![0; length];
@@ -159,6 +175,11 @@ impl Peer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(first.clone());
+        self.counts
+            .heads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(head);
         Some(first)
     }
 
