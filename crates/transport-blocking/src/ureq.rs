@@ -70,6 +70,9 @@ impl UreqTransport {
     /// A transport with these timeouts: `connect` for opening a connection, `read` for each
     /// read, and for the whole response head. Proxies come from the environment, as ureq reads
     /// it.
+    ///
+    /// **Unsafe at TRACE:** ureq logs every byte, secrets included, at TRACE level; keep
+    /// `ureq_proto` and `ureq` below TRACE in your logger (see [the type's docs](Self)).
     pub fn with_timeouts(connect: Duration, read: Duration) -> Self {
         UreqTransport::configured(connect, read, ureq::Proxy::try_from_env())
     }
@@ -77,6 +80,9 @@ impl UreqTransport {
     /// A transport with these timeouts that sends every request through the plain-HTTP proxy
     /// at `proxy` (`http://[user:password@]host:port`), or straight to the host when `None`,
     /// whatever the environment says. The error never quotes `proxy` (it may hold a password).
+    ///
+    /// **Unsafe at TRACE:** ureq logs every byte, secrets included, at TRACE level; keep
+    /// `ureq_proto` and `ureq` below TRACE in your logger (see [the type's docs](Self)).
     pub fn with_proxy(
         connect: Duration,
         read: Duration,
