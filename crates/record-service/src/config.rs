@@ -18,6 +18,10 @@ use crate::secret::{self, Secret};
 /// The prefix of the variables that override `[service]` keys: `TELPHIN_SERVE_INTERVAL=1m`.
 pub const SERVICE_ENV_PREFIX: &str = "TELPHIN_SERVE_";
 
+/// An override a variable gives: `(variable, the PBX's index or none for [service], key,
+/// value)`.
+type Override = (String, Option<usize>, String, String);
+
 /// Whether a target option carries a secret: a word of its name is `secret`, `password`,
 /// `token`, `sas` or `credentials`, or it names a key other than an id or a switch
 /// (`aws_secret_access_key`, `aws_sse_customer_key_base64`, `google_service_account_key` —
@@ -395,7 +399,7 @@ impl ServiceConfig {
         &self,
         vars: impl IntoIterator<Item = (String, String)>,
         path: &Path,
-    ) -> Result<Vec<(String, Option<usize>, String, String)>, ConfigError> {
+    ) -> Result<Vec<Override>, ConfigError> {
         let mut found = Vec::new();
         for (variable, value) in vars {
             if let Some(key) = variable.strip_prefix(SERVICE_ENV_PREFIX) {
@@ -589,7 +593,7 @@ fn apply_overrides(
     text: &str,
     path: &Path,
     _parsed: &ServiceConfig,
-    overrides: Vec<(String, Option<usize>, String, String)>,
+    overrides: Vec<Override>,
 ) -> Result<ServiceConfig, ConfigError> {
     let mut table: toml::Table =
         toml::from_str(text).map_err(|error: toml::de::Error| ConfigError::Invalid {
@@ -1036,12 +1040,11 @@ catalog = "/srv/main.sqlite"
     #[test]
     fn an_override_that_could_name_two_pbxs_is_refused() {
         let two = |a: &str, b: &str| {
-            let text = format!(
+            format!(
                 "{MINIMAL}\n[[pbx]]\nname = \"{b}\"\nclient_id = \"app\"\n\
                  client_secret_env = \"B\"\ntarget = \"/srv/b\"\ncatalog = \"/srv/b.sqlite\"\n"
             )
-            .replace("name = \"main\"", &format!("name = \"{a}\""));
-            text
+            .replace("name = \"main\"", &format!("name = \"{a}\""))
         };
         for (a, b, variable) in [
             (

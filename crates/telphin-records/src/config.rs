@@ -189,7 +189,7 @@ impl ClientBuilder {
             self.user_agent,
             self.allow_insecure_http,
             self.token_margin,
-            self.min_rate,
-        ))
+        )
+        .with_min_rate(self.min_rate))
     }
 }

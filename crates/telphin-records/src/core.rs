@@ -49,10 +49,9 @@ impl Core {
         user_agent: Option<String>,
         allow_insecure_http: bool,
         token_margin: Duration,
-        min_rate: Option<crate::download::MinRate>,
     ) -> Self {
         Core {
-            min_rate,
+            min_rate: None,
             base,
             credentials,
             retry,
@@ -63,6 +62,12 @@ impl Core {
             last_rate_limit: Mutex::new(None),
             accepted_token: AtomicU64::new(0),
         }
+    }
+
+    /// The slowest a download's body may arrive (none: no floor).
+    pub(crate) fn with_min_rate(mut self, min_rate: Option<crate::download::MinRate>) -> Self {
+        self.min_rate = min_rate;
+        self
     }
 
     pub(crate) fn user_agent(&self) -> Option<&str> {
