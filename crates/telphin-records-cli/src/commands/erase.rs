@@ -74,6 +74,10 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
         report.act.write_to_dir(&args.act_dir)?;
     }
     print(context, &report.act)?;
+    if args.yes && report.act.records.is_empty() && report.act.not_destroyed.is_empty() {
+        tracing::info!("nothing to erase: the catalog has no recording of the number");
+        return Ok(Exit::Done);
+    }
     let verb = if args.yes {
         "erased"
     } else {
