@@ -42,7 +42,19 @@ impl Catalog {
                 });
             match kept {
                 Some(kept) if last_size < size => frontier = kept,
-                _ => tracing::warn!(
+                Some(_) => {
+                    // Fewer entries than the last checkpoint signed: the log was cut. Signing
+                    // it would put a second history beside the first; `audit verify
+                    // --public-key` names what is missing.
+                    tracing::error!(
+                        entries = size,
+                        signed = last_size,
+                        "the audit log holds fewer entries than its last checkpoint signed: no \
+                         checkpoint is signed over it (run audit verify --public-key)"
+                    );
+                    return Ok(None);
+                }
+                None => tracing::warn!(
                     "the last audit checkpoint is not this key's, or its tree does not match \
                      it: the tree is built again from the first entry"
                 ),
@@ -90,7 +102,9 @@ impl Catalog {
         self.with(|connection| {
             connection
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO checkpoint (size, json, frontier) VALUES (?1, ?2, ?3)",
+                    // Never over another checkpoint of the same size (another key's, or a
+                    // history cut and grown back): the first stays.
+                    "INSERT OR IGNORE INTO checkpoint (size, json, frontier) VALUES (?1, ?2, ?3)",
                 )?
                 .execute(params![
                     i64::try_from(checkpoint.size).unwrap_or(i64::MAX),

@@ -800,3 +800,60 @@ fn a_writer_waits_for_another_writer_instead_of_failing() {
     let released = released.unwrap();
     assert!(released.released_at.is_some());
 }
+
+/// A checkpoint goes on from the last one's frontier and gives the tree hash of the whole log;
+/// a log cut below the last checkpoint gets no checkpoint over it.
+#[test]
+fn checkpoints_extend_the_signed_tree_and_never_sign_a_cut_log() {
+    let key = crate::AuditSigningKey::from_seed([9; 32]);
+    let catalog = Catalog::in_memory()
+        .unwrap()
+        .signing_audit_with(key.clone());
+    for n in 0..3 {
+        catalog
+            .add_hold(&HoldOn::Extension(n), "claim", None, "dpo")
+            .unwrap();
+    }
+    let first = catalog.sign_checkpoint().unwrap().unwrap();
+    assert_eq!(first.size, 3);
+    assert!(catalog.sign_checkpoint().unwrap().is_none(), "nothing new");
+    for n in 3..7 {
+        catalog
+            .add_hold(&HoldOn::Extension(n), "claim", None, "dpo")
+            .unwrap();
+    }
+    let second = catalog.sign_checkpoint().unwrap().unwrap();
+    assert_eq!(second.size, 7);
+    second.check_signature(&key.public_key()).unwrap();
+    let mut whole = crate::Frontier::default();
+    for seq in 1..=7 {
+        whole
+            .push(&catalog.audit_hash(seq).unwrap().unwrap())
+            .unwrap();
+    }
+    assert_eq!(
+        second.root,
+        whole.root(),
+        "the tree of every entry, not of the new ones"
+    );
+    let check = catalog
+        .check_audit_signed(key.public_key(), catalog.checkpoints().unwrap())
+        .unwrap();
+    assert!(check.holds(), "{check:?}");
+    assert_eq!(
+        (check.entries, check.signed_entries, check.checkpoints),
+        (7, 7, 2)
+    );
+    // Cut to 5 entries, then one more: fewer than the last checkpoint signed — none signed.
+    catalog
+        .with(|c| c.execute("DELETE FROM audit WHERE seq > 4", []))
+        .unwrap();
+    catalog
+        .add_hold(&HoldOn::Extension(99), "claim", None, "dpo")
+        .unwrap();
+    assert!(catalog.sign_checkpoint().unwrap().is_none());
+    let check = catalog
+        .check_audit_signed(key.public_key(), catalog.checkpoints().unwrap())
+        .unwrap();
+    assert!(!check.holds());
+}
