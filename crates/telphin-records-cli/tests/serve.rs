@@ -548,8 +548,11 @@ fn readiness_follows_the_target() {
     let aside = dir.path().join("main.aside");
     std::fs::rename(&target, &aside).unwrap();
     std::fs::write(&target, b"not a directory").unwrap();
-    let (status, body) = served.get("/readyz");
-    assert_eq!(status, 503, "{body}");
+    // Within the probe's kept answer (5 s): one probe serves every /readyz meanwhile.
+    let body = wait_for("not ready", Duration::from_secs(30), || {
+        let (status, body) = served.get("/readyz");
+        (status == 503).then_some(body)
+    });
     assert!(
         body.contains("main: not ready: the target is not writable"),
         "{body}"
