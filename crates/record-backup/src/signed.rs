@@ -37,6 +37,10 @@ pub(crate) struct ProofCheck {
     next: usize,
     chain: ChainCheck,
     frontier: Frontier,
+    /// The first entry, since the last checkpoint that held, whose signature is not the
+    /// key's: another key's (the key was replaced) if the checkpoint that covers it holds,
+    /// the first entry changed if it does not.
+    suspect: Option<u64>,
     check: SignedAuditCheck,
 }
 
@@ -85,6 +89,7 @@ impl ProofCheck {
             next: 0,
             chain: ChainCheck::new(),
             frontier: Frontier::default(),
+            suspect: None,
             check,
         }
     }
@@ -118,13 +123,13 @@ impl ProofCheck {
             Some(signature) if self.key.verify_entry(split.hash, signature) => {
                 self.check.signed_entries += 1;
             }
+            // Covered by a checkpoint of this key: that checkpoint decides (an entry signed
+            // with a key replaced since is vouched for by it).
+            Some(_) if seq <= self.covered_up_to() => {
+                self.suspect.get_or_insert(seq);
+            }
             Some(_) => {
-                return self.fail(
-                    seq,
-                    "it is not the entry that was signed: its content was changed, or an entry \
-                     before it was removed or added (its signature does not match)"
-                        .to_owned(),
-                );
+                return self.fail(seq, not_signed(None));
             }
             None if seq > self.covered_up_to() => {
                 return self.fail(
@@ -144,6 +149,9 @@ impl ProofCheck {
                 break;
             }
             if checkpoint.root != self.frontier.root() || checkpoint.head != split.hash {
+                if let Some(suspect) = self.suspect {
+                    return self.fail(suspect, not_signed(Some(checkpoint.size)));
+                }
                 let from = self
                     .check
                     .last_checkpoint
@@ -158,6 +166,7 @@ impl ProofCheck {
             }
             self.check.checkpoints += 1;
             self.check.last_checkpoint = Some(checkpoint.clone());
+            self.suspect = None;
             self.next += 1;
         }
         true
@@ -178,5 +187,21 @@ impl ProofCheck {
             );
         }
         self.check
+    }
+}
+
+/// Why an entry is not the one signed; `checkpoint`: the size of the checkpoint that covers it
+/// and does not hold (then the entry is the first one since the last checkpoint that held
+/// whose signature is not this key's: it, or one after it, differs).
+fn not_signed(checkpoint: Option<u64>) -> String {
+    match checkpoint {
+        None => "it is not the entry that was signed: its content was changed, or an entry \
+                 before it was removed or added (its signature does not match)"
+            .to_owned(),
+        Some(size) => format!(
+            "it is not the entry that was signed, or one after it up to entry {size} is not: its \
+             signature is not this key's, and the checkpoint of size {size} that covers it does \
+             not hold (changed, removed or added)"
+        ),
     }
 }

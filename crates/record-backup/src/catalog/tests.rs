@@ -857,3 +857,43 @@ fn checkpoints_extend_the_signed_tree_and_never_sign_a_cut_log() {
         .unwrap();
     assert!(!check.holds());
 }
+
+/// A key replaced: the new key's first checkpoint covers the entries the old key signed, so
+/// the log holds with the new public key; with the old one, the entries it never signed are
+/// named.
+#[test]
+fn a_replaced_signing_key_vouches_for_the_old_entries_through_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.sqlite");
+    let old = crate::AuditSigningKey::from_seed([1; 32]);
+    let new = crate::AuditSigningKey::from_seed([2; 32]);
+    let catalog = Catalog::open(&path)
+        .unwrap()
+        .signing_audit_with(old.clone());
+    for n in 0..3 {
+        catalog
+            .add_hold(&HoldOn::Extension(n), "claim", None, "dpo")
+            .unwrap();
+    }
+    catalog.sign_checkpoint().unwrap().unwrap();
+    drop(catalog);
+    let catalog = Catalog::open(&path)
+        .unwrap()
+        .signing_audit_with(new.clone());
+    for n in 3..5 {
+        catalog
+            .add_hold(&HoldOn::Extension(n), "claim", None, "dpo")
+            .unwrap();
+    }
+    assert_eq!(catalog.sign_checkpoint().unwrap().unwrap().size, 5);
+    let checkpoints = catalog.checkpoints().unwrap();
+    let with_new = catalog
+        .check_audit_signed(new.public_key(), checkpoints.clone())
+        .unwrap();
+    assert!(with_new.holds(), "{with_new:?}");
+    assert_eq!(with_new.ignored_checkpoints.len(), 1, "the old key's");
+    let with_old = catalog
+        .check_audit_signed(old.public_key(), checkpoints)
+        .unwrap();
+    assert_eq!(with_old.broken.unwrap().seq, 4);
+}
