@@ -38,3 +38,5 @@ pub fn assert_short(error: &impl std::fmt::Display) {
     let shown = error.to_string();
     assert!(shown.len() < 4096, "an error of {} bytes", shown.len());
 }
+
+pub mod listing;

@@ -3,8 +3,9 @@
 //!
 //! The executor opens each window's list with the streaming transport, feeds its body to
 //! [`Listing::chunk`] as it arrives, and hands out what [`Listing::next`] yields. Memory holds
-//! one record and one chunk, plus the records of the one-second overlap between two windows
-//! (and, with the guard, a 16-byte key per record of the window being read).
+//! one record and one chunk, the ids of the one-second overlap between two windows, and a
+//! 16-byte key per record handed out from the window being read: a server that repeats a record
+//! anywhere in an answer, in any order, cannot make the listing hand it out twice.
 
 use std::collections::{HashSet, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -59,8 +60,11 @@ struct Reading {
     decoder: ListDecoder,
     ended: bool,
     handed_out: u64,
-    /// Keys of the records handed out from this window (guard only).
-    keys: Vec<u128>,
+    /// Keys of the distinct records of this window in its answer: those handed out, those
+    /// passed over, and those the window before handed out.
+    keys: HashSet<u128>,
+    /// Elements of the answer that did not decode (each handed out as an error).
+    undecodable: u64,
     /// Records handed out at the instant this window shares with the next one.
     shared: Vec<RecordUuid>,
 }
@@ -182,6 +186,7 @@ impl Listing {
                         }
                     }
                     Some(Err(error @ Error::UndecodableRecord { .. })) => {
+                        self.reading.undecodable += 1;
                         return ListStep::Yield(Err(error));
                     }
                     Some(Err(error)) => return self.fail(error),
@@ -232,7 +237,8 @@ impl Listing {
             Ok(stats) => stats,
             Err(error) => return self.stop(error),
         };
-        let listed = self.reading.decoder.elements();
+        // The server's count against the distinct records of the window its answer held.
+        let listed = self.reading.keys.len() as u64 + self.reading.undecodable;
         if listed == stats.count {
             return self.window_done();
         }
@@ -246,7 +252,7 @@ impl Listing {
             expected = stats.count,
             "a window's list disagrees with its statistics; listing it again in parts"
         );
-        self.skip.extend(self.reading.keys.drain(..));
+        self.skip.extend(self.reading.keys.drain());
         self.phase = Phase::Idle;
         if let Some((first, second)) = halves(part.window) {
             let (a, b) = match self.order {
@@ -278,39 +284,37 @@ impl Listing {
 
     /// Whether `record` is handed out: inside the window asked for and the period, not handed
     /// out before. A record the server put in an answer of a window it is not in is left to
-    /// the window it is in, so that a server that repeats records across answers cannot make
-    /// the listing hand one out twice.
+    /// the window it is in, and a record it repeats within an answer, in any order, is handed
+    /// out the first time: a server that repeats records cannot make the listing hand one out
+    /// twice.
     fn accept(&mut self, record: Record) -> Option<Record> {
         let at = record.init_time_gmt.instant();
-        let window = self.queue.front().map(|part| part.window);
-        if !self.period.contains(at) || !window.is_some_and(|window| holds(window, at)) {
+        let window = self.queue.front().map(|part| part.window)?;
+        let key = key_of(&record.record_uuid);
+        if !holds(window, at) || !self.reading.keys.insert(key) {
             return None;
         }
-        if let Some((instant, uuids)) = &self.boundary
-            && in_second(*instant, at)
+        if !self.period.contains(at) {
+            return None;
+        }
+        // Handed out by the window before (at the second they share, or at any other time
+        // the server now gives it).
+        if let Some((_, uuids)) = &self.boundary
             && uuids.contains(&record.record_uuid)
         {
             return None;
         }
-        let key = (self.guard || !self.skip.is_empty()).then(|| key_of(&record.record_uuid));
-        if let Some(key) = key
-            && self.skip.contains(&key)
-        {
-            return None;
-        }
-        if self.resume_skip > 0 {
-            self.resume_skip -= 1;
-            self.reading.handed_out += 1;
+        if self.skip.contains(&key) {
             return None;
         }
         self.reading.handed_out += 1;
-        if self.guard
-            && let Some(key) = key
-        {
-            self.reading.keys.push(key);
-        }
-        if window.is_some_and(|window| in_second(self.shared_instant(window), at)) {
+        if in_second(self.shared_instant(window), at) {
             self.reading.shared.push(record.record_uuid.clone());
+        }
+        if self.resume_skip > 0 {
+            // Handed out before the listing was resumed.
+            self.resume_skip -= 1;
+            return None;
         }
         Some(record)
     }
@@ -668,6 +672,89 @@ mod tests {
                 assert!((window.end() - window.start()).num_seconds() <= 1);
             }
             other => panic!("{other:?}"),
+        }
+    }
+    /// A small deterministic generator (xorshift) for the hostile answers below.
+    struct Dice(u64);
+
+    impl Dice {
+        fn roll(&mut self, sides: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % sides as u64) as usize
+        }
+    }
+
+    /// The times the hostile server's records are at: both sides of the windows' shared second,
+    /// its fractions, and the quarter's ends (some just outside it).
+    const TIMES: [&str; 9] = [
+        "2023-12-31 23:59:59.5",
+        "2024-01-01 00:00:00",
+        "2024-01-17 08:30:00.25",
+        "2024-02-29 23:59:58.9",
+        SHARED,
+        "2024-02-29 23:59:59.75",
+        "2024-03-15 12:00:00",
+        "2024-03-31 23:59:59.99",
+        "2024-04-01 00:00:00",
+    ];
+
+    #[test]
+    fn every_record_once_whatever_a_server_repeats_and_in_any_order() {
+        for seed in 1..=150_u64 {
+            let mut dice = Dice(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            // The records as they are: an id and one time each.
+            let truth: Vec<(String, &str)> = (0..1 + dice.roll(24))
+                .map(|i| (format!("{i:04X}"), TIMES[dice.roll(TIMES.len())]))
+                .collect();
+            let answers = std::cell::RefCell::new(Dice(seed));
+            let in_window = |w: QueryWindow| -> Vec<(String, &str)> {
+                truth
+                    .iter()
+                    .filter(|(_, t)| holds(w, record_model::WireTime::parse(t).unwrap().instant()))
+                    .cloned()
+                    .collect()
+            };
+            // Each answer: the window's records, some of them again, records of other windows
+            // and of outside the quarter, in a shuffled order.
+            let answer = |w: QueryWindow| {
+                let mut dice = answers.borrow_mut();
+                let mut records = in_window(w);
+                for _ in 0..dice.roll(2 * truth.len() + 1) {
+                    records.push(truth[dice.roll(truth.len())].clone());
+                }
+                for i in (1..records.len()).rev() {
+                    records.swap(i, dice.roll(i + 1));
+                }
+                let borrowed: Vec<(&str, &str)> =
+                    records.iter().map(|(u, t)| (u.as_str(), *t)).collect();
+                body(&borrowed)
+            };
+            let count = |w: QueryWindow| in_window(w).len() as u64;
+            let mut want: Vec<String> = truth
+                .iter()
+                .filter(|(_, t)| {
+                    quarter().contains(record_model::WireTime::parse(t).unwrap().instant())
+                })
+                .map(|(u, _)| format!("30-{u}"))
+                .collect();
+            want.sort();
+            for order in [Order::Asc, Order::Desc] {
+                for guard in [false, true] {
+                    for size in [WindowSize::Longest, WindowSize::Week] {
+                        let options = ListOptions::new(order)
+                            .completeness_guard(guard)
+                            .window_size(size);
+                        let listing = Listing::new(pbx(), quarter(), &options);
+                        let (mut uuids, _, error) = drive(listing, answer, count);
+                        let case = format!("seed {seed}, {order:?}, guard {guard}, {size:?}");
+                        assert_eq!(error.map(|e| e.to_string()), None, "{case}");
+                        uuids.sort();
+                        assert_eq!(uuids, want, "{case}");
+                    }
+                }
+            }
         }
     }
 }
