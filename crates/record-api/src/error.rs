@@ -30,6 +30,16 @@ pub enum Error {
     /// The client's configuration cannot work (e.g. a base URL that is not a URL).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// Plain `http://` to a host other than loopback, without the caller's leave: credentials
+    /// and tokens would cross the network unencrypted.
+    #[error(
+        "refusing plain http to {base_url}: credentials and tokens would travel unencrypted; use \
+         https, or allow plain http (ClientBuilder::allow_insecure_http) on a trusted network"
+    )]
+    PlainHttpRefused {
+        /// The base URL, without user info.
+        base_url: String,
+    },
     /// No complete HTTP response arrived.
     #[error("transport error: {0}")]
     Transport(#[source] TransportError),

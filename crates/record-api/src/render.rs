@@ -59,10 +59,9 @@ impl BaseUrl {
     /// quote a password written into the URL. A host name outside ASCII is written in its
     /// `xn--` form.
     pub fn parse(text: &str) -> Result<Self, Error> {
+        // Messages quote the URL without its user info (and cut when long).
         let shown = without_userinfo(text);
-        let had_userinfo = shown != text;
-        let text = shown.as_str();
-        let fail = |why: &str| Error::Config(format!("the base URL {text:?} {why}"));
+        let fail = |why: &str| Error::Config(format!("the base URL {shown:?} {why}"));
         let Some((scheme, rest)) = text.split_once("://") else {
             return Err(fail("is not a URL: it has no scheme"));
         };
@@ -80,7 +79,7 @@ impl BaseUrl {
             return Err(fail("must not have a query or fragment"));
         }
         let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        if had_userinfo || authority.contains('@') {
+        if authority.contains('@') {
             return Err(Error::Config(
                 "the base URL must not carry credentials; pass them as credentials instead"
                     .to_owned(),

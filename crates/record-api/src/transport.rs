@@ -55,6 +55,7 @@ pub struct TransportError {
     kind: TransportErrorKind,
     may_have_been_sent: bool,
     source: Option<BoxError>,
+    host: Option<String>,
 }
 
 impl TransportError {
@@ -65,6 +66,7 @@ impl TransportError {
             kind,
             may_have_been_sent,
             source: None,
+            host: None,
         }
     }
 
@@ -86,6 +88,66 @@ impl TransportError {
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.source = Some(source.into());
         self
+    }
+
+    /// Names the server the request went to (`host:port`), for the message. The clients of
+    /// `telphin-records` set it from the request, whatever the transport.
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+
+    /// The server the request went to, when known.
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
+    /// Why, in a few words: the innermost error's message on one line (at most 200 bytes),
+    /// with a hint where it tells of TLS spoken to a plain-HTTP port. `None` without a source.
+    pub fn cause(&self) -> Option<String> {
+        let mut deepest: &(dyn StdError + 'static) = self.source.as_deref()?;
+        let mut chain = vec![deepest.to_string()];
+        while let Some(next) = deepest.source() {
+            deepest = next;
+            chain.push(deepest.to_string());
+        }
+        if let Some(io) = deepest.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return Some("connection refused".to_owned());
+        }
+        let text = chain.last().map(String::as_str).unwrap_or_default();
+        let mut cause = one_line(text, 200);
+        let plain_http = [
+            "InvalidContentType",
+            "corrupt message",
+            "wrong version number",
+        ];
+        if chain
+            .iter()
+            .any(|message| plain_http.iter().any(|sign| message.contains(sign)))
+        {
+            cause.push_str(" (the TLS handshake failed: does this port speak plain HTTP?)");
+        }
+        Some(cause)
+    }
+
+    /// A copy for another caller of the same failure (the errors of a shared token request):
+    /// its kind, whether it was sent, its host, and its innermost cause as text.
+    pub fn copied(&self) -> TransportError {
+        let mut copy = TransportError::new(self.kind, self.may_have_been_sent);
+        copy.host.clone_from(&self.host);
+        if let Some(source) = self.source.as_deref() {
+            let mut deepest: &(dyn StdError + 'static) = source;
+            while let Some(next) = deepest.source() {
+                deepest = next;
+            }
+            copy.source = Some(match deepest.downcast_ref::<std::io::Error>() {
+                Some(io) => Box::new(std::io::Error::new(io.kind(), io.to_string())),
+                None => BoxError::from(deepest.to_string()),
+            });
+        }
+        copy
     }
 
     /// What went wrong.
@@ -110,12 +172,45 @@ impl TransportError {
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.kind)?;
+        match &self.host {
+            None => write!(f, "{}", self.kind)?,
+            Some(host) => {
+                let to = match self.kind {
+                    TransportErrorKind::Connect => "to",
+                    TransportErrorKind::Timeout => "waiting for",
+                    TransportErrorKind::Io => "with",
+                    _ => "from",
+                };
+                write!(f, "{} {to} {host}", self.kind)?;
+            }
+        }
+        if let Some(cause) = self.cause() {
+            write!(f, ": {cause}")?;
+        }
         if !self.may_have_been_sent {
             f.write_str(" (the request was not sent)")?;
         }
         Ok(())
     }
+}
+
+/// `text` on one line, cut at a character boundary to at most `limit` bytes, with any URL
+/// replaced by `<url>` (a storage link is a secret).
+fn one_line(text: &str, limit: usize) -> String {
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .map(|word| if word.contains("://") { "<url>" } else { word })
+        .collect();
+    let mut line = words.join(" ");
+    if line.len() > limit {
+        let mut cut = limit;
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
+        line.push('…');
+    }
+    line
 }
 
 impl StdError for TransportError {

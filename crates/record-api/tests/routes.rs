@@ -245,3 +245,16 @@ fn basic_auth_is_refused_outside_record_files() {
     let err = render(&list, &base, &basic, None).unwrap_err();
     assert!(err.to_string().contains("record files only"), "{err}");
 }
+
+/// A base URL longer than an error quotes is taken as it is (it was once refused as "carrying
+/// credentials" because its quoted form was cut), and one with user info is still refused
+/// without quoting it.
+#[test]
+fn a_long_base_url_is_taken_and_user_info_still_refused() {
+    let long = "https://records-proxy.internal.example.org/telphin/api/records/v1/production";
+    assert_eq!(BaseUrl::parse(long).unwrap().as_str(), long);
+    let with_user = format!("https://admin:hunter2@{}", &long["https://".len()..]);
+    let error = BaseUrl::parse(&with_user).unwrap_err().to_string();
+    assert!(error.contains("must not carry credentials"), "{error}");
+    assert!(!error.contains("hunter2"), "{error}");
+}

@@ -252,8 +252,8 @@ impl Naming {
                             local.second()
                         ),
                         Placeholder::Flow => record.flow.to_string(),
-                        Placeholder::From => self.number(caller(record)),
-                        Placeholder::To => self.number(callee(record)),
+                        Placeholder::From => self.number(record.caller()),
+                        Placeholder::To => self.number(record.callee()),
                         Placeholder::RecordUuid => record.record_uuid.to_string(),
                         Placeholder::CallUuid => record.call_uuid.clone(),
                         Placeholder::ExtensionId => record.extension_id.to_string(),
@@ -284,24 +284,6 @@ impl Naming {
         let digest = mac.finalize().into_bytes();
         crate::digest::hex(&digest[..6])
     }
-}
-
-/// Who called: the caller's user name, else the source number, else the ANI.
-fn caller(record: &Record) -> Option<&str> {
-    record
-        .from_username
-        .as_deref()
-        .or(record.source_number.as_deref())
-        .or(record.ani_number.as_ref().and_then(|ani| ani.as_deref()))
-}
-
-/// Who was called: the callee's user name, else the dialled number, else the DID.
-fn callee(record: &Record) -> Option<&str> {
-    record
-        .to_username
-        .as_deref()
-        .or(record.dest_number.as_deref())
-        .or(record.did_number.as_deref())
 }
 
 /// Appends `value` made safe for one part of one folder name: letters, digits and `+-_.@`

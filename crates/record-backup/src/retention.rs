@@ -6,7 +6,7 @@
 //! a call of 1 March until the end of 30 May (local) and purges it from 31 May 00:00 — a
 //! call at 23:59:59.999999 of the last day past goes, one at 00:00:00 of the next stays.
 
-use chrono::{DateTime, Days, Months, NaiveDate, TimeZone as _, Utc};
+use chrono::{DateTime, Days, Months, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rusqlite::types::Value as Sql;
 use serde::{Deserialize, Serialize};
@@ -253,15 +253,8 @@ impl RetentionPolicy {
         self.check()?;
         let tz = self.time_zone()?;
         let today = now.with_timezone(&tz).date_naive();
-        let midnight = |date: NaiveDate| -> Option<DateTime<Utc>> {
-            let local = date.and_hms_opt(0, 0, 0)?;
-            // A midnight skipped by a clock change: the first instant of the day.
-            let at = tz.from_local_datetime(&local).earliest().or_else(|| {
-                tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
-                    .earliest()
-            })?;
-            Some(at.with_timezone(&Utc))
-        };
+        // The one rule for local days (a skipped midnight: the instant the clocks jumped).
+        let midnight = |date: NaiveDate| telphin_records::Period::local_day_start(date, &tz);
         let extensions: Vec<u64> = self.rules.iter().filter_map(|r| r.extension).collect();
         let groups: Vec<u64> = self.rules.iter().filter_map(|r| r.group).collect();
         let mut passes = Vec::new();

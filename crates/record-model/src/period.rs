@@ -74,6 +74,65 @@ impl Period {
         Period::between(start, midnight(next))
     }
 
+    /// The local days from `first` up to, not including, `until`, in the time zone `tz`: from
+    /// the start of `first` to the start of `until`, each as [`Period::local_day_start`] says.
+    /// A day the clocks skipped whole is empty, so a period of only such a day is an error.
+    ///
+    /// ```
+    /// use chrono::{FixedOffset, NaiveDate};
+    /// use record_model::Period;
+    ///
+    /// let moscow = FixedOffset::east_opt(3 * 3600).unwrap();
+    /// let day = NaiveDate::from_ymd_opt(2024, 3, 5).unwrap();
+    /// let period = Period::local_days(day, day.succ_opt().unwrap(), &moscow)?;
+    /// assert_eq!(period.to_string(), "[2024-03-04 21:00:00, 2024-03-05 21:00:00)");
+    /// # Ok::<(), record_model::ValidationError>(())
+    /// ```
+    pub fn local_days<Z: TimeZone>(
+        first: NaiveDate,
+        until: NaiveDate,
+        tz: &Z,
+    ) -> Result<Self, ValidationError> {
+        let start = Period::local_day_start(first, tz).ok_or_else(|| out_of_range(first))?;
+        let end = Period::local_day_start(until, tz).ok_or_else(|| out_of_range(until))?;
+        Period::between(start, end)
+    }
+
+    /// The first instant of `date` in the time zone `tz` — the one rule for local days
+    /// everywhere (periods of the commands, the page's days, retention's cut-offs):
+    /// - its midnight, when the clocks show it once;
+    /// - the first of its two readings, when a clock change repeats midnight;
+    /// - when a clock change skips midnight, the instant the clocks jumped past it (the first
+    ///   instant whose local date is `date` or later), so that days follow each other with no
+    ///   gap and no overlap.
+    ///
+    /// `None` only for a date outside chrono's range.
+    pub fn local_day_start<Z: TimeZone>(date: NaiveDate, tz: &Z) -> Option<DateTime<Utc>> {
+        let midnight = date.and_hms_opt(0, 0, 0)?;
+        if let Some(at) = tz.from_local_datetime(&midnight).earliest() {
+            return Some(at.with_timezone(&Utc));
+        }
+        // No offset exceeds a day: 36 hours either side brackets the jump.
+        let shown = |second: i64| {
+            DateTime::from_timestamp(second, 0)
+                .is_some_and(|at| at.with_timezone(tz).date_naive() >= date)
+        };
+        let around = midnight.and_utc().timestamp();
+        let (mut before, mut after) = (around - 36 * 3600, around + 36 * 3600);
+        if shown(before) || !shown(after) {
+            return None;
+        }
+        while after - before > 1 {
+            let middle = before + (after - before) / 2;
+            if shown(middle) {
+                after = middle;
+            } else {
+                before = middle;
+            }
+        }
+        DateTime::from_timestamp(after, 0)
+    }
+
     /// One UTC calendar month, e.g. `Period::month(2024, 3)`.
     pub fn month(year: i32, month: u32) -> Result<Self, ValidationError> {
         Period::months_from(year, month, 1)
@@ -181,6 +240,47 @@ fn out_of_range(date: NaiveDate) -> ValidationError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_skipped_midnight_starts_the_day_when_the_clocks_jump() {
+        // Havana, 2024-03-10: at 00:00 (UTC−5) the clocks go to 01:00 (UTC−4).
+        let havana = chrono_tz::America::Havana;
+        let start = Period::local_day_start(date("2024-03-10"), &havana).unwrap();
+        assert_eq!(start, at("2024-03-10 05:00:00"));
+        let before = Period::local_days(date("2024-03-09"), date("2024-03-10"), &havana).unwrap();
+        let day = Period::local_days(date("2024-03-10"), date("2024-03-11"), &havana).unwrap();
+        assert_eq!(before.end(), day.start(), "no gap, no overlap");
+        assert_eq!((before.end() - before.start()).num_hours(), 24);
+        assert_eq!((day.end() - day.start()).num_hours(), 23);
+    }
+
+    #[test]
+    fn a_repeated_midnight_starts_the_day_at_its_first_reading() {
+        // Havana, 2023-11-05: at 01:00 (UTC−4) the clocks go back to 00:00 (UTC−5).
+        let havana = chrono_tz::America::Havana;
+        let start = Period::local_day_start(date("2023-11-05"), &havana).unwrap();
+        assert_eq!(start, at("2023-11-05 04:00:00"));
+        let day = Period::local_days(date("2023-11-05"), date("2023-11-06"), &havana).unwrap();
+        assert_eq!((day.end() - day.start()).num_hours(), 25);
+    }
+
+    #[test]
+    fn a_day_the_clocks_skipped_whole_is_empty() {
+        // Apia skipped 2011-12-30 when it crossed the date line.
+        let apia = chrono_tz::Pacific::Apia;
+        let skipped = Period::local_day_start(date("2011-12-30"), &apia);
+        assert_eq!(skipped, Period::local_day_start(date("2011-12-31"), &apia));
+        assert!(matches!(
+            Period::local_days(date("2011-12-30"), date("2011-12-31"), &apia),
+            Err(ValidationError::EmptyPeriod { .. })
+        ));
+        let around = Period::local_days(date("2011-12-29"), date("2012-01-01"), &apia).unwrap();
+        assert_eq!((around.end() - around.start()).num_hours(), 48);
+    }
 
     fn at(text: &str) -> DateTime<Utc> {
         crate::WireTime::parse(text).unwrap().instant()

@@ -327,6 +327,15 @@ impl SimRecord {
         } else {
             (external.clone(), number.clone())
         };
+        // A transferred call was dialled to one extension (`to_username`) and reached the next
+        // one (`dest_number`).
+        let dest = if flow == "transfer" {
+            number
+                .parse::<u64>()
+                .map_or_else(|_| to.clone(), |n| (n + 1).to_string())
+        } else {
+            to.clone()
+        };
         let opt = |present: bool, value: String| if present { json!(value) } else { Value::Null };
         let mut fields = Vec::with_capacity(32);
         // `ani_number` may be null or absent.
@@ -340,7 +349,7 @@ impl SimRecord {
             ("call_uuid", json!(call_uuid)),
             ("client_owner_id", json!(client_id)),
             ("dest_domain", opt(rng.chance(80), domain.to_owned())),
-            ("dest_number", opt(rng.chance(90), to.clone())),
+            ("dest_number", opt(rng.chance(90), dest)),
             ("did_domain", opt(flow == "in", domain.to_owned())),
             ("did_number", opt(flow == "in", did.clone())),
             ("duration", json!(duration)),

@@ -53,7 +53,9 @@ impl From<telphin_records::Error> for Failure {
         use telphin_records::Error;
         let exit = match &error {
             Error::Unauthorized(_) | Error::Forbidden(_) => Exit::Auth,
-            Error::InvalidInput(_) | Error::Config(_) => Exit::Usage,
+            Error::InvalidInput(_) | Error::Config(_) | Error::PlainHttpRefused { .. } => {
+                Exit::Usage
+            }
             Error::RateLimited { .. } => Exit::Budget,
             _ => Exit::Failed,
         };

@@ -21,6 +21,24 @@ pub fn sandbox_config() -> SimConfig {
     }
 }
 
+/// The settings a config file may hold (the environment's `TELPHIN_*` variables of the same
+/// names override them). Any other key in a file is an error naming its line.
+pub const KNOWN: &[&str] = &[
+    "TELPHIN_CLIENT_ID",
+    "TELPHIN_CLIENT_SECRET",
+    "TELPHIN_USERNAME",
+    "TELPHIN_PASSWORD",
+    "TELPHIN_TOKEN",
+    "TELPHIN_BASE_URL",
+    "TELPHIN_ALLOW_INSECURE_HTTP",
+    "TELPHIN_OPERATOR",
+    "TELPHIN_NAME_KEY",
+    crate::keys::SIGNING_KEY,
+    crate::keys::SIGNING_KEY_FILE,
+    crate::keys::ERASURE_KEY,
+    crate::keys::ERASURE_KEY_FILE,
+];
+
 /// The settings: the config file's, overridden by the environment's.
 pub struct Settings {
     values: BTreeMap<String, String>,
@@ -42,15 +60,22 @@ impl Settings {
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
+                // A file written for the shell (`export KEY=VALUE`) reads the same.
+                let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+                let place = || format!("{} line {}", path.display(), number + 1);
                 let Some((key, value)) = line.split_once('=') else {
-                    return Err(Failure::usage(format!(
-                        "{} line {}: write KEY=VALUE",
-                        path.display(),
-                        number + 1
-                    )));
+                    return Err(Failure::usage(format!("{}: write KEY=VALUE", place())));
                 };
+                let key = key.trim();
+                if !KNOWN.contains(&key) {
+                    return Err(Failure::usage(format!(
+                        "{}: unknown setting {key}{}",
+                        place(),
+                        suggestion(key)
+                    )));
+                }
                 let value = value.trim().trim_matches('"');
-                values.insert(key.trim().to_owned(), value.to_owned());
+                values.insert(key.to_owned(), value.to_owned());
             }
         }
         for (key, value) in std::env::vars() {
@@ -66,6 +91,17 @@ impl Settings {
             .get(key)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// A yes/no setting: `1`, `true`, `yes` or `0`, `false`, `no`; unset is no.
+    pub fn flag(&self, key: &str) -> Result<bool, Failure> {
+        match self.get(key).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("0" | "false" | "no") => Ok(false),
+            Some("1" | "true" | "yes") => Ok(true),
+            Some(other) => Err(Failure::usage(format!(
+                "{key}={other}: write 1 or 0 (true/false, yes/no)"
+            ))),
+        }
     }
 
     /// The credentials the settings give.
@@ -152,8 +188,31 @@ pub async fn connect(
     if let Some(base) = settings.get("TELPHIN_BASE_URL") {
         builder = builder.base_url(base);
     }
+    let insecure = settings.flag("TELPHIN_ALLOW_INSECURE_HTTP")?;
+    let client = builder
+        .allow_insecure_http(insecure)
+        .build_async()
+        .map_err(|error| match error {
+            telphin_records::Error::PlainHttpRefused { base_url } => Failure::usage(format!(
+                "refusing plain http to {base_url}: credentials and tokens would travel \
+                 unencrypted; use https, or set TELPHIN_ALLOW_INSECURE_HTTP=1 for a test server \
+                 on a trusted network"
+            )),
+            other => other.into(),
+        })?;
     Ok(Api {
-        client: builder.build_async()?,
+        client,
         _sandbox: None,
     })
+}
+
+/// `, did you mean …?` for the known setting closest to `key`, if one is close.
+fn suggestion(key: &str) -> String {
+    KNOWN
+        .iter()
+        .map(|known| (strsim::levenshtein(key, known), known))
+        .filter(|(distance, _)| *distance <= 3)
+        .min()
+        .map(|(_, known)| format!(" (did you mean {known}?)"))
+        .unwrap_or_default()
 }

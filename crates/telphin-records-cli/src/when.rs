@@ -31,9 +31,7 @@ pub fn period(args: &PeriodArgs, tz: Tz) -> Result<Option<Period>, Failure> {
     } else {
         return Ok(None);
     };
-    let start = local(midnight(from), tz)?;
-    let end = local(midnight(until), tz)?;
-    Ok(Some(Period::between(start, end)?))
+    Ok(Some(Period::local_days(from, until, &tz)?))
 }
 
 /// The period of the flags; one is required.
@@ -75,21 +73,21 @@ fn date(text: &str) -> Result<NaiveDate, Failure> {
         .map_err(|_| Failure::usage(format!("{text:?} is not a date (YYYY-MM-DD)")))
 }
 
-/// A date (its midnight) or a date and time, in `tz`.
+/// A date (the start of that day, [`Period::local_day_start`]) or a date and time, in `tz`.
 pub fn instant(text: &str, tz: Tz) -> Result<DateTime<Utc>, Failure> {
     let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-        .or_else(|_| date(text).map(midnight))
-        .map_err(|_| {
-            Failure::usage(format!(
-                "{text:?} is not a date or time (2024-03-05 or \"2024-03-05 08:00:00\")"
-            ))
-        })?;
-    local(naive, tz)
-}
-
-fn midnight(day: NaiveDate) -> NaiveDateTime {
-    day.and_time(chrono::NaiveTime::MIN)
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"));
+    match naive {
+        Ok(naive) => local(naive, tz),
+        Err(_) => {
+            let day = date(text).map_err(|_| {
+                Failure::usage(format!(
+                    "{text:?} is not a date or time (2024-03-05 or \"2024-03-05 08:00:00\")"
+                ))
+            })?;
+            Period::local_day_start(day, &tz).ok_or_else(|| bad(day))
+        }
+    }
 }
 
 /// `naive` in `tz`; in a clock change's repeated hour, the earlier reading.
@@ -137,6 +135,24 @@ mod tests {
         assert_eq!(span.start().to_rfc3339(), "2024-03-05T08:00:00+00:00");
         assert!(required(&PeriodArgs::default(), Tz::UTC).is_err());
         assert!(period(&args(|a| a.month = Some("2024-13".into())), Tz::UTC).is_err());
+    }
+
+    #[test]
+    fn a_day_whose_midnight_the_clocks_skip_starts_when_they_jump() {
+        // Havana skips 2024-03-10 00:00 (to 01:00) and repeats 2023-11-05 00:00.
+        let havana: Tz = "America/Havana".parse().unwrap();
+        let skipped = period(&args(|a| a.day = Some("2024-03-10".into())), havana)
+            .unwrap()
+            .unwrap();
+        assert_eq!(skipped.start().to_rfc3339(), "2024-03-10T05:00:00+00:00");
+        assert_eq!(skipped.end().to_rfc3339(), "2024-03-11T04:00:00+00:00");
+        let from = instant("2024-03-10", havana).unwrap();
+        assert_eq!(from, skipped.start(), "--from DATE: the same start");
+        let repeated = period(&args(|a| a.day = Some("2023-11-05".into())), havana)
+            .unwrap()
+            .unwrap();
+        assert_eq!(repeated.start().to_rfc3339(), "2023-11-05T04:00:00+00:00");
+        assert_eq!((repeated.end() - repeated.start()).num_hours(), 25);
     }
 
     #[test]

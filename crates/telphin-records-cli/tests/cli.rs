@@ -595,6 +595,116 @@ fn usage_configuration_and_authentication_have_their_exit_codes() {
     for line in r.stderr.lines() {
         serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     }
+
+    // A file written for the shell (`export KEY=…`) reads the same; a misspelled key is an
+    // error naming its line and the key meant, and nothing is sent.
+    let exported = dir.path().join("exported.conf");
+    std::fs::write(
+        &exported,
+        format!(
+            "export TELPHIN_BASE_URL={}
+export TELPHIN_CLIENT_ID={}
+             export TELPHIN_CLIENT_SECRET={}
+",
+            sim.base_url(),
+            app.client_id,
+            app.client_secret
+        ),
+    )
+    .unwrap();
+    let mut configured = Command::cargo_bin("telphin-records").unwrap();
+    configured.current_dir(dir.path()).env_clear();
+    let r = run(
+        &mut configured,
+        &[
+            "--config",
+            exported.to_str().unwrap(),
+            "stats",
+            "--month",
+            "2024-03",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let misspelled = dir.path().join("misspelled.conf");
+    std::fs::write(
+        &misspelled,
+        format!(
+            "TELPHIN_BASE_URL={}
+TELPHIN_CLIENT_ID={}
+TELPHIN_CLIENT_SECRT={}
+",
+            sim.base_url(),
+            app.client_id,
+            app.client_secret
+        ),
+    )
+    .unwrap();
+    let before: u64 = sim.counters().by_route.values().sum();
+    let mut configured = Command::cargo_bin("telphin-records").unwrap();
+    configured.current_dir(dir.path()).env_clear();
+    let r = run(
+        &mut configured,
+        &[
+            "--config",
+            misspelled.to_str().unwrap(),
+            "stats",
+            "--month",
+            "2024-03",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "{} line 3: unknown setting TELPHIN_CLIENT_SECRT (did you mean TELPHIN_CLIENT_SECRET?)",
+            misspelled.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(&app.client_secret), "{}", r.stderr);
+    assert_eq!(
+        sim.counters().by_route.values().sum::<u64>(),
+        before,
+        "nothing was sent"
+    );
+}
+
+/// Plain http to a host other than loopback is refused before anything is sent (no name is
+/// even resolved), naming the setting that allows it for a test server; a value of that
+/// setting that is neither yes nor no is refused too.
+#[test]
+fn plain_http_elsewhere_is_refused_unless_the_setting_allows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::cargo_bin("telphin-records").unwrap();
+    command
+        .current_dir(dir.path())
+        .env_clear()
+        .env("TELPHIN_BASE_URL", "http://pbx-test.example.org:8080")
+        .env("TELPHIN_TOKEN", "t0ken");
+    let r = run(&mut command, &["stats", "--month", "2024-03"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("refusing plain http to http://pbx-test.example.org:8080")
+            && r.stderr.contains("set TELPHIN_ALLOW_INSECURE_HTTP=1"),
+        "{}",
+        r.stderr
+    );
+    let mut command = Command::cargo_bin("telphin-records").unwrap();
+    command
+        .current_dir(dir.path())
+        .env_clear()
+        .env("TELPHIN_BASE_URL", "http://pbx-test.example.org:8080")
+        .env("TELPHIN_TOKEN", "t0ken")
+        .env("TELPHIN_ALLOW_INSECURE_HTTP", "maybe");
+    let r = run(&mut command, &["stats", "--month", "2024-03"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("TELPHIN_ALLOW_INSECURE_HTTP=maybe: write 1 or 0"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

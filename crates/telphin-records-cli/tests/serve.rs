@@ -951,3 +951,167 @@ fn overlapping_targets_are_refused() {
         );
     }
 }
+
+/// `key=value` form data, as a browser posts the login form.
+fn post_form(addr: &str, path: &str, form: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        form.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    (answer[9..12].parse().unwrap(), answer)
+}
+
+/// A page's HTML, with the session `cookie`.
+fn page(addr: &str, path: &str, cookie: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
+    answer
+}
+
+/// What a page's `<dt>{label}</dt><dd>…</dd>` holds.
+fn described(html: &str, label: &str) -> String {
+    let (_, after) = html
+        .split_once(&format!("<dt>{label}</dt><dd>"))
+        .unwrap_or_else(|| panic!("no {label} on the page"));
+    after.split_once("</dd>").unwrap().0.to_owned()
+}
+
+/// One rule for who called whom (`Record::caller`, `Record::callee`): a call's "from" and "to"
+/// are the same in its object's name, on its page, in `list`'s table and in its CSV, and a
+/// transferred call's "to" is the extension that was dialled, everywhere.
+#[test]
+fn a_calls_parties_are_the_same_in_its_name_on_its_page_and_in_the_tables() {
+    const PASSWORD: &str = "correct horse battery staple";
+    let sim = live_sim(false);
+    let dir = tempfile::tempdir().unwrap();
+    let hash = record_service::hash_password(PASSWORD).unwrap();
+    let config = service_table("1h", "")
+        + &format!(
+            "[web]\nlisten = \"127.0.0.1:0\"\ntz = \"Europe/Moscow\"\n\n\
+             [[web.user]]\nname = \"anna\"\npassword_hash = \"{hash}\"\n\n"
+        )
+        + &pbx_table(
+            &sim,
+            dir.path(),
+            "main",
+            "MAIN_SECRET",
+            "since = \"2023-12-01\"",
+        );
+    let secret = sim.credentials().client.client_secret.clone();
+    let served = serve(dir.path(), &config, &[("MAIN_SECRET", &secret)]);
+    wait_for("a complete sync", Duration::from_secs(120), || {
+        (served.metrics().complete_syncs("main") >= 1.0).then_some(())
+    });
+    let web = wait_for("the page's address", Duration::from_secs(10), || {
+        served.log.lock().unwrap().iter().find_map(|line| {
+            let (_, rest) = line.split_once("web=http://")?;
+            Some(rest.split('/').next()?.to_owned())
+        })
+    });
+    let (status, answer) = post_form(
+        &web,
+        "/login",
+        &format!(
+            "name=anna&password={}&next=%2Fsearch",
+            PASSWORD.replace(' ', "+")
+        ),
+    );
+    assert_eq!(status, 303, "{answer}");
+    let cookie = answer
+        .lines()
+        .find_map(|line| line.strip_prefix("set-cookie: "))
+        .and_then(|cookie| cookie.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie: {answer}"))
+        .to_owned();
+
+    let app = &sim.credentials().client;
+    let until = (telphin_records::chrono::Utc::now() + telphin_records::chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let list = |format: &str| {
+        let output = Command::cargo_bin("telphin-records")
+            .unwrap()
+            .current_dir(dir.path())
+            .env_clear()
+            .env("TELPHIN_BASE_URL", sim.base_url())
+            .env("TELPHIN_CLIENT_ID", &app.client_id)
+            .env("TELPHIN_CLIENT_SECRET", &app.client_secret)
+            .args([
+                "list",
+                "--from",
+                "2023-12-01",
+                "--until",
+                &until,
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let (csv, table) = (list("csv"), list("table"));
+    let objects = objects(&dir.path().join("main"));
+    let catalog = Catalog::open(dir.path().join("main.sqlite")).unwrap();
+    let (mut checked, mut transfers) = (0, 0);
+    for record in sim.records() {
+        let record = catalog.entry(&record.uuid).unwrap().unwrap().record;
+        let (Some(from), Some(to)) = (record.caller(), record.callee()) else {
+            continue;
+        };
+        let uuid = record.record_uuid.to_string();
+        // The object: `…_{flow}_{from}_{to}_{record_uuid}.mp3`.
+        let name = objects
+            .keys()
+            .find(|key| key.ends_with(&format!("_{uuid}.mp3")))
+            .unwrap_or_else(|| panic!("{uuid} is not kept"));
+        assert!(
+            name.ends_with(&format!("_{from}_{to}_{uuid}.mp3")),
+            "{name}: {from} → {to}"
+        );
+        let html = page(&web, &format!("/recordings/main/{uuid}"), &cookie);
+        assert_eq!(
+            (described(&html, "From"), described(&html, "To")),
+            (from.to_owned(), to.to_owned()),
+            "{uuid} on its page"
+        );
+        // CSV: local time, UTC time, flow, from, to, …
+        let row = csv.lines().find(|line| line.contains(&uuid)).unwrap();
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!((cells[3], cells[4]), (from, to), "{uuid} in the CSV");
+        // Table: date, time, flow, from, to, …
+        let row = table.lines().find(|line| line.contains(&uuid)).unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!((cells[3], cells[4]), (from, to), "{uuid} in the table");
+        checked += 1;
+        if record.flow.to_string() == "transfer" && record.dest_number.as_deref() != Some(to) {
+            transfers += 1;
+        }
+        if checked >= 40 && transfers >= 2 {
+            break;
+        }
+    }
+    assert!(
+        checked >= 40 && transfers >= 2,
+        "{checked} calls, {transfers} transfers"
+    );
+}

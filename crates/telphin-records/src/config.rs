@@ -175,11 +175,9 @@ impl ClientBuilder {
         self.credentials.check()?;
         let base = BaseUrl::parse(&self.base_url)?;
         if !base.is_https() && !base.is_loopback() && !self.allow_insecure_http {
-            return Err(Error::Config(format!(
-                "refusing plain http to {}: credentials and tokens would travel unencrypted; use \
-                 https, or allow_insecure_http(true) on a trusted network",
-                base.as_str()
-            )));
+            return Err(Error::PlainHttpRefused {
+                base_url: base.as_str().to_owned(),
+            });
         }
         Ok(Core::new(
             base,

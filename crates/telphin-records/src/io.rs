@@ -14,6 +14,26 @@ use record_model::QueryWindow;
 use crate::engine::{AuthNeed, Authorized, Listing};
 use crate::handle::Setup;
 
+/// Names the server of `uri` (`host:port`, never its user info) on a transport error, so
+/// that a failure says where it was trying to go, whatever the transport.
+pub(crate) fn at_server(uri: &http::Uri) -> impl FnOnce(TransportError) -> TransportError + use<> {
+    let host = uri.host().map(|host| {
+        let port = uri.port_u16().or_else(|| match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        });
+        match port {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        }
+    });
+    move |error| match host {
+        Some(host) if error.host().is_none() => error.with_host(host),
+        _ => error,
+    }
+}
+
 /// A client's I/O.
 pub(crate) trait Io: Sync {
     /// A streamed answer's body.

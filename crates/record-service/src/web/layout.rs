@@ -1,6 +1,6 @@
 //! The frame of every page, and the formats of times, sizes and durations.
 
-use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use maud::{DOCTYPE, Markup, html};
 use record_backup::chrono_tz::Tz;
 
@@ -56,12 +56,10 @@ pub(crate) fn time_in(at: DateTime<Utc>, tz: Tz) -> String {
         .to_string()
 }
 
-/// The midnight that starts `day` in `tz` (none when the clocks skip it).
+/// The instant that starts `day` in `tz`, by the one rule for local days
+/// ([`Period::local_day_start`](telphin_records::Period::local_day_start)).
 pub(crate) fn start_of(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
-    let midnight = day.and_hms_opt(0, 0, 0)?;
-    tz.from_local_datetime(&midnight)
-        .earliest()
-        .map(|at| at.with_timezone(&Utc))
+    telphin_records::Period::local_day_start(day, &tz)
 }
 
 /// A day as forms write it: `2026-03-01`.

@@ -513,23 +513,14 @@ fn results(form: &SearchForm, found: &Found, pbx: &str, tz: Tz, lang: Lang) -> M
     }
 }
 
-/// Who called, as the record says.
-fn caller(record: &telphin_records::Record) -> String {
-    record
-        .from_username
-        .clone()
-        .or_else(|| record.source_number.clone())
-        .or_else(|| record.ani().map(str::to_owned))
-        .unwrap_or_else(|| "—".to_owned())
+/// Who called ([`Record::caller`](telphin_records::Record::caller)), or a dash.
+fn caller(record: &telphin_records::Record) -> &str {
+    record.caller().unwrap_or("—")
 }
 
-/// Who was called.
-fn callee(record: &telphin_records::Record) -> String {
-    record
-        .dest_number
-        .clone()
-        .or_else(|| record.to_username.clone())
-        .unwrap_or_else(|| "—".to_owned())
+/// Who was called ([`Record::callee`](telphin_records::Record::callee)), or a dash.
+fn callee(record: &telphin_records::Record) -> &str {
+    record.callee().unwrap_or("—")
 }
 
 /// `GET /recordings/{pbx}/{uuid}`.

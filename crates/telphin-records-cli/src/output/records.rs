@@ -304,17 +304,8 @@ impl Pager {
     }
 }
 
-/// Who called and who was called, as names use them.
+/// Who called and who was called ([`Record::caller`], [`Record::callee`]), blank when unknown.
 fn parties(record: &Record) -> (String, String) {
-    let from = record
-        .from_username
-        .clone()
-        .or_else(|| record.source_number.clone())
-        .unwrap_or_default();
-    let to = record
-        .to_username
-        .clone()
-        .or_else(|| record.dest_number.clone())
-        .unwrap_or_default();
-    (from, to)
+    let text = |party: Option<&str>| party.unwrap_or_default().to_owned();
+    (text(record.caller()), text(record.callee()))
 }

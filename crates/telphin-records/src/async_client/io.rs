@@ -69,14 +69,25 @@ impl<T: AsyncTransport + 'static> Io for Client<T> {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        self.handle.transport().send(request).await
+        let at_server = crate::io::at_server(request.uri());
+        self.handle
+            .transport()
+            .send(request)
+            .await
+            .map_err(at_server)
     }
 
     async fn open(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Chunks>, TransportError> {
-        let answer = self.handle.transport().send_streaming(request).await?;
+        let at_server = crate::io::at_server(request.uri());
+        let answer = self
+            .handle
+            .transport()
+            .send_streaming(request)
+            .await
+            .map_err(at_server)?;
         Ok(answer.map(|body| Chunks {
             body,
             chunk: Bytes::new(),

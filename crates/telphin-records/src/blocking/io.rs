@@ -69,14 +69,20 @@ impl<T: BlockingTransport> Io for BlockingClient<T> {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> impl Future<Output = Result<http::Response<Vec<u8>>, TransportError>> + Send {
-        std::future::ready(self.handle.transport().send(request))
+        let at_server = crate::io::at_server(request.uri());
+        std::future::ready(self.handle.transport().send(request).map_err(at_server))
     }
 
     fn open(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> impl Future<Output = Result<http::Response<ReadBody>, TransportError>> + Send {
-        let opened = self.handle.transport().send_streaming(request);
+        let at_server = crate::io::at_server(request.uri());
+        let opened = self
+            .handle
+            .transport()
+            .send_streaming(request)
+            .map_err(at_server);
         std::future::ready(opened.map(|answer| answer.map(ReadBody::new)))
     }
 

@@ -256,7 +256,7 @@ impl TokenState {
 }
 
 /// A copy of a token request's final error for each caller that waited for it. The API's answer
-/// is copied whole; a transport failure keeps its kind, not its cause.
+/// is copied whole; a transport failure keeps its kind, host and cause (as text).
 fn copy_of(error: &Error) -> Error {
     match error {
         Error::Unauthorized(e) => Error::Unauthorized(e.clone()),
@@ -274,10 +274,7 @@ fn copy_of(error: &Error) -> Error {
         },
         Error::InvalidInput(e) => Error::InvalidInput(e.clone()),
         Error::Config(message) => Error::Config(message.clone()),
-        Error::Transport(e) => Error::Transport(record_api::TransportError::new(
-            e.kind(),
-            e.may_have_been_sent(),
-        )),
+        Error::Transport(e) => Error::Transport(e.copied()),
         other => Error::Config(format!("the token request failed: {other}")),
     }
 }
