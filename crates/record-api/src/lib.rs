@@ -60,7 +60,7 @@ pub use render::{
 pub use request::{ApiRequest, AuthKind, Body, FormValue, Method, ResponseKind, Root};
 pub use response::{error_for_status, rate_limit_of};
 pub use retry::{Decision, RetryPolicy};
-pub use scope::Scope;
+pub use scope::{Scope, ScopeParseError};
 pub use secret::Secret;
 pub use transport::{
     AsyncBody, AsyncTransport, BlockingBody, BlockingTransport, BoxError, BufferedBody,

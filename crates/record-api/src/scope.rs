@@ -68,3 +68,48 @@ impl fmt::Display for Scope {
         write!(f, "{kind}/{id}")
     }
 }
+
+/// The scope as operators write it: `client` (yours, `@me`), `client:ID`, `group:ID` or
+/// `extension:ID` — the one parser of the configuration file and the commands.
+///
+/// ```
+/// use record_api::Scope;
+/// use record_model::{ClientId, ExtensionGroupId};
+///
+/// assert_eq!("client".parse::<Scope>()?, Scope::client(ClientId::Me));
+/// assert_eq!("group:12".parse::<Scope>()?, Scope::extension_group(ExtensionGroupId::new(12)));
+/// assert!("team:4".parse::<Scope>().is_err());
+/// # Ok::<(), record_api::ScopeParseError>(())
+/// ```
+impl std::str::FromStr for Scope {
+    type Err = ScopeParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let fail = |why: &str| ScopeParseError {
+            text: record_model::quote_prefix(text),
+            why: why.to_owned(),
+        };
+        let id = |value: &str| {
+            value
+                .parse::<u64>()
+                .map_err(|_| fail(&format!("{value:?} is not a numeric id")))
+        };
+        match text.split_once(':') {
+            None if text == "client" => Ok(Scope::client(ClientId::Me)),
+            Some(("client", "@me")) => Ok(Scope::client(ClientId::Me)),
+            Some(("client", value)) => Ok(Scope::client(ClientId::Id(id(value)?))),
+            Some(("group", value)) => Ok(Scope::extension_group(ExtensionGroupId::new(id(value)?))),
+            Some(("extension", value)) => Ok(Scope::extension(ExtensionId::new(id(value)?))),
+            _ => Err(fail("write client, client:ID, group:ID or extension:ID")),
+        }
+    }
+}
+
+/// A scope that is not `client`, `client:ID`, `group:ID` or `extension:ID`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?}: {why}")]
+pub struct ScopeParseError {
+    text: String,
+    why: String,
+}

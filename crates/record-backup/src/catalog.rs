@@ -195,6 +195,7 @@ fn protect(path: &Path) -> Result<(), BackupError> {
         path: path.to_path_buf(),
         source,
     };
+    prepare_folder(path)?;
     let mut options = std::fs::OpenOptions::new();
     options.create(true).append(true);
     #[cfg(unix)]
@@ -230,3 +231,31 @@ fn protect(path: &Path) -> Result<(), BackupError> {
 
 #[cfg(test)]
 mod tests;
+
+/// Makes the folder of the catalog at `path` when it does not exist yet, owner-only (it will
+/// hold the catalog, its lock and its journal): the one place the commands and the service
+/// prepare it.
+pub(crate) fn prepare_folder(path: &Path) -> Result<(), BackupError> {
+    let Some(folder) = path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+    else {
+        return Ok(());
+    };
+    if folder.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder
+        .create(folder)
+        .map_err(|source| BackupError::CatalogFile {
+            path: folder.to_path_buf(),
+            source,
+        })
+}

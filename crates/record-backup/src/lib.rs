@@ -72,6 +72,7 @@ mod retention;
 mod signed;
 mod target;
 mod verify;
+mod zone;
 
 pub use act::{ACTS_PREFIX, ActRecord, ActRefusal, DeletionAct, Place};
 pub use archive::{Archive, ArchiveOptions, DEFAULT_OPERATOR, Outcome};
@@ -98,6 +99,7 @@ pub use retention::{
 pub use signed::SignedAuditCheck;
 pub use target::{DEFAULT_FILE_MODE, PART_SIZE, PROBE_KEY, Target};
 pub use verify::VerifyReport;
+pub use zone::time_zone;
 
 pub use chrono_tz;
 pub use object_store;

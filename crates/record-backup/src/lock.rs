@@ -24,6 +24,7 @@ impl CatalogLock {
     /// Takes the lock of the catalog at `catalog`, or fails with
     /// [`BackupError::CatalogBusy`] when another process holds it.
     pub fn acquire(catalog: &Path) -> Result<CatalogLock, BackupError> {
+        crate::catalog::prepare_folder(catalog)?;
         let mut name = catalog.as_os_str().to_owned();
         name.push(".lock");
         let path = PathBuf::from(name);

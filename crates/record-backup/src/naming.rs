@@ -95,6 +95,14 @@ pub struct NameTemplate {
     parts: Vec<Part>,
 }
 
+impl std::str::FromStr for NameTemplate {
+    type Err = BackupError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        NameTemplate::parse(text)
+    }
+}
+
 impl Default for NameTemplate {
     fn default() -> Self {
         // The default template is valid; parsing it cannot fail.

@@ -17,7 +17,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// A value is not of its key's kind, or the TOML is malformed.
-    #[error("{}:{line}:{column}: {}{message}", path.display(), key_prefix(key))]
+    #[error("{}{}{message}", place(path, *line, *column), key_prefix(key))]
     Syntax {
         /// The file.
         path: PathBuf,
@@ -30,11 +30,15 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
-    /// A value is of the right kind but unusable.
-    #[error("{}: {}{message}", path.display(), key_prefix(key))]
+    /// A value is of the right kind but unusable, or a key is missing.
+    #[error("{}{}{message}", place(path, *line, *column), key_prefix(key))]
     Invalid {
         /// The file.
         path: PathBuf,
+        /// 1-based line of the key (or of the table that lacks it); 0 when unknown.
+        line: usize,
+        /// 1-based column.
+        column: usize,
         /// The key.
         key: String,
         /// What is wrong.
@@ -53,16 +57,36 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
-    /// A secret is missing.
-    #[error("PBX {pbx}: the secret in {source_name} cannot be read: {reason}")]
+    /// A secret cannot be read from the variable or the file its key names.
+    #[error(
+        "{}{}{source_name} cannot be read: {reason}",
+        place(path, *line, *column),
+        key_prefix(key)
+    )]
     MissingSecret {
-        /// The PBX's name.
-        pbx: String,
-        /// Where it was looked for.
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the key that names the secret; 0 when unknown.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The key (`pbx[0].client_secret_env`).
+        key: String,
+        /// Whose secret, and where it was looked for: "the secret of PBX main in the
+        /// environment variable MAIN_SECRET".
         source_name: String,
         /// Why it cannot be read.
         reason: String,
     },
+}
+
+/// `file:line:column: `, or `file: ` when the place is unknown.
+fn place(path: &std::path::Path, line: usize, column: usize) -> String {
+    match (path.as_os_str().is_empty(), line) {
+        (true, _) => String::new(),
+        (false, 0) => format!("{}: ", path.display()),
+        (false, _) => format!("{}:{line}:{column}: ", path.display()),
+    }
 }
 
 fn key_prefix(key: &str) -> String {

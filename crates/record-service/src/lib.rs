@@ -39,6 +39,7 @@ mod listen;
 mod metrics;
 mod pbx;
 mod probe;
+mod profile;
 mod secret;
 mod service;
 mod web;
@@ -48,5 +49,6 @@ pub use config::{
     WebSettings, WebUser,
 };
 pub use error::{ConfigError, ServiceError};
+pub use secret::warn_if_readable_by_others;
 pub use service::{Service, shutdown_signal};
 pub use web::hash_password;

@@ -71,17 +71,10 @@ impl Pbx {
             pbx: name.clone(),
             source,
         };
-        let invalid = |key: &str, message: String| {
-            ServiceError::Config(crate::ConfigError::Invalid {
-                path: Default::default(),
-                key: format!("{name}.{key}"),
-                message,
-            })
-        };
-        let scope = config.scope().map_err(|m| invalid("scope", m))?;
-        let budget = config.budget().map_err(|m| invalid("reserve", m))?;
-        let tz = config.tz().map_err(|m| invalid("tz", m))?;
-        let template = record_backup::NameTemplate::parse(&config.names).map_err(archive_error)?;
+        let scope = config.scope;
+        let budget = config.budget();
+        let tz = config.tz;
+        let template = config.names.clone();
         let mut naming = Naming::new(template, tz);
         if let Some(key) = config.name_key()? {
             naming = naming.hash_numbers(key.expose().as_bytes().to_vec());

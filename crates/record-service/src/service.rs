@@ -47,7 +47,7 @@ impl Service {
     /// requested from any API yet.
     pub async fn start(config: &ServiceConfig) -> Result<Service, ServiceError> {
         let metrics = Arc::new(Metrics::new());
-        let signer = config.audit.signing_key()?;
+        let signer = config.audit.signing_key(&config.origin)?;
         if signer.is_none() {
             tracing::warn!(
                 "the audit logs are not signed: whoever can write a catalog and its target could \
@@ -72,13 +72,9 @@ impl Service {
             Some(settings) => {
                 // Again here: a configuration deserialized by other means than `load` and
                 // `parse` is not served open to the network either.
-                settings.check().map_err(|(key, message)| {
-                    ServiceError::Config(crate::ConfigError::Invalid {
-                        path: Default::default(),
-                        key,
-                        message,
-                    })
-                })?;
+                settings
+                    .check()
+                    .map_err(|(key, message)| config.origin.invalid(&key, message))?;
                 let addr = settings.listen;
                 let listener = tokio::net::TcpListener::bind(addr)
                     .await

@@ -18,11 +18,16 @@ Exit codes:
   4  rate-limit budget spent: run the same command again later to resume
   5  finished, but some files failed or were found missing (see the catalog's last_error)
 
-Credentials come from the environment or from --config FILE (KEY=VALUE lines, the same names):
+Settings come from --config FILE.toml (the operator's configuration, the file serve reads:
+a [[pbx]] profile per PBX, chosen with --pbx NAME; docs/configuration.md), and from the
+environment, which overrides it:
   TELPHIN_CLIENT_ID, TELPHIN_CLIENT_SECRET   an API application (access type \"All\")
   TELPHIN_USERNAME, TELPHIN_PASSWORD         with the above: the password grant
   TELPHIN_TOKEN                              an access token instead
   TELPHIN_BASE_URL                           another API address (default: Telphin's)
+  TELPHIN_ALLOW_INSECURE_HTTP=1              plain http to a test server off loopback
+  TELPHIN_CONFIG, TELPHIN_PBX                --config and --pbx
+  RUST_LOG                                   log filter (e.g. debug), over -q/-v
 Secrets are never taken as arguments and never printed. --sandbox needs none of them.";
 
 /// Call recordings of a Telphin PBX: list, download, back up, verify, search and purge.
@@ -42,8 +47,10 @@ pub struct Global {
     /// Run against a simulated PBX started inside this process: no account needed.
     #[arg(long, global = true, help_heading = "Global options")]
     pub sandbox: bool,
-    /// A file of TELPHIN_* settings (KEY=VALUE lines); the environment wins over it. For
-    /// `serve`: its TOML configuration (docs/service.md).
+    /// The operator's configuration (TOML, docs/configuration.md): the file `serve` reads,
+    /// whose [[pbx]] profiles give every command its credentials, target, catalog, time zone
+    /// and policy. Flags and TELPHIN_* variables override it. (A file of TELPHIN_* lines is
+    /// still read, with a warning.)
     #[arg(
         long,
         global = true,
@@ -53,31 +60,59 @@ pub struct Global {
         hide_env_values = true
     )]
     pub config: Option<PathBuf>,
+    /// The [[pbx]] profile of --config to run with (needed when the file has several).
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "NAME",
+        env = "TELPHIN_PBX",
+        hide_env_values = true
+    )]
+    pub pbx: Option<String>,
     /// How records and figures are printed: a table sized to the terminal (human sizes and
     /// durations), or exact values as JSON, JSON Lines or CSV.
     #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// The time zone of the dates you give and of the times printed (an IANA name).
+    /// The time zone of the dates you give and of the times printed (an IANA name; default:
+    /// the profile's, else UTC).
     #[arg(
-        long,
+        long = "tz",
         global = true,
         help_heading = "Global options",
         value_name = "ZONE",
-        default_value = "UTC"
+        value_parser = record_backup::time_zone
     )]
+    pub tz_flag: Option<chrono_tz::Tz>,
+    /// The time zone in force: --tz, else the profile's, else UTC (set once the settings are
+    /// read).
+    #[arg(skip = chrono_tz::Tz::UTC)]
     pub tz: chrono_tz::Tz,
+    /// Fewer log lines: errors and warnings only.
+    #[arg(
+        short,
+        long,
+        global = true,
+        help_heading = "Global options",
+        conflicts_with = "verbose"
+    )]
+    pub quiet: bool,
+    /// More log lines: -v for debug, -vv for trace (of this tool's own crates; RUST_LOG
+    /// overrides both).
+    #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// Log lines on stderr as text or as JSON (for log collectors).
     #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Whose recordings: the client (the whole PBX; "@me" is yours).
+    /// Whose recordings: the client (the whole PBX; "@me" is yours). Default: the profile's
+    /// scope, else @me.
     #[arg(
         long,
         global = true,
         help_heading = "Global options",
-        value_name = "ID",
-        default_value = "@me"
+        value_name = "ID"
     )]
-    pub client: String,
+    pub client: Option<String>,
     /// Whose recordings: one extension group.
     #[arg(
         long,
@@ -143,14 +178,15 @@ pub struct PeriodArgs {
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// The backup target: a directory, or a URL such as s3://bucket/prefix (S3 credentials and
-    /// region from AWS_* variables; an S3-compatible store with AWS_ENDPOINT).
+    /// region from AWS_* variables; an S3-compatible store with AWS_ENDPOINT). Default: the
+    /// profile's target and its options.
     #[arg(
         long,
         value_name = "DIR|URL",
         env = "TELPHIN_BACKUP_TARGET",
         hide_env_values = true
     )]
-    pub to: String,
+    pub to: Option<String>,
     #[command(flatten)]
     pub catalog: CatalogArgs,
 }
@@ -158,16 +194,16 @@ pub struct StoreArgs {
 /// The catalog of a backup.
 #[derive(Debug, Clone, Args)]
 pub struct CatalogArgs {
-    /// The catalog (a SQLite file, created owner-only).
+    /// The catalog (a SQLite file, created owner-only). Default: the profile's, else
+    /// telphin-records.sqlite.
     #[arg(
         long = "catalog",
         id = "catalog",
         value_name = "FILE",
         env = "TELPHIN_CATALOG",
-        hide_env_values = true,
-        default_value = "telphin-records.sqlite"
+        hide_env_values = true
     )]
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
 }
 
 /// The subcommands; each is a module of `commands` with its arguments and its handler.
@@ -265,7 +301,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  telphin-records serve --config /etc/telphin-records/serve.toml\n  \
         telphin-records serve --config serve.toml --check-config\n\n\
-        Every key of the configuration is described in docs/service.md; secrets come from the\n\
+        Every key of the configuration is described in docs/configuration.md; secrets come from the\n\
         environment or from files. SIGTERM or Ctrl-C stops it: files in flight are abandoned,\n\
         nothing partial is left, and the next start resumes."
     )]

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use record_backup::AuditSigningKey;
 
 use crate::exit::Failure;
-use crate::settings::{Settings, warn_if_readable_by_others};
+use record_service::warn_if_readable_by_others;
+
+use crate::settings::Settings;
 
 /// The variable naming the signing key's file.
 pub const SIGNING_KEY_FILE: &str = "TELPHIN_AUDIT_SIGNING_KEY_FILE";
@@ -37,7 +39,13 @@ pub fn signing_key(settings: &Settings) -> Result<Option<AuditSigningKey>, Failu
             warn_if_readable_by_others(path, "a key's file");
             Ok(Some(AuditSigningKey::read(path)?))
         }
-        None => Ok(None),
+        // The operator's configuration's `[audit]`, as the service reads it.
+        None => match settings.configuration() {
+            Some(config) => config
+                .audit_signing_key()
+                .map_err(|error| Failure::usage(error.to_string())),
+            None => Ok(None),
+        },
     }
 }
 

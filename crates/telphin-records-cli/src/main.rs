@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     // Usage errors exit with 2 (clap's own code).
     let Cli { global, command } = Cli::parse();
     let log_format = global.log_format;
-    logging(log_format);
+    logging(log_format, log_level(global.quiet, global.verbose));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -40,10 +40,10 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         // serve's --config is its TOML configuration, not a file of TELPHIN_* settings.
         if let Command::Serve(args) = &command {
-            return serve::run(global.config.as_deref(), args).await;
+            return serve::run(global.config.as_deref(), global.sandbox, args).await;
         }
-        let settings = Settings::load(global.config.as_deref())?;
-        run(&Context { global, settings }, &command).await
+        let settings = Settings::load(global.config.as_deref(), global.pbx.as_deref())?;
+        run(&Context::new(global, settings), &command).await
     });
     // The blocking writes still under way (a file a stopped sync abandoned) end first.
     drop(runtime);
@@ -61,10 +61,32 @@ fn report(format: LogFormat, failure: Failure) -> ExitCode {
     failure.exit.into()
 }
 
-/// Log lines on stderr; `RUST_LOG` refines the level (default: info).
-fn logging(format: LogFormat) {
+/// The log filter of `-q` and `-v`: more detail only from this tool's own crates (a
+/// dependency's trace may show what it sends).
+fn log_level(quiet: bool, verbose: u8) -> String {
+    const OURS: [&str; 6] = [
+        "telphin_records",
+        "telphin_records_cli",
+        "record_api",
+        "record_backup",
+        "record_service",
+        "transport_async",
+    ];
+    let level = match (quiet, verbose) {
+        (true, _) => return "warn".to_owned(),
+        (false, 0) => return "info".to_owned(),
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let mut filter = vec!["info".to_owned()];
+    filter.extend(OURS.iter().map(|name| format!("{name}={level}")));
+    filter.join(",")
+}
+
+/// Log lines on stderr; `RUST_LOG` sets the filter, else `level`.
+fn logging(format: LogFormat, level: String) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -97,6 +119,13 @@ async fn run(context: &Context, command: &Command) -> Result<Exit, Failure> {
         Command::HashPassword(args) => password::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Manpage => completions::manpage(),
-        Command::Serve(args) => serve::run(context.global.config.as_deref(), args).await,
+        Command::Serve(args) => {
+            serve::run(
+                context.global.config.as_deref(),
+                context.global.sandbox,
+                args,
+            )
+            .await
+        }
     }
 }

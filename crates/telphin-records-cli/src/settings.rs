@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use record_service::{PbxConfig, ServiceConfig, warn_if_readable_by_others};
 use record_sim::{Sim, SimConfig, SimHandle};
 use telphin_records::layers::transport_async::ReqwestTransport;
 use telphin_records::{Client, ClientBuilder, Credentials};
@@ -39,14 +40,22 @@ pub const KNOWN: &[&str] = &[
     crate::keys::ERASURE_KEY_FILE,
 ];
 
-/// The settings: the config file's, overridden by the environment's.
+/// The settings: the operator's configuration (a TOML file of `[[pbx]]` profiles, the one
+/// `serve` reads) and its chosen profile, or a file of `TELPHIN_*` lines; the environment's
+/// `TELPHIN_*` variables override both.
 pub struct Settings {
     values: BTreeMap<String, String>,
+    profile: Option<(ServiceConfig, usize)>,
 }
 
 impl Settings {
-    pub fn load(config: Option<&Path>) -> Result<Settings, Failure> {
-        let mut values = BTreeMap::new();
+    /// Reads `config` (TOML when it ends in `.toml` or its first setting is a `[table]`,
+    /// else `KEY=VALUE` lines) and picks the profile `pbx` (needed when the file has several).
+    pub fn load(config: Option<&Path>, pbx: Option<&str>) -> Result<Settings, Failure> {
+        let mut settings = Settings {
+            values: BTreeMap::new(),
+            profile: None,
+        };
         if let Some(path) = config {
             let text = std::fs::read_to_string(path).map_err(|error| {
                 Failure::usage(format!(
@@ -55,35 +64,54 @@ impl Settings {
                 ))
             })?;
             warn_if_readable_by_others(path, "the config file");
-            for (number, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.is_empty() || line.starts_with('#') {
-                    continue;
-                }
-                // A file written for the shell (`export KEY=VALUE`) reads the same.
-                let line = line.strip_prefix("export ").map_or(line, str::trim_start);
-                let place = || format!("{} line {}", path.display(), number + 1);
-                let Some((key, value)) = line.split_once('=') else {
-                    return Err(Failure::usage(format!("{}: write KEY=VALUE", place())));
-                };
-                let key = key.trim();
-                if !KNOWN.contains(&key) {
+            if is_toml(path, &text) {
+                let config =
+                    ServiceConfig::load(path).map_err(|e| Failure::usage(e.to_string()))?;
+                let chosen = config
+                    .profile(pbx)
+                    .map_err(|e| Failure::usage(e.to_string()))?;
+                let index = config
+                    .pbxs
+                    .iter()
+                    .position(|p| p.name == chosen.name)
+                    .unwrap_or_default();
+                settings.profile = Some((config, index));
+            } else {
+                if pbx.is_some() {
                     return Err(Failure::usage(format!(
-                        "{}: unknown setting {key}{}",
-                        place(),
-                        suggestion(key)
+                        "--pbx names a [[pbx]] of a TOML configuration; {} is a file of \
+                         TELPHIN_* lines",
+                        path.display()
                     )));
                 }
-                let value = value.trim().trim_matches('"');
-                values.insert(key.to_owned(), value.to_owned());
+                settings.values = key_values(path, &text)?;
+                tracing::warn!(
+                    "{} is a file of TELPHIN_* lines, read for one more release: write the \
+                     operator's configuration instead (TOML, the file serve reads; secrets stay \
+                     in the environment or in files):\n{}",
+                    path.display(),
+                    toml_instead(&settings.values)
+                );
             }
         }
         for (key, value) in std::env::vars() {
             if key.starts_with("TELPHIN_") {
-                values.insert(key, value);
+                settings.values.insert(key, value);
             }
         }
-        Ok(Settings { values })
+        Ok(settings)
+    }
+
+    /// The profile the command runs with, when the configuration is the operator's TOML.
+    pub fn profile(&self) -> Option<&PbxConfig> {
+        self.profile
+            .as_ref()
+            .and_then(|(config, index)| config.pbxs.get(*index))
+    }
+
+    /// The operator's whole configuration, when it is the TOML file.
+    pub fn configuration(&self) -> Option<&ServiceConfig> {
+        self.profile.as_ref().map(|(config, _)| config)
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -104,7 +132,7 @@ impl Settings {
         }
     }
 
-    /// The credentials the settings give.
+    /// The credentials the settings give: the environment's, else the profile's.
     fn credentials(&self) -> Result<Credentials, Failure> {
         if let Some(token) = self.get("TELPHIN_TOKEN") {
             return Ok(Credentials::access_token(token));
@@ -113,10 +141,16 @@ impl Settings {
             self.get("TELPHIN_CLIENT_ID"),
             self.get("TELPHIN_CLIENT_SECRET"),
         ) else {
+            if let Some(profile) = self.profile() {
+                return profile
+                    .credentials()
+                    .map_err(|error| Failure::usage(error.to_string()));
+            }
             return Err(Failure {
                 exit: Exit::Usage,
                 message: "no credentials: set TELPHIN_CLIENT_ID and TELPHIN_CLIENT_SECRET (or \
-                          TELPHIN_TOKEN) in the environment or a --config file, or try --sandbox"
+                          TELPHIN_TOKEN) in the environment, or give --config FILE.toml (and \
+                          --pbx NAME), or try --sandbox"
                     .to_owned(),
             });
         };
@@ -127,25 +161,82 @@ impl Settings {
             },
         )
     }
-}
 
-/// Warns when `what` at `path`, which holds secrets, is readable by others.
-#[cfg(unix)]
-pub fn warn_if_readable_by_others(path: &Path, what: &str) {
-    use std::os::unix::fs::PermissionsExt as _;
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.permissions().mode() & 0o077 != 0
-    {
-        tracing::warn!(
-            path = %path.display(),
-            "{what} is readable by others; it holds secrets (chmod 600 it)"
-        );
+    /// The API's address: TELPHIN_BASE_URL, else the profile's.
+    fn base_url(&self) -> Option<&str> {
+        self.get("TELPHIN_BASE_URL")
+            .or_else(|| self.profile().and_then(|p| p.base_url.as_deref()))
     }
 }
 
-/// Warns when `what` at `path`, which holds secrets, is readable by others.
-#[cfg(not(unix))]
-pub fn warn_if_readable_by_others(_: &Path, _: &str) {}
+/// Whether the file at `path` is TOML rather than `KEY=VALUE` lines.
+fn is_toml(path: &Path, text: &str) -> bool {
+    path.extension().is_some_and(|ext| ext == "toml")
+        || text
+            .lines()
+            .map(str::trim)
+            .find(|line| !line.is_empty() && !line.starts_with('#'))
+            .is_some_and(|line| line.starts_with('['))
+}
+
+/// The `KEY=VALUE` lines of the file at `path`.
+fn key_values(path: &Path, text: &str) -> Result<BTreeMap<String, String>, Failure> {
+    let mut values = BTreeMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        // A file written for the shell (`export KEY=VALUE`) reads the same.
+        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+        let place = || format!("{} line {}", path.display(), number + 1);
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(Failure::usage(format!("{}: write KEY=VALUE", place())));
+        };
+        let key = key.trim();
+        if !KNOWN.contains(&key) {
+            return Err(Failure::usage(format!(
+                "{}: unknown setting {key}{}",
+                place(),
+                suggestion(key)
+            )));
+        }
+        let value = value.trim().trim_matches('"');
+        values.insert(key.to_owned(), value.to_owned());
+    }
+    Ok(values)
+}
+
+/// The `[[pbx]]` table that says what `values` say; secrets are named by their variables,
+/// never written.
+fn toml_instead(values: &BTreeMap<String, String>) -> String {
+    let mut lines = vec!["[[pbx]]".to_owned(), "name = \"main\"".to_owned()];
+    let plain = [
+        ("TELPHIN_BASE_URL", "base_url"),
+        ("TELPHIN_CLIENT_ID", "client_id"),
+        ("TELPHIN_USERNAME", "username"),
+    ];
+    for (key, field) in plain {
+        if let Some(value) = values.get(key) {
+            lines.push(format!("{field} = {value:?}"));
+        }
+    }
+    let secrets = [
+        ("TELPHIN_CLIENT_SECRET", "client_secret_env"),
+        ("TELPHIN_PASSWORD", "password_env"),
+        ("TELPHIN_NAME_KEY", "name_key_env"),
+    ];
+    for (key, field) in secrets {
+        if values.contains_key(key) {
+            lines.push(format!("{field} = \"{key}\"  # set it in the environment"));
+        }
+    }
+    lines.push("target = \"/srv/telphin-records/main\"  # what --to said".to_owned());
+    lines.push(
+        "catalog = \"/var/lib/telphin-records/main.sqlite\"  # what --catalog said".to_owned(),
+    );
+    lines.join("\n")
+}
 
 /// The API the command talks to, and the simulator behind it in the sandbox.
 pub struct Api {
@@ -185,7 +276,7 @@ pub async fn connect(
         Err(failure) => return Err(failure),
     };
     let mut builder = ClientBuilder::new(credentials);
-    if let Some(base) = settings.get("TELPHIN_BASE_URL") {
+    if let Some(base) = settings.base_url() {
         builder = builder.base_url(base);
     }
     let insecure = settings.flag("TELPHIN_ALLOW_INSECURE_HTTP")?;

@@ -6,7 +6,7 @@ use std::path::Path;
 use record_backup::{Archive, ArchiveOptions, Catalog, CatalogLock, Target};
 use telphin_records::layers::transport_async::ReqwestTransport;
 
-use crate::cli::StoreArgs;
+use crate::context::Store;
 use crate::exit::Failure;
 use crate::keys;
 use crate::settings::{Api, Settings};
@@ -16,12 +16,10 @@ pub fn lock(catalog: &Path) -> Result<CatalogLock, Failure> {
     Ok(CatalogLock::acquire(catalog)?)
 }
 
-/// The target of `store`.
-pub fn target(store: &StoreArgs) -> Result<Target, Failure> {
-    Ok(Target::from_url(
-        &store.to,
-        std::iter::empty::<(&str, &str)>(),
-    )?)
+/// The target of `store`, with its options.
+pub fn target(store: &Store) -> Result<Target, Failure> {
+    let options = store.options.iter().map(|(k, v)| (k.as_str(), v.expose()));
+    Ok(Target::from_url(&store.target, options)?)
 }
 
 /// The catalog at `path` for a run that writes to it: it signs the audit log when the
@@ -38,7 +36,7 @@ pub fn writable_catalog(path: &Path, settings: &Settings) -> Result<Catalog, Fai
 /// earlier runs left open (killed, or unable to store them): each is reported.
 pub async fn archive(
     api: &Api,
-    store: &StoreArgs,
+    store: &Store,
     settings: &Settings,
     options: ArchiveOptions,
 ) -> Result<Archive<ReqwestTransport>, Failure> {
@@ -46,7 +44,7 @@ pub async fn archive(
     let archive = Archive::new(
         api.client.clone(),
         target,
-        writable_catalog(&store.catalog.file, settings)?,
+        writable_catalog(&store.catalog, settings)?,
         options,
     );
     for act in archive.finish_unfinished_acts().await? {

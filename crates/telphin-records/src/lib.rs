@@ -91,8 +91,8 @@ mod credentials;
 
 pub use record_api::{
     ApiError, AsyncBody, AsyncTransport, BlockingBody, BlockingTransport, Deletion, Endpoint,
-    Error, FileInfo, FnTransport, MonthlyStatsEnd, RateLimitKind, RetryPolicy, Scope, Secret,
-    TransportError, TransportErrorKind, bytes, http, serde_json,
+    Error, FileInfo, FnTransport, MonthlyStatsEnd, RateLimitKind, RetryPolicy, Scope,
+    ScopeParseError, Secret, TransportError, TransportErrorKind, bytes, http, serde_json,
 };
 pub use record_model::{
     Application, ArchiveId, ArchiveReceipt, ArchiveRequest, CallResult, ClientId, DateRange,

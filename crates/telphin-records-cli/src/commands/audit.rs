@@ -121,8 +121,9 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<Exit, Failure> {
             Ok(Exit::Done)
         }
         AuditCommand::Verify(verify) => {
-            let catalog = store::existing_catalog(&verify.store.catalog.file)?;
-            let target = store::target(&verify.store)?;
+            let store = context.store(&verify.store)?;
+            let catalog = store::existing_catalog(&store.catalog)?;
+            let target = store::target(&store)?;
             if let Some(public_key) = &verify.public_key {
                 return verify_signed(context, verify, public_key, &catalog, &target).await;
             }
@@ -185,7 +186,7 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<Exit, Failure> {
                 .as_deref()
                 .map(|t| when::instant(t, tz))
                 .transpose()?;
-            let catalog = store::existing_catalog(&export.catalog.file)?;
+            let catalog = store::existing_catalog(&context.catalog(&export.catalog))?;
             let mut out: Box<dyn std::io::Write> = match &export.output {
                 Some(path) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(path).map_err(|error| {

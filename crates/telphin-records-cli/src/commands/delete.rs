@@ -29,8 +29,9 @@ pub async fn run(context: &Context, args: &DeleteArgs) -> Result<Exit, Failure> 
             "this deletes {uuid} from the PBX for good: add --yes to do it"
         )));
     }
-    if args.catalog.file.exists() {
-        let catalog = record_backup::Catalog::open(&args.catalog.file)?;
+    let catalog_path = context.catalog(&args.catalog);
+    if catalog_path.exists() {
+        let catalog = record_backup::Catalog::open(&catalog_path)?;
         if let Some(hold) = catalog.holds_on(uuid.as_ref(), Utc::now())?.first() {
             return Err(Failure::failed(format!(
                 "{uuid} is held (hold {}: {}); release the hold first",

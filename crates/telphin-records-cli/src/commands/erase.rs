@@ -48,13 +48,11 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
             args.act_dir.display()
         )));
     }
-    let _lock = store::lock(&args.store.catalog.file)?;
-    store::existing_catalog(&args.store.catalog.file)?;
+    let store = context.store(&args.store)?;
+    let _lock = store::lock(&store.catalog)?;
+    store::existing_catalog(&store.catalog)?;
     if args.yes {
-        options = options.key(keys::erasure_key(
-            &context.settings,
-            &args.store.catalog.file,
-        )?);
+        options = options.key(keys::erasure_key(&context.settings, &store.catalog)?);
     }
     let api = if args.yes {
         context.api().await?
@@ -64,7 +62,7 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
     let archive_options = ArchiveOptions::default()
         .operator(&operator)
         .act_dir(&args.act_dir);
-    let archive = store::archive(&api, &args.store, &context.settings, archive_options).await?;
+    let archive = store::archive(&api, &store, &context.settings, archive_options).await?;
     if args.yes {
         keys::warn_unsigned(archive.catalog().signs_audit());
     }

@@ -116,29 +116,29 @@ pub async fn run(context: &Context, args: &HoldArgs) -> Result<Exit, Failure> {
                 .map(|text| when::instant(text, tz))
                 .transpose()?;
             // No lock: a hold is one transaction, and is placed while the service runs.
-            let catalog =
-                store::existing_writable_catalog(&add.store.catalog.file, &context.settings)?;
+            let store = context.store(&add.store)?;
+            let catalog = store::existing_writable_catalog(&store.catalog, &context.settings)?;
             crate::keys::warn_unsigned(catalog.signs_audit());
-            let target = store::target(&add.store)?;
+            let target = store::target(&store)?;
             let operator = context.operator(add.operator.as_deref());
             let hold = catalog.add_hold(&on, &add.reason, ends, &operator)?;
-            copy_audit(&add.store, &catalog, &target).await?;
+            copy_audit(&store, &catalog, &target).await?;
             print(context, &[hold])?;
             Ok(Exit::Done)
         }
         HoldAction::List(list) => {
-            let catalog = store::existing_catalog(&list.catalog.file)?;
+            let catalog = store::existing_catalog(&context.catalog(&list.catalog))?;
             print(context, &catalog.holds(list.all)?)?;
             Ok(Exit::Done)
         }
         HoldAction::Release(release) => {
-            let catalog =
-                store::existing_writable_catalog(&release.store.catalog.file, &context.settings)?;
+            let store = context.store(&release.store)?;
+            let catalog = store::existing_writable_catalog(&store.catalog, &context.settings)?;
             crate::keys::warn_unsigned(catalog.signs_audit());
-            let target = store::target(&release.store)?;
+            let target = store::target(&store)?;
             let operator = context.operator(release.operator.as_deref());
             let hold = catalog.release_hold(release.id, &operator)?;
-            copy_audit(&release.store, &catalog, &target).await?;
+            copy_audit(&store, &catalog, &target).await?;
             print(context, &[hold])?;
             Ok(Exit::Done)
         }
@@ -149,11 +149,11 @@ pub async fn run(context: &Context, args: &HoldArgs) -> Result<Exit, Failure> {
 /// holds the catalog: that process copies them at its next run, and two writers of the
 /// target's log must not race.
 async fn copy_audit(
-    store_args: &StoreArgs,
+    store: &crate::context::Store,
     catalog: &record_backup::Catalog,
     target: &record_backup::Target,
 ) -> Result<(), Failure> {
-    match record_backup::CatalogLock::acquire(&store_args.catalog.file) {
+    match record_backup::CatalogLock::acquire(&store.catalog) {
         Ok(_lock) => {
             write_audit(catalog, target).await?;
             Ok(())

@@ -33,13 +33,14 @@ pub struct PurgeArgs {
 pub async fn run(context: &Context, args: &PurgeArgs) -> Result<Exit, Failure> {
     let cutoff = when::cutoff(&args.older_than, context.global.tz, Utc::now())?;
     let scope = context.scope()?;
-    let _lock = store::lock(&args.store.catalog.file)?;
+    let store = context.store(&args.store)?;
+    let _lock = store::lock(&store.catalog)?;
     let when = cutoff
         .with_timezone(&context.global.tz)
         .format("%Y-%m-%d %H:%M:%S %Z");
     if !args.yes {
         // What would go, straight from the catalog's pages: nothing is asked of the PBX.
-        let catalog = store::existing_catalog(&args.store.catalog.file)?;
+        let catalog = store::existing_catalog(&store.catalog)?;
         let mut query = SearchQuery::purgeable(cutoff).scope(scope);
         if let Some(max) = args.max {
             query = query.limit(usize::try_from(max).unwrap_or(usize::MAX));
@@ -56,7 +57,7 @@ pub async fn run(context: &Context, args: &PurgeArgs) -> Result<Exit, Failure> {
     let options = ArchiveOptions::default()
         .operator(context.operator(None))
         .on_progress(move |event| events.event(event));
-    let archive = store::archive(&api, &args.store, &context.settings, options).await?;
+    let archive = store::archive(&api, &store, &context.settings, options).await?;
     keys::warn_unsigned(archive.catalog().signs_audit());
     let mut purge = PurgeOptions::default();
     if let Some(max) = args.max {

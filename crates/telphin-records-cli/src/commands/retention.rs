@@ -17,12 +17,10 @@ use crate::{keys, output, store};
 /// The arguments of `retention`.
 #[derive(Debug, Clone, Args)]
 pub struct RetentionArgs {
-    /// The service's TOML configuration whose `[pbx.retention]` is the policy.
+    /// A TOML configuration whose `[pbx.retention]` is the policy (default: --config's
+    /// profile, with its target and catalog).
     #[arg(long, value_name = "FILE")]
-    pub policy: PathBuf,
-    /// The `[[pbx]]` whose policy applies (needed when the configuration has several).
-    #[arg(long, value_name = "NAME")]
-    pub pbx: Option<String>,
+    pub policy: Option<PathBuf>,
     /// Really purge and destroy.
     #[arg(long)]
     pub yes: bool,
@@ -37,34 +35,33 @@ pub struct RetentionArgs {
 }
 
 pub async fn run(context: &Context, args: &RetentionArgs) -> Result<Exit, Failure> {
-    let config = ServiceConfig::load(&args.policy).map_err(|e| Failure::usage(e.to_string()))?;
-    let pbx = match (&args.pbx, config.pbxs.as_slice()) {
-        (Some(name), pbxs) => pbxs.iter().find(|p| &p.name == name).ok_or_else(|| {
-            Failure::usage(format!(
-                "{}: there is no [[pbx]] named {name:?}",
-                args.policy.display()
-            ))
-        })?,
-        (None, [only]) => only,
-        (None, _) => {
-            return Err(Failure::usage(format!(
-                "{}: name the [[pbx]] whose policy applies with --pbx",
-                args.policy.display()
-            )));
+    let loaded;
+    let pbx = match &args.policy {
+        Some(path) => {
+            loaded = ServiceConfig::load(path).map_err(|e| Failure::usage(e.to_string()))?;
+            loaded
+                .profile(context.global.pbx.as_deref())
+                .map_err(|e| Failure::usage(e.to_string()))?
         }
+        None => context.settings.profile().ok_or_else(|| {
+            Failure::usage(
+                "retention applies the policy of a [[pbx]] profile: give --config FILE.toml \
+                 (and --pbx NAME), or --policy FILE.toml",
+            )
+        })?,
     };
     let policy = pbx.retention.clone().ok_or_else(|| {
         Failure::usage(format!(
-            "{}: [[pbx]] {:?} has no [pbx.retention] policy",
-            args.policy.display(),
+            "[[pbx]] {:?} has no [pbx.retention] policy",
             pbx.name
         ))
     })?;
     policy.check()?;
     let scope = context.scope()?;
     let operator = context.operator(args.operator.as_deref());
-    let _lock = store::lock(&args.store.catalog.file)?;
-    store::existing_catalog(&args.store.catalog.file)?;
+    let store = context.store(&args.store)?;
+    let _lock = store::lock(&store.catalog)?;
+    store::existing_catalog(&store.catalog)?;
     let api = if args.yes {
         context.api().await?
     } else {
@@ -72,7 +69,7 @@ pub async fn run(context: &Context, args: &RetentionArgs) -> Result<Exit, Failur
     };
     let archive = store::archive(
         &api,
-        &args.store,
+        &store,
         &context.settings,
         ArchiveOptions::default()
             .operator(&operator)

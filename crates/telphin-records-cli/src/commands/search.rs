@@ -65,7 +65,7 @@ impl SearchArgs {
 
 pub fn run(context: &Context, args: &SearchArgs) -> Result<Exit, Failure> {
     let query = args.query(context)?;
-    let catalog = store::existing_catalog(&args.catalog.file)?;
+    let catalog = store::existing_catalog(&context.catalog(&args.catalog))?;
     print(context, catalog.search(&query)?)?;
     Ok(Exit::Done)
 }

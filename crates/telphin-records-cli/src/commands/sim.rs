@@ -33,6 +33,14 @@ pub async fn run(args: &SimArgs) -> Result<Exit, Failure> {
             Failure::failed(format!("the simulator cannot listen on {addr}: {error}"))
         })?;
     println!("{}", sim.announcement());
+    let app = &sim.credentials().client;
+    eprintln!(
+        "# Point the commands at it (or use --config deploy/dev.toml --pbx dev):\n\
+         export TELPHIN_BASE_URL={} TELPHIN_CLIENT_ID={} TELPHIN_CLIENT_SECRET={}",
+        sim.base_url(),
+        app.client_id,
+        app.client_secret
+    );
     tokio::signal::ctrl_c()
         .await
         .map_err(|error| Failure::failed(format!("cannot wait for Ctrl-C: {error}")))?;

@@ -24,12 +24,13 @@ pub struct VerifyArgs {
 pub async fn run(context: &Context, args: &VerifyArgs) -> Result<Exit, Failure> {
     let period = when::period(&args.period, context.global.tz)?;
     let scope = context.scope()?;
-    let _lock = store::lock(&args.store.catalog.file)?;
+    let store = context.store(&args.store)?;
+    let _lock = store::lock(&store.catalog)?;
     let api = context.api_without_requests().await?;
     let reporter = Reporter::new(Work::Files, "verify");
     let events = Arc::clone(&reporter);
     let options = ArchiveOptions::default().on_progress(move |event| events.event(event));
-    let archive = store::archive(&api, &args.store, &context.settings, options).await?;
+    let archive = store::archive(&api, &store, &context.settings, options).await?;
     // Verify reads the catalog page by page; a missing or altered object is reported as it is
     // found (above the bar, or in the log).
     let report = archive.verify(scope, period).await?;
