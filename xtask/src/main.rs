@@ -4,6 +4,7 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod fuzz;
+mod homes;
 
 /// A cargo command line and extra environment.
 struct Cargo {
@@ -124,12 +125,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("deps") => report(dependencies()),
+        Some("deps") => report("dependencies", dependencies()),
+        Some("homes") => report("homes", homes::check(&root())),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | cargo xtask deps | cargo xtask bench [--quick] | cargo xtask fuzz [--seconds N]"
+                "usage: cargo xtask ci | cargo xtask deps | cargo xtask homes | cargo xtask bench [--quick] | cargo xtask fuzz [--seconds N]"
             );
             ExitCode::from(2)
         }
@@ -199,6 +201,10 @@ fn clear_overlay_packages() {
 }
 
 fn ci() -> ExitCode {
+    eprintln!("== xtask: homes (SQL and `impl Catalog` only in record-backup's catalog)");
+    if let Err(message) = homes::check(&root()) {
+        return failed("homes", &message);
+    }
     for (i, (name, step)) in CHECKS.iter().enumerate() {
         eprintln!("== xtask: {name} (cargo {})", step.args.join(" "));
         if *name == "publish" {
@@ -259,10 +265,10 @@ fn failed(step: &str, why: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn report(result: Result<(), String>) -> ExitCode {
+fn report(step: &str, result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => failed("dependencies", &message),
+        Err(message) => failed(step, &message),
     }
 }
 

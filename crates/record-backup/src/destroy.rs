@@ -4,7 +4,6 @@
 //! a time.
 
 use chrono::Utc;
-use rusqlite::types::Value as Sql;
 use telphin_records::layers::record_api::AsyncTransport;
 use telphin_records::{Deletion, Error as ApiError, RecordUuid, Scope};
 
@@ -13,25 +12,6 @@ use crate::archive::{Archive, Outcome};
 use crate::budget::Gate;
 use crate::catalog::{ActHeader, Catalog, Cause, Conditions, Cursor, Doomed};
 use crate::error::BackupError;
-
-/// The columns [`doomed_of`] reads, over `record`.
-pub(crate) const DOOMED_COLUMNS: &str = "record.record_uuid, record.init_time_us, \
-     record.object_key, record.stored_size, record.sha256, record.stored_at IS NOT NULL, \
-     record.deleted_from_pbx_at IS NULL";
-
-pub(crate) fn doomed_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Doomed> {
-    Ok(Doomed {
-        record_uuid: row.get(0)?,
-        init_time_us: row.get(1)?,
-        object_key: row.get(2)?,
-        size: row
-            .get::<_, Option<i64>>(3)?
-            .and_then(|s| u64::try_from(s).ok()),
-        sha256: row.get(4)?,
-        kept: row.get(5)?,
-        on_pbx: row.get(6)?,
-    })
-}
 
 /// What destroying `doomed` would do (a dry run's line of the act).
 fn planned(doomed: &Doomed) -> ActRecord {
@@ -55,24 +35,6 @@ fn planned(doomed: &Doomed) -> ActRecord {
         destroyed_at: None,
         audit_seq: None,
         audit_hash: None,
-    }
-}
-
-impl Catalog {
-    /// Up to `limit` rows of `sql`'s `FROM … WHERE` with `conditions`, after `after`, oldest
-    /// first.
-    pub(crate) fn doomed_page(
-        &self,
-        from_where: &str,
-        conditions: &Conditions,
-        limit: usize,
-    ) -> Result<Vec<Doomed>, BackupError> {
-        let sql = format!(
-            "SELECT {DOOMED_COLUMNS} {from_where} AND {} \
-             ORDER BY record.init_time_us, record.record_uuid LIMIT {limit}",
-            conditions.clause()
-        );
-        self.rows(&sql, conditions, doomed_of)
     }
 }
 
@@ -163,16 +125,6 @@ impl Journal<'_> {
             }
         }
         Ok(())
-    }
-}
-
-/// Keyset condition over `record` after `after`, for pages of doomed records.
-pub(crate) fn after_record(conditions: &mut Conditions, after: &Cursor) {
-    if let Some((time, uuid)) = after {
-        conditions.push(
-            "(record.init_time_us, record.record_uuid) > (?, ?)",
-            [Sql::Integer(*time), Sql::Text(uuid.clone())],
-        );
     }
 }
 
@@ -282,11 +234,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         };
         let mut after: Cursor = None;
         loop {
-            let mut conditions = selection.clone();
-            after_record(&mut conditions, &after);
-            let page = self
-                .catalog
-                .doomed_page("FROM record WHERE 1", &conditions, PAGE)?;
+            let page = self.catalog.doomed_page(selection, &after, PAGE)?;
             let Some(last) = page.last() else {
                 return Ok(sweep);
             };

@@ -2,7 +2,6 @@
 //! act and an audit entry per recording; held recordings refused with the hold's reason.
 
 use hmac::{KeyInit as _, Mac as _};
-use rusqlite::types::Value as Sql;
 use telphin_records::Scope;
 use telphin_records::layers::record_api::AsyncTransport;
 
@@ -125,14 +124,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
             number_hash: number_hash.clone(),
         };
         let mut selection = Conditions::default();
-        selection.push(
-            "record.record_uuid IN (SELECT n.record_uuid FROM record_number n \
-             WHERE n.digits_reversed >= ? AND n.digits_reversed < ?)",
-            [
-                Sql::Text(person.from.clone()),
-                Sql::Text(person.until.clone()),
-            ],
-        );
+        selection.with_number_between(&person.from, &person.until);
         if options.dry_run {
             let mut act = DeletionAct::new(
                 AuditAction::Erase,

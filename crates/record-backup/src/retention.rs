@@ -8,7 +8,6 @@
 
 use chrono::{DateTime, Days, Months, NaiveDate, Utc};
 use chrono_tz::Tz;
-use rusqlite::types::Value as Sql;
 use serde::{Deserialize, Serialize};
 use telphin_records::Scope;
 use telphin_records::layers::record_api::AsyncTransport;
@@ -16,7 +15,7 @@ use telphin_records::layers::record_api::AsyncTransport;
 use crate::act::DeletionAct;
 use crate::archive::{Archive, Outcome};
 use crate::catalog::Cause;
-use crate::catalog::{Conditions, ScopeFilter, held, not_held};
+use crate::catalog::{Conditions, Past, ScopeFilter, not_held};
 use crate::chain::AuditAction;
 use crate::destroy::{ActRun, Journal};
 use crate::error::BackupError;
@@ -26,46 +25,6 @@ use crate::purge::{PurgeOptions, PurgeReport};
 /// memory until it is written, so a first application over years of calls goes in steps
 /// (the service applies the policy every day; the command says when more remain).
 pub const EXPIRE_PER_RUN: usize = 50_000;
-
-/// Which records past a cutoff [`Catalog::count_past`] counts.
-#[derive(Debug, Clone, Copy)]
-enum Past {
-    /// Held, and verified and still on the PBX (what purge leaves because of a hold).
-    HeldOnPbx,
-    /// Held (what expiry leaves).
-    Held,
-    /// Not held (what expiry destroys).
-    NotHeld,
-}
-
-impl crate::catalog::Catalog {
-    /// How many records of `selection` that started before `cutoff` are `which`.
-    fn count_past(
-        &self,
-        selection: &Conditions,
-        cutoff: DateTime<Utc>,
-        which: Past,
-    ) -> Result<u64, BackupError> {
-        let mut conditions = selection.clone();
-        conditions.push(
-            "record.init_time_us < ?",
-            [Sql::Integer(cutoff.timestamp_micros())],
-        );
-        let now = Utc::now();
-        match which {
-            Past::HeldOnPbx => {
-                conditions.push(crate::catalog::PURGEABLE, []);
-                held(&mut conditions, now);
-            }
-            Past::Held => held(&mut conditions, now),
-            Past::NotHeld => not_held(&mut conditions, now),
-        }
-        self.count_of(
-            &format!("SELECT count(*) FROM record WHERE {}", conditions.clause()),
-            &conditions,
-        )
-    }
-}
 
 /// The retention policy of one PBX (the `[pbx.retention]` table of the service's
 /// configuration).
@@ -129,32 +88,18 @@ enum Selection {
     Rest(Vec<u64>, Vec<u64>),
 }
 
-fn id(id: u64) -> Sql {
-    Sql::Integer(i64::try_from(id).unwrap_or(i64::MAX))
-}
-
-fn not_in(column: &str, ids: &[u64], conditions: &mut Conditions) {
-    if !ids.is_empty() {
-        let marks = vec!["?"; ids.len()].join(", ");
-        conditions.push(
-            &format!("coalesce(record.{column}, -1) NOT IN ({marks})"),
-            ids.iter().map(|i| id(*i)),
-        );
-    }
-}
-
 impl Selection {
     fn conditions(&self) -> Conditions {
         let mut conditions = Conditions::default();
         match self {
-            Selection::Extension(e) => conditions.push("record.extension_id = ?", [id(*e)]),
+            Selection::Extension(e) => conditions.on_extension(*e),
             Selection::Group(g, except) => {
-                conditions.push("record.extension_group_owner_id = ?", [id(*g)]);
-                not_in("extension_id", except, &mut conditions);
+                conditions.in_group(*g);
+                conditions.not_on_extensions(except);
             }
             Selection::Rest(extensions, groups) => {
-                not_in("extension_id", extensions, &mut conditions);
-                not_in("extension_group_owner_id", groups, &mut conditions);
+                conditions.not_on_extensions(extensions);
+                conditions.not_in_groups(groups);
             }
         }
         conditions
@@ -440,10 +385,7 @@ impl<T: AsyncTransport + 'static> Archive<T> {
                     ..run.header.cause.clone()
                 };
                 let mut conditions = selection.clone();
-                conditions.push(
-                    "record.init_time_us < ?",
-                    [Sql::Integer(cutoff.timestamp_micros())],
-                );
+                conditions.started_before(cutoff);
                 not_held(&mut conditions, Utc::now());
                 let before = run.destroyed;
                 let sweep = self

@@ -108,10 +108,10 @@ impl Catalog {
             let transaction =
                 connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if doomed.kept {
-                let month = doomed.call_time().format("%Y-%m").to_string();
+                // Its month's manifest lists it: written again without it.
                 transaction
-                    .prepare_cached("INSERT OR IGNORE INTO manifest_dirty (month) VALUES (?1)")?
-                    .execute([month])?;
+                    .prepare_cached(super::write::DIRTY)?
+                    .execute([&doomed.record_uuid])?;
             }
             forget_numbers(&transaction, &doomed.record_uuid)?;
             transaction

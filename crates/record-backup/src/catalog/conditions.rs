@@ -49,6 +49,54 @@ impl Conditions {
         self.params.extend(values);
     }
 
+    /// Calls that started before `cutoff`.
+    pub(crate) fn started_before(&mut self, cutoff: chrono::DateTime<chrono::Utc>) {
+        self.push(
+            "record.init_time_us < ?",
+            [Sql::Integer(cutoff.timestamp_micros())],
+        );
+    }
+
+    /// Calls of the extension `extension`.
+    pub(crate) fn on_extension(&mut self, extension: u64) {
+        self.push("record.extension_id = ?", [id(extension)]);
+    }
+
+    /// Calls of the extension group `group`.
+    pub(crate) fn in_group(&mut self, group: u64) {
+        self.push("record.extension_group_owner_id = ?", [id(group)]);
+    }
+
+    /// Calls of none of `extensions` (a call without an extension is of none).
+    pub(crate) fn not_on_extensions(&mut self, extensions: &[u64]) {
+        self.not_in("extension_id", extensions);
+    }
+
+    /// Calls of none of `groups`.
+    pub(crate) fn not_in_groups(&mut self, groups: &[u64]) {
+        self.not_in("extension_group_owner_id", groups);
+    }
+
+    fn not_in(&mut self, column: &str, ids: &[u64]) {
+        if !ids.is_empty() {
+            let marks = vec!["?"; ids.len()].join(", ");
+            self.push(
+                &format!("coalesce(record.{column}, -1) NOT IN ({marks})"),
+                ids.iter().map(|i| id(*i)),
+            );
+        }
+    }
+
+    /// Calls with a number whose reversed digits are in `[from, until)`: a person's number,
+    /// whatever way it was written (see [`PersonNumber`](super::PersonNumber)).
+    pub(crate) fn with_number_between(&mut self, from: &str, until: &str) {
+        self.push(
+            "record.record_uuid IN (SELECT n.record_uuid FROM record_number n \
+             WHERE n.digits_reversed >= ? AND n.digits_reversed < ?)",
+            [Sql::Text(from.to_owned()), Sql::Text(until.to_owned())],
+        );
+    }
+
     pub(crate) fn scope(&mut self, filter: ScopeFilter) {
         match filter {
             ScopeFilter::All => {}

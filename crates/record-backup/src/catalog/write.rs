@@ -11,7 +11,7 @@ use super::{Catalog, numbers};
 use crate::error::BackupError;
 
 /// Marks the month of `record_uuid` as needing a new manifest.
-const DIRTY: &str = "INSERT OR IGNORE INTO manifest_dirty (month) \
+pub(super) const DIRTY: &str = "INSERT OR IGNORE INTO manifest_dirty (month) \
      SELECT strftime('%Y-%m', init_time_us / 1000000, 'unixepoch') FROM record WHERE record_uuid = ?1";
 
 impl Catalog {

@@ -2,12 +2,10 @@
 
 use std::path::Path;
 
-use chrono::Utc;
 use futures_util::StreamExt as _;
-use rusqlite::params;
 
-use super::{MANIFEST_PREFIX, ManifestLine, ManifestReader};
-use crate::catalog::{Catalog, forget_numbers, index_record, json_of, time_text};
+use super::{MANIFEST_PREFIX, ManifestReader};
+use crate::catalog::Catalog;
 use crate::error::BackupError;
 use crate::target::Target;
 
@@ -56,50 +54,6 @@ pub async fn rebuild_catalog(
         "catalog rebuilt from the target"
     );
     // What the manifests held, less what the log proves destroyed since.
-    let restored = catalog.count_of(
-        "SELECT count(*) FROM record",
-        &crate::catalog::Conditions::default(),
-    )?;
+    let restored = catalog.record_count()?;
     Ok((catalog, restored))
-}
-
-impl Catalog {
-    /// Restores records and their states from manifest lines, in one transaction, with their
-    /// numbers indexed for search.
-    fn restore(&self, lines: &[ManifestLine]) -> Result<(), BackupError> {
-        let now = time_text(Utc::now());
-        self.with(|connection| {
-            let transaction =
-                connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            {
-                let mut insert = transaction.prepare_cached(
-                    "INSERT INTO record (record_uuid, init_time_us, record_json, first_listed_at, \
-                     last_listed_at, object_key, stored_size, sha256, stored_at, verified_at, \
-                     deleted_from_pbx_at) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
-                     ON CONFLICT (record_uuid) DO UPDATE SET init_time_us = excluded.init_time_us, \
-                     record_json = excluded.record_json, object_key = excluded.object_key, \
-                     stored_size = excluded.stored_size, sha256 = excluded.sha256, \
-                     stored_at = excluded.stored_at, verified_at = excluded.verified_at, \
-                     deleted_from_pbx_at = excluded.deleted_from_pbx_at",
-                )?;
-                for line in lines {
-                    forget_numbers(&transaction, &line.record_uuid)?;
-                    insert.execute(params![
-                        line.record_uuid,
-                        line.record.init_time_gmt.instant().timestamp_micros(),
-                        json_of(&line.record)?,
-                        now,
-                        line.object_key,
-                        i64::try_from(line.size).unwrap_or(i64::MAX),
-                        line.sha256,
-                        time_text(line.stored_at),
-                        line.verified_at.map(time_text),
-                        line.deleted_from_pbx_at.map(time_text),
-                    ])?;
-                    index_record(&transaction, &line.record)?;
-                }
-            }
-            transaction.commit()
-        })
-    }
 }
