@@ -323,9 +323,10 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff).
     #[command(
-        after_help = "Example:\n  telphin-records manpage > /usr/share/man/man1/telphin-records.1"
+        after_help = "Examples:\n  telphin-records manpage > /usr/share/man/man1/telphin-records.1\n  \
+        telphin-records manpage --dir /usr/share/man/man1   # every subcommand's page too"
     )]
-    Manpage,
+    Manpage(completions::ManpageArgs),
     /// Serve a simulated PBX over HTTP and print its address and credentials as JSON.
     #[command(after_help = "Example:\n  telphin-records sim --addr 127.0.0.1:18080")]
     Sim(sim::SimArgs),

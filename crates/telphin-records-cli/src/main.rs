@@ -118,7 +118,7 @@ async fn run(context: &Context, command: &Command) -> Result<Exit, Failure> {
         Command::Sim(args) => sim::run(args).await,
         Command::HashPassword(args) => password::run(args),
         Command::Completions(args) => completions::run(args),
-        Command::Manpage => completions::manpage(),
+        Command::Manpage(args) => completions::manpage(args),
         Command::Serve(args) => {
             serve::run(
                 context.global.config.as_deref(),

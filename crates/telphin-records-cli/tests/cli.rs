@@ -815,6 +815,35 @@ fn completions_and_man_page() {
     );
     assert!(page.contains(".TH telphin-records 1"), "a section-1 page");
     assert!(page.contains("serve") && page.contains("backup"));
+    // Every page the top one names is written by --dir.
+    let dir = tempfile::tempdir().unwrap();
+    out(&["manpage", "--dir", dir.path().to_str().unwrap()]);
+    for name in [
+        "telphin-records.1",
+        "telphin-records-backup.1",
+        "telphin-records-hold-add.1",
+        "telphin-records-serve.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(text.contains(".TH"), "{name}");
+    }
+    for named in page.split("telphin\\-records\\-").skip(1) {
+        let sub: String = named
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '\\' || *c == '-')
+            .collect();
+        let file = format!(
+            "telphin-records-{}.1",
+            sub.replace("\\-", "-")
+                .trim_end_matches('(')
+                .trim_end_matches('-')
+        );
+        assert!(
+            dir.path().join(&file).exists(),
+            "the top page names {file}, which is written"
+        );
+    }
 }
 
 /// A backup killed with SIGKILL in the middle of its transfers, then run again: every file is

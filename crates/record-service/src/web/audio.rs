@@ -12,6 +12,7 @@ use futures_util::StreamExt as _;
 use record_backup::{Access, AccessAction};
 use serde::Deserialize;
 
+use super::error::{For, WebError};
 use super::pages::on_catalog;
 use super::{FileViewer, Peer, Web};
 use crate::metrics;
@@ -96,22 +97,12 @@ pub(crate) async fn audio(
     Query(query): Query<AudioQuery>,
     method: Method,
     headers: HeaderMap,
-) -> Response {
-    let Some(pbx) = web.pbx(&name) else {
-        return (StatusCode::NOT_FOUND, "no such PBX\n").into_response();
-    };
+) -> Result<Response, WebError> {
+    let pbx = web.pbx_for(&name, &For::File)?;
     let wanted = uuid.clone();
-    let entry = match on_catalog(pbx, move |catalog| catalog.entry(&wanted)).await {
-        Ok(entry) => entry,
-        Err(error) => {
-            tracing::warn!(pbx = %name, %error, "the catalog could not be read for a recording");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the archive cannot answer now\n",
-            )
-                .into_response();
-        }
-    };
+    let entry = on_catalog(pbx, move |catalog| catalog.entry(&wanted))
+        .await
+        .map_err(|error| WebError::archive(&For::File, &pbx.name, &error))?;
     let Some((entry, key, size)) = entry.and_then(|entry| {
         let key = entry
             .state
@@ -121,11 +112,11 @@ pub(crate) async fn audio(
         let size = entry.state.size?;
         Some((entry, key, size))
     }) else {
-        return (
-            StatusCode::NOT_FOUND,
-            "the archive does not hold this recording\n",
-        )
-            .into_response();
+        return Err(WebError::not_found(
+            &For::File,
+            "",
+            "the archive does not hold this recording",
+        ));
     };
     let etag = format!("\"{}\"", entry.state.sha256.as_deref().unwrap_or("unknown"));
     let part = part_of(&headers, size, &etag);
@@ -141,11 +132,11 @@ pub(crate) async fn audio(
     };
     if part == Part::Unsatisfiable {
         answered(StatusCode::RANGE_NOT_SATISFIABLE);
-        return (
+        return Ok((
             StatusCode::RANGE_NOT_SATISFIABLE,
             [(header::CONTENT_RANGE, format!("bytes */{size}"))],
         )
-            .into_response();
+            .into_response());
     }
     let download = query.download.is_some();
     let (status, start, end) = match part {
@@ -191,7 +182,7 @@ pub(crate) async fn audio(
     };
     // A HEAD reads nothing and is no playback.
     if method == Method::HEAD {
-        return head(status);
+        return Ok(head(status));
     }
     // The log first: a playback the log cannot hold is not served.
     let access = Access::now(
@@ -206,11 +197,11 @@ pub(crate) async fn audio(
     );
     if let Err(error) = on_catalog(pbx, move |catalog| catalog.log_access(&access)).await {
         tracing::warn!(pbx = %name, %error, "the access log could not be written: the recording is not served");
-        return (
+        return Err(WebError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "the access log cannot be written now\n",
-        )
-            .into_response();
+            &For::File,
+            "the access log cannot be written now",
+        ));
     }
     let stream = if start == end {
         None
@@ -219,19 +210,19 @@ pub(crate) async fn audio(
             Ok(Some(stream)) => Some(stream),
             Ok(None) => {
                 tracing::warn!(pbx = %name, record = %uuid, "the catalog's object is missing from the target");
-                return (
+                return Err(WebError::new(
                     StatusCode::NOT_FOUND,
-                    "the recording's file is missing from the archive\n",
-                )
-                    .into_response();
+                    &For::File,
+                    "the recording's file is missing from the archive",
+                ));
             }
             Err(error) => {
                 tracing::warn!(pbx = %name, %error, "the target could not be read for a recording");
-                return (
+                return Err(WebError::new(
                     StatusCode::BAD_GATEWAY,
-                    "the archive's storage cannot be read now\n",
-                )
-                    .into_response();
+                    &For::File,
+                    "the archive's storage cannot be read now",
+                ));
             }
         }
     };
@@ -252,7 +243,7 @@ pub(crate) async fn audio(
     };
     let mut response = head(status);
     *response.body_mut() = body;
-    response
+    Ok(response)
 }
 
 #[cfg(test)]

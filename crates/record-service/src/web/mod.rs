@@ -9,6 +9,7 @@
 mod audio;
 mod auth;
 mod charts;
+mod error;
 mod lang;
 mod layout;
 mod overview;

@@ -15,8 +15,9 @@ use record_backup::{CallHour, MonthStorage};
 use serde::Deserialize;
 
 use super::charts::{self, Bars, Series};
+use super::error::{For, WebError};
 use super::layout::{self, page, word};
-use super::pages::{internal, on_catalog};
+use super::pages::on_catalog;
 use super::{Lang, PageViewer, Web};
 use crate::pbx::Pbx;
 
@@ -78,7 +79,8 @@ pub(crate) async fn overview(
     State(web): State<Arc<Web>>,
     PageViewer { viewer, lang }: PageViewer,
     Query(days): Query<Days>,
-) -> Response {
+) -> Result<Response, WebError> {
+    let to = For::Page(lang, viewer.clone());
     let end = days.end;
     let days = if days.days == Some(90) { 90 } else { 30 };
     let tz = viewer.tz;
@@ -105,10 +107,8 @@ pub(crate) async fn overview(
             })
         })
         .await;
-        match figures {
-            Ok(figures) => sections.push(section(pbx, &figures, &dates, tz, lang)),
-            Err(error) => return internal(lang, &viewer, &pbx.name, &error),
-        }
+        let figures = figures.map_err(|error| WebError::archive(&to, &pbx.name, &error))?;
+        sections.push(section(pbx, &figures, &dates, tz, lang));
     }
     let title = lang.t("overview.title");
     let body = html! {
@@ -124,14 +124,14 @@ pub(crate) async fn overview(
         }
         @for section in &sections { (section) }
     };
-    page(
+    Ok(page(
         lang,
         Some(&viewer),
         &title,
         &format!("/overview?days={days}{end_query}"),
         body,
     )
-    .into_response()
+    .into_response())
 }
 
 fn legend(lang: Lang, kind: &str, series: &[(String, Vec<u64>)]) -> Markup {

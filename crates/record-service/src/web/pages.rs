@@ -16,6 +16,7 @@ use serde::Deserialize;
 use telphin_records::{ExtensionId, Period, Scope};
 
 use super::auth::Login;
+use super::error::{For, WebError};
 use super::layout::{self, page, time_in, word};
 use super::{FileViewer, Lang, PageViewer, Peer, Web, url_encode};
 use crate::pbx::Pbx;
@@ -53,22 +54,6 @@ pub(crate) fn problem(
         p.message { (message) }
     };
     (status, page(lang, viewer, &title, "/search", body)).into_response()
-}
-
-/// An archive that cannot answer: logged here, said plainly there.
-pub(crate) fn internal(
-    lang: Lang,
-    viewer: &super::Viewer,
-    pbx: &str,
-    error: &BackupError,
-) -> Response {
-    tracing::warn!(%pbx, %error, "the web page's read of the catalog failed");
-    problem(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        lang,
-        Some(viewer),
-        &lang.t("error.internal"),
-    )
 }
 
 #[derive(Deserialize, Default)]
@@ -310,20 +295,10 @@ pub(crate) async fn search(
     State(web): State<Arc<Web>>,
     PageViewer { viewer, lang }: PageViewer,
     Query(form): Query<SearchForm>,
-) -> Response {
+) -> Result<Response, WebError> {
     let mut form = form;
-    let Some(pbx) = (if form.pbx.is_empty() {
-        web.pbxs.first()
-    } else {
-        web.pbx(&form.pbx)
-    }) else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            lang,
-            Some(&viewer),
-            &lang.t("error.unknown_pbx"),
-        );
-    };
+    let to = For::Page(lang, viewer.clone());
+    let pbx = web.pbx_for(&form.pbx, &to)?;
     form.pbx = pbx.name.clone();
     let here = format!("/search?{}", form.query_string(&form.order));
     let query = match form.query(viewer.tz, lang) {
@@ -332,11 +307,11 @@ pub(crate) async fn search(
             let message = rust_i18n::t!("error.bad_request", locale = lang.code(), reason = reason);
             let body = html! { (search_form(&web, &form, lang)) p.message { (message) } };
             let title = lang.t("search.title");
-            return (
+            return Ok((
                 StatusCode::BAD_REQUEST,
                 page(lang, Some(&viewer), &title, &here, body),
             )
-                .into_response();
+                .into_response());
         }
     };
     let found = on_catalog(pbx, move |catalog| {
@@ -354,21 +329,17 @@ pub(crate) async fn search(
         })
     })
     .await;
-    let found = match found {
-        Ok(found) => found,
-        Err(BackupError::InvalidOption(reason)) => {
-            let message = rust_i18n::t!("error.bad_request", locale = lang.code(), reason = reason);
-            return problem(StatusCode::BAD_REQUEST, lang, Some(&viewer), &message);
-        }
-        Err(error) => return internal(lang, &viewer, &pbx.name, &error),
-    };
+    let found = found.map_err(|error| match error {
+        BackupError::InvalidOption(reason) => WebError::bad_request(&to, &reason),
+        error => WebError::archive(&to, &pbx.name, &error),
+    })?;
     let title = lang.t("search.title");
     let body = html! {
         h1 { (title) }
         (search_form(&web, &form, lang))
         (results(&form, &found, &pbx.name, viewer.tz, lang))
     };
-    page(lang, Some(&viewer), &title, &here, body).into_response()
+    Ok(page(lang, Some(&viewer), &title, &here, body).into_response())
 }
 
 fn search_form(web: &Web, form: &SearchForm, lang: Lang) -> Markup {
@@ -528,34 +499,18 @@ pub(crate) async fn recording(
     State(web): State<Arc<Web>>,
     PageViewer { viewer, lang }: PageViewer,
     Path((name, uuid)): Path<(String, String)>,
-) -> Response {
-    let Some(pbx) = web.pbx(&name) else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            lang,
-            Some(&viewer),
-            &lang.t("error.unknown_pbx"),
-        );
-    };
+) -> Result<Response, WebError> {
+    let to = For::Page(lang, viewer.clone());
+    let pbx = web.pbx_for(&name, &to)?;
     let wanted = uuid.clone();
-    let read = on_catalog(pbx, move |catalog| {
+    let (entry, accesses) = on_catalog(pbx, move |catalog| {
         let entry = catalog.entry(&wanted)?;
         let accesses = catalog.accesses_of(&wanted, ACCESS_SHOWN)?;
         Ok((entry, accesses))
     })
-    .await;
-    let (entry, accesses) = match read {
-        Ok(read) => read,
-        Err(error) => return internal(lang, &viewer, &pbx.name, &error),
-    };
-    let Some(entry) = entry else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            lang,
-            Some(&viewer),
-            &lang.t("recording.not_found"),
-        );
-    };
+    .await
+    .map_err(|error| WebError::archive(&to, &pbx.name, &error))?;
+    let entry = entry.ok_or_else(|| WebError::not_found(&to, "recording.not_found", ""))?;
     let tz = viewer.tz;
     let record = &entry.record;
     let state = &entry.state;
@@ -616,7 +571,7 @@ pub(crate) async fn recording(
         }
         p { a href={ (base) "/access.csv" } { (lang.t("recording.access_csv")) } }
     };
-    page(lang, Some(&viewer), &title, &base, body).into_response()
+    Ok(page(lang, Some(&viewer), &title, &base, body).into_response())
 }
 
 /// The CSV header of the access log.
@@ -665,32 +620,24 @@ pub(crate) async fn recording_access_csv(
     State(web): State<Arc<Web>>,
     FileViewer(_viewer): FileViewer,
     Path((name, uuid)): Path<(String, String)>,
-) -> Response {
-    let Some(pbx) = web.pbx(&name) else {
-        return (StatusCode::NOT_FOUND, "no such PBX\n").into_response();
-    };
+) -> Result<Response, WebError> {
+    let pbx = web.pbx_for(&name, &For::File)?;
     let wanted = uuid.clone();
-    match on_catalog(pbx, move |catalog| catalog.accesses_of(&wanted, usize::MAX)).await {
-        Ok(lines) => {
-            let mut text = CSV_HEADER.to_owned();
-            for access in lines.iter().rev() {
-                text.push_str(&csv_line(access));
-            }
-            let safe: String = uuid
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-                .collect();
-            csv_response(&format!("access-{safe}.csv"), Body::from(text))
-        }
-        Err(error) => {
-            tracing::warn!(pbx = %name, %error, "the access log could not be read");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the access log cannot be read now\n",
-            )
-                .into_response()
-        }
+    let lines = on_catalog(pbx, move |catalog| catalog.accesses_of(&wanted, usize::MAX))
+        .await
+        .map_err(|error| WebError::archive(&For::File, &pbx.name, &error))?;
+    let mut text = CSV_HEADER.to_owned();
+    for access in lines.iter().rev() {
+        text.push_str(&csv_line(access));
     }
+    let safe: String = uuid
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    Ok(csv_response(
+        &format!("access-{safe}.csv"),
+        Body::from(text),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -706,22 +653,18 @@ pub(crate) async fn access_csv(
     State(web): State<Arc<Web>>,
     FileViewer(viewer): FileViewer,
     Query(period): Query<AccessPeriod>,
-) -> Response {
-    let pbx = match period.pbx.as_deref() {
-        Some(name) => web.pbx(name),
-        None => web.pbxs.first(),
-    };
-    let Some(pbx) = pbx else {
-        return (StatusCode::NOT_FOUND, "no such PBX\n").into_response();
-    };
+) -> Result<Response, WebError> {
+    let pbx = web.pbx_for(period.pbx.as_deref().unwrap_or_default(), &For::File)?;
     let tz = viewer.tz;
     let today = Utc::now().with_timezone(&tz).date_naive();
     let from = match period.from.as_deref().filter(|f| !f.is_empty()) {
         Some(text) => match layout::parse_day(text).and_then(|d| layout::start_of(d, tz)) {
             Some(at) => at,
             None => {
-                return (StatusCode::BAD_REQUEST, "from: a date such as 2026-03-01\n")
-                    .into_response();
+                return Err(WebError::bad_request(
+                    &For::File,
+                    "from: a date such as 2026-03-01",
+                ));
             }
         },
         None => layout::start_of(today - chrono::Duration::days(30), tz).unwrap_or_default(),
@@ -733,11 +676,10 @@ pub(crate) async fn access_csv(
         {
             Some(at) => at,
             None => {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    "until: a date such as 2026-03-31\n",
-                )
-                    .into_response();
+                return Err(WebError::bad_request(
+                    &For::File,
+                    "until: a date such as 2026-03-31",
+                ));
             }
         },
         None => Utc::now() + chrono::Duration::seconds(1),
@@ -779,7 +721,7 @@ pub(crate) async fn access_csv(
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|item| (item, receiver))
     });
-    csv_response("access.csv", Body::from_stream(stream))
+    Ok(csv_response("access.csv", Body::from_stream(stream)))
 }
 
 #[cfg(test)]
