@@ -20,8 +20,7 @@ use crate::checkpoint::Checkpoint;
 use crate::error::BackupError;
 use crate::target::Target;
 
-/// Where the target keeps the deletion acts; no object name may start with it.
-pub const ACTS_PREFIX: &str = "_acts";
+pub use crate::layout::ACTS_PREFIX;
 
 /// Where a record was destroyed, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -236,8 +235,7 @@ impl DeletionAct {
             ("json", self.to_json()?.into_bytes()),
             ("csv", self.to_csv()?),
         ] {
-            let mut upload =
-                target.upload(&format!("{ACTS_PREFIX}/{}.{extension}", self.act_id))?;
+            let mut upload = target.upload(&crate::layout::act_key(&self.act_id, extension))?;
             upload.push(Bytes::from(bytes)).await?;
             upload.finish().await?;
         }

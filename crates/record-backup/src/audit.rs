@@ -54,13 +54,7 @@ pub(crate) async fn export(catalog: &Catalog, target: &Target) -> Result<(), Bac
     Ok(())
 }
 
-/// The target's object of the checkpoint of `size` entries.
-fn checkpoint_name(size: u64) -> String {
-    format!("{AUDIT_PREFIX}/{CHECKPOINT_PREFIX}{size:012}.json")
-}
-
-/// The start of a checkpoint's name under `_audit/`.
-const CHECKPOINT_PREFIX: &str = "checkpoint-";
+use crate::layout::{CHECKPOINT_PREFIX, checkpoint_key as checkpoint_name};
 
 /// The checkpoints the target holds, smallest first; one that cannot be read is skipped
 /// with a warning (a check names what it lacks).
@@ -97,7 +91,7 @@ async fn export_entries(catalog: &Catalog, target: &Target) -> Result<(), Backup
         return Ok(());
     };
     let first = *first;
-    let mut upload = target.upload(&format!("{AUDIT_PREFIX}/{first:012}.jsonl"))?;
+    let mut upload = target.upload(&crate::layout::audit_segment_key(first))?;
     let mut last = first;
     while let Some((seq, _)) = page.last() {
         last = *seq;

@@ -16,8 +16,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::digest::hex;
 
-/// Where the target's copy of the audit log lives; no object name may start with it.
-pub const AUDIT_PREFIX: &str = "_audit";
+pub use crate::layout::AUDIT_PREFIX;
 
 /// The `prev` of the first entry.
 pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

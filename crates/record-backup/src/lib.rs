@@ -63,6 +63,7 @@ mod digest;
 mod erase;
 mod error;
 mod keep;
+mod layout;
 mod lock;
 mod manifest;
 mod naming;

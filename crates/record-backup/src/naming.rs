@@ -7,10 +7,8 @@ use hmac::{KeyInit as _, Mac as _};
 use sha2::Digest as _;
 use telphin_records::Record;
 
-use crate::act::ACTS_PREFIX;
-use crate::chain::AUDIT_PREFIX;
 use crate::error::BackupError;
-use crate::manifest::MANIFEST_PREFIX;
+use crate::layout::RESERVED;
 
 /// The default object-name template.
 pub const DEFAULT_TEMPLATE: &str = "{yyyy}/{mm}/{dd}/{HHMMSS}_{flow}_{from}_{to}_{record_uuid}.mp3";
@@ -175,18 +173,9 @@ impl NameTemplate {
         {
             return Err(invalid("empty, `.` and `..` folders are not allowed"));
         }
-        if shape.split('/').next() == Some(MANIFEST_PREFIX) {
-            return Err(invalid(&format!(
-                "`{MANIFEST_PREFIX}/` holds the manifests"
-            )));
-        }
-        if shape.split('/').next() == Some(AUDIT_PREFIX) {
-            return Err(invalid(&format!("`{AUDIT_PREFIX}/` holds the audit log")));
-        }
-        if shape.split('/').next() == Some(ACTS_PREFIX) {
-            return Err(invalid(&format!(
-                "`{ACTS_PREFIX}/` holds the deletion acts"
-            )));
+        let first = shape.split('/').next();
+        if let Some((place, holds)) = RESERVED.iter().find(|(place, _)| first == Some(place)) {
+            return Err(invalid(&format!("`{place}/` holds {holds}")));
         }
         Ok(NameTemplate { parts })
     }

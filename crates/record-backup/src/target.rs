@@ -375,9 +375,7 @@ impl Target {
     }
 }
 
-/// The start of the names of the objects [`Target::probe`] stores and removes (never a
-/// record's name: those hold no dot folder).
-pub const PROBE_KEY: &str = ".telphin-records/probe";
+pub use crate::layout::PROBE_KEY;
 
 /// Whether a file name is one of `object_store`'s staged uploads: `name#N`.
 fn is_staged(name: &str) -> bool {

@@ -15,7 +15,7 @@ use crate::catalog::CatalogEntry;
 pub use rebuild::rebuild_catalog;
 
 /// Where the target's manifests live; no object name may start with it.
-pub(crate) const MANIFEST_PREFIX: &str = "_manifest";
+pub(crate) use crate::layout::{MANIFEST_PREFIX, manifest_key};
 
 /// One kept record in a manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,11 +52,6 @@ impl ManifestLine {
             record: entry.record.clone(),
         })
     }
-}
-
-/// The object name of `month`'s manifest (`YYYY-MM`).
-pub(crate) fn manifest_key(month: &str) -> String {
-    format!("{MANIFEST_PREFIX}/{month}.jsonl")
 }
 
 /// Appends `lines` to a manifest's text: one JSON object per line.
