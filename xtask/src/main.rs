@@ -54,6 +54,7 @@ const CHECKS: &[(&str, Cargo)] = &[
 const FEATURE_SETS: &[&str] = &[
     "",
     "blocking,rustls",
+    "ureq,rustls",
     "async,rustls",
     "blocking,async,native-tls",
     "tokio",

@@ -93,4 +93,29 @@ impl crate::ClientBuilder {
         let transport = transport_blocking::HttpTransport::with_timeouts(connect, read);
         self.build_blocking_with(transport)
     }
+
+    /// A blocking client over ureq 3 (feature `ureq`), with this configuration's timeouts
+    /// and the environment's proxy, as ureq reads it. The built-in transport
+    /// ([`build_blocking`](Self::build_blocking)) is the default for a reason: it logs
+    /// nothing, while ureq logs every byte it sends and receives — tokens and secrets
+    /// included — at TRACE level. **Keep the `ureq` and `ureq_proto` targets below TRACE** in
+    /// your logger when you use this one.
+    ///
+    /// ```no_run
+    /// use telphin_records::{ClientBuilder, Credentials};
+    ///
+    /// let client = ClientBuilder::new(Credentials::client_credentials("app-id", "app-secret"))
+    ///     .build_blocking_ureq()?;
+    /// # let _ = client;
+    /// # Ok::<(), telphin_records::Error>(())
+    /// ```
+    #[cfg(feature = "ureq")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ureq")))]
+    pub fn build_blocking_ureq(
+        self,
+    ) -> Result<BlockingClient<transport_blocking::UreqTransport>, Error> {
+        let (connect, read) = self.timeouts_of();
+        let transport = transport_blocking::UreqTransport::with_timeouts(connect, read);
+        self.build_blocking_with(transport)
+    }
 }
