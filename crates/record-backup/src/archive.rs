@@ -223,6 +223,38 @@ impl<T: AsyncTransport + 'static> Archive<T> {
         }
     }
 
+    /// Opens the archive whose catalog is the file at `catalog` — the one way the commands
+    /// and the service open one: the catalog's lock first (a second run on it stops at once,
+    /// [`BackupError::CatalogBusy`]), its folder made owner-only when missing, then the
+    /// catalog, signing its audit log with `signer` when given. The lock is held as long as
+    /// the returned [`CatalogLock`](crate::CatalogLock) lives.
+    pub fn open(
+        client: Client<T>,
+        target: Target,
+        catalog: &std::path::Path,
+        signer: Option<crate::AuditSigningKey>,
+        options: ArchiveOptions,
+    ) -> Result<(Self, crate::CatalogLock), BackupError> {
+        let lock = crate::CatalogLock::acquire(catalog)?;
+        Archive::open_locked(lock, client, target, signer, options)
+    }
+
+    /// [`open`](Self::open) under a lock taken before (a command takes it first, so that a
+    /// busy catalog stops it before anything else).
+    pub fn open_locked(
+        lock: crate::CatalogLock,
+        client: Client<T>,
+        target: Target,
+        signer: Option<crate::AuditSigningKey>,
+        options: ArchiveOptions,
+    ) -> Result<(Self, crate::CatalogLock), BackupError> {
+        let mut opened = Catalog::open(lock.catalog())?;
+        if let Some(key) = signer {
+            opened = opened.signing_audit_with(key);
+        }
+        Ok((Archive::new(client, target, opened, options), lock))
+    }
+
     /// The catalog (for [`Catalog::search`] and [`Catalog::entry`]).
     pub fn catalog(&self) -> &Catalog {
         &self.catalog

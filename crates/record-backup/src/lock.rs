@@ -18,6 +18,7 @@ use crate::error::BackupError;
 pub struct CatalogLock {
     _file: File,
     path: PathBuf,
+    catalog: PathBuf,
 }
 
 impl CatalogLock {
@@ -38,7 +39,11 @@ impl CatalogLock {
                 source,
             })?;
         match file.try_lock() {
-            Ok(()) => Ok(CatalogLock { _file: file, path }),
+            Ok(()) => Ok(CatalogLock {
+                _file: file,
+                path,
+                catalog: catalog.to_path_buf(),
+            }),
             Err(std::fs::TryLockError::WouldBlock) => Err(BackupError::CatalogBusy {
                 catalog: catalog.to_path_buf(),
                 lock: path,
@@ -52,6 +57,11 @@ impl CatalogLock {
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The catalog it locks.
+    pub fn catalog(&self) -> &Path {
+        &self.catalog
     }
 }
 

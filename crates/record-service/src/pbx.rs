@@ -4,9 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike as _, Utc};
-use record_backup::{
-    Archive, ArchiveOptions, BackupError, BackupReport, Catalog, Naming, Outcome, Target,
-};
+use record_backup::{Archive, ArchiveOptions, BackupError, BackupReport, Outcome};
 use telphin_records::layers::transport_async::ReqwestTransport;
 use telphin_records::{ClientBuilder, Period, Scope, YearMonth};
 use tokio::sync::{Notify, watch};
@@ -73,23 +71,8 @@ impl Pbx {
         };
         let scope = config.scope;
         let budget = config.budget();
-        let tz = config.tz;
-        let template = config.names.clone();
-        let mut naming = Naming::new(template, tz);
-        if let Some(key) = config.name_key()? {
-            naming = naming.hash_numbers(key.expose().as_bytes().to_vec());
-        }
-        let lock = record_backup::CatalogLock::acquire(&config.catalog).map_err(archive_error)?;
-        let mut catalog = Catalog::open(&config.catalog).map_err(archive_error)?;
-        if let Some(key) = signer {
-            catalog = catalog.signing_audit_with(key.clone());
-        }
-        let options = config.target_options()?;
-        let target = Target::from_url(
-            &config.target,
-            options.iter().map(|(k, v)| (k.as_str(), v.expose())),
-        )
-        .map_err(archive_error)?;
+        let naming = config.naming()?;
+        let target = config.target()?;
         let mut builder = ClientBuilder::new(config.credentials()?);
         if let Some(base) = &config.base_url {
             builder = builder.base_url(base);
@@ -109,6 +92,9 @@ impl Pbx {
             .verify_after_storing(true)
             // Written by the daily reconcile and at the stop: a month's manifest is whole.
             .manifests_after_each_run(false);
+        let (archive, lock) =
+            Archive::open(client, target, &config.catalog, signer.cloned(), options)
+                .map_err(archive_error)?;
         let since = config
             .since
             .and_then(|day| day.and_hms_opt(0, 0, 0))
@@ -117,7 +103,7 @@ impl Pbx {
             event_secret: config.event_secret()?,
             name,
             scope,
-            archive: Archive::new(client, target, catalog, options),
+            archive,
             wake: Notify::new(),
             status: Mutex::new(Status::default()),
             since,

@@ -250,6 +250,29 @@ impl PbxConfig {
         .map(Some)
     }
 
+    /// How it names objects: its template, its time zone, and its numbers hashed when
+    /// `hash_numbers` says so.
+    pub fn naming(&self) -> Result<record_backup::Naming, ConfigError> {
+        let naming = record_backup::Naming::new(self.names.clone(), self.tz);
+        Ok(match self.name_key()? {
+            Some(key) => naming.hash_numbers(key.expose().as_bytes().to_vec()),
+            None => naming,
+        })
+    }
+
+    /// Its target, with its options (their secrets read).
+    pub fn target(&self) -> Result<record_backup::Target, crate::ServiceError> {
+        let options = self.target_options()?;
+        record_backup::Target::from_url(
+            &self.target,
+            options.iter().map(|(k, v)| (k.as_str(), v.expose())),
+        )
+        .map_err(|source| crate::ServiceError::Archive {
+            pbx: self.name.clone(),
+            source,
+        })
+    }
+
     /// The target's options, those named `…_file` and `…_env` read.
     pub fn target_options(&self) -> Result<Vec<(String, Secret)>, ConfigError> {
         let mut options = Vec::new();

@@ -269,8 +269,8 @@ pub enum Command {
     /// Apply the retention policy of the service's configuration: purge the PBX, destroy
     /// what the archive keeps no longer; a dry run without --yes.
     #[command(after_help = "Examples:\n  \
-        telphin-records retention --policy /etc/telphin-records/serve.toml --to ./backup\n  \
-        telphin-records retention --policy serve.toml --pbx main --to ./backup --yes\n\n\
+        telphin-records --config /etc/telphin-records/config.toml --pbx main retention\n  \
+        telphin-records --config config.toml --pbx main retention --yes\n\n\
         Periods end at midnight in the policy's time zone. Held recordings are left; every\n\
         deletion is written to the audit log, and destroyed records to a deletion act.")]
     Retention(retention::RetentionArgs),

@@ -32,21 +32,19 @@ pub fn writable_catalog(path: &Path, settings: &Settings) -> Result<Catalog, Fai
     })
 }
 
-/// The archive of `store` through `api`'s client, after finishing the deletion acts that
-/// earlier runs left open (killed, or unable to store them): each is reported.
+/// The archive of `store` through `api`'s client, opened under `lock` (taken first, so that
+/// a busy catalog stops the command before anything else), after finishing the deletion acts
+/// that earlier runs left open (killed, or unable to store them): each is reported.
 pub async fn archive(
     api: &Api,
     store: &Store,
     settings: &Settings,
     options: ArchiveOptions,
-) -> Result<Archive<ReqwestTransport>, Failure> {
+    lock: CatalogLock,
+) -> Result<(Archive<ReqwestTransport>, CatalogLock), Failure> {
     let target = target(store)?;
-    let archive = Archive::new(
-        api.client.clone(),
-        target,
-        writable_catalog(&store.catalog, settings)?,
-        options,
-    );
+    let signer = keys::signing_key(settings)?;
+    let (archive, lock) = Archive::open_locked(lock, api.client.clone(), target, signer, options)?;
     for act in archive.finish_unfinished_acts().await? {
         tracing::warn!(
             "the deletion act {} of an earlier run that did not finish is now stored ({}; {} \
@@ -57,7 +55,7 @@ pub async fn archive(
             act.not_destroyed.len()
         );
     }
-    Ok(archive)
+    Ok((archive, lock))
 }
 
 /// An existing catalog, for a run that writes to it (holds): signing as

@@ -108,7 +108,7 @@ pub async fn run(context: &Context, args: &BackupArgs) -> Result<Exit, Failure> 
     let budget = args.budget(context)?;
     let scope = context.scope()?;
     let store = context.store(&args.store)?;
-    let _lock = store::lock(&store.catalog)?;
+    let lock = store::lock(&store.catalog)?;
     let api = context.api().await?;
     let reporter = Reporter::new(Work::Bytes, "backup");
     let events = Arc::clone(&reporter);
@@ -117,7 +117,7 @@ pub async fn run(context: &Context, args: &BackupArgs) -> Result<Exit, Failure> 
         .concurrency(args.concurrency(context))
         .budget(budget)
         .on_progress(move |event| events.event(event));
-    let archive = store::archive(&api, &store, &context.settings, options).await?;
+    let (archive, _lock) = store::archive(&api, &store, &context.settings, options, lock).await?;
     let report = archive.backup(scope, period).await?;
     reporter.finish();
     let mut figures = vec![

@@ -49,7 +49,7 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
         )));
     }
     let store = context.store(&args.store)?;
-    let _lock = store::lock(&store.catalog)?;
+    let lock = store::lock(&store.catalog)?;
     store::existing_catalog(&store.catalog)?;
     if args.yes {
         options = options.key(keys::erasure_key(&context.settings, &store.catalog)?);
@@ -62,7 +62,8 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
     let archive_options = ArchiveOptions::default()
         .operator(&operator)
         .act_dir(&args.act_dir);
-    let archive = store::archive(&api, &store, &context.settings, archive_options).await?;
+    let (archive, _lock) =
+        store::archive(&api, &store, &context.settings, archive_options, lock).await?;
     if args.yes {
         keys::warn_unsigned(archive.catalog().signs_audit());
     }

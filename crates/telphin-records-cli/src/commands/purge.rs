@@ -34,7 +34,7 @@ pub async fn run(context: &Context, args: &PurgeArgs) -> Result<Exit, Failure> {
     let cutoff = when::cutoff(&args.older_than, context.global.tz, Utc::now())?;
     let scope = context.scope()?;
     let store = context.store(&args.store)?;
-    let _lock = store::lock(&store.catalog)?;
+    let lock = store::lock(&store.catalog)?;
     let when = cutoff
         .with_timezone(&context.global.tz)
         .format("%Y-%m-%d %H:%M:%S %Z");
@@ -57,7 +57,7 @@ pub async fn run(context: &Context, args: &PurgeArgs) -> Result<Exit, Failure> {
     let options = ArchiveOptions::default()
         .operator(context.operator(None))
         .on_progress(move |event| events.event(event));
-    let archive = store::archive(&api, &store, &context.settings, options).await?;
+    let (archive, _lock) = store::archive(&api, &store, &context.settings, options, lock).await?;
     keys::warn_unsigned(archive.catalog().signs_audit());
     let mut purge = PurgeOptions::default();
     if let Some(max) = args.max {

@@ -60,20 +60,21 @@ pub async fn run(context: &Context, args: &RetentionArgs) -> Result<Exit, Failur
     let scope = context.scope()?;
     let operator = context.operator(args.operator.as_deref());
     let store = context.store(&args.store)?;
-    let _lock = store::lock(&store.catalog)?;
+    let lock = store::lock(&store.catalog)?;
     store::existing_catalog(&store.catalog)?;
     let api = if args.yes {
         context.api().await?
     } else {
         context.api_without_requests().await?
     };
-    let archive = store::archive(
+    let (archive, _lock) = store::archive(
         &api,
         &store,
         &context.settings,
         ArchiveOptions::default()
             .operator(&operator)
             .act_dir(&args.act_dir),
+        lock,
     )
     .await?;
     if args.yes {

@@ -25,12 +25,12 @@ pub async fn run(context: &Context, args: &VerifyArgs) -> Result<Exit, Failure> 
     let period = when::period(&args.period, context.global.tz)?;
     let scope = context.scope()?;
     let store = context.store(&args.store)?;
-    let _lock = store::lock(&store.catalog)?;
+    let lock = store::lock(&store.catalog)?;
     let api = context.api_without_requests().await?;
     let reporter = Reporter::new(Work::Files, "verify");
     let events = Arc::clone(&reporter);
     let options = ArchiveOptions::default().on_progress(move |event| events.event(event));
-    let archive = store::archive(&api, &store, &context.settings, options).await?;
+    let (archive, _lock) = store::archive(&api, &store, &context.settings, options, lock).await?;
     // Verify reads the catalog page by page; a missing or altered object is reported as it is
     // found (above the bar, or in the log).
     let report = archive.verify(scope, period).await?;
