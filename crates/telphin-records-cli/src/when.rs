@@ -13,8 +13,15 @@ pub fn period(args: &PeriodArgs, tz: Tz) -> Result<Option<Period>, Failure> {
         let day = date(day)?;
         (day, day.succ_opt().ok_or_else(|| bad(day))?)
     } else if let Some(month) = &args.month {
-        let first = date(&format!("{month}-01"))
-            .map_err(|_| Failure::usage(format!("--month {month}: write it as YYYY-MM")))?;
+        let first = date(&format!("{month}-01")).map_err(|_| {
+            let why = match month.split_once('-').map(|(_, m)| m.parse::<u32>()) {
+                Some(Ok(number)) if !(1..=12).contains(&number) => {
+                    format!("there is no month {number}")
+                }
+                _ => "write it as YYYY-MM, e.g. 2024-03".to_owned(),
+            };
+            Failure::usage(format!("--month {month}: {why}"))
+        })?;
         (
             first,
             first

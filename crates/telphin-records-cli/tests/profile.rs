@@ -186,6 +186,26 @@ fn the_archive_commands_run_from_the_profile() {
         "--act-dir",
         acts.to_str().unwrap(),
     ]);
+    // Without --act-dir, a dry run writes no act anywhere (once it wrote into the folder it
+    // ran in).
+    setup.ok(&[
+        "erase",
+        "--number",
+        "+7 495 000-00-00",
+        "--reason",
+        "request 5",
+    ]);
+    let stray: Vec<_> = std::fs::read_dir(setup.dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry
+                .path()
+                .extension()
+                .is_some_and(|ext| ext == "json" || ext == "csv")
+        })
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
     // The policy is the profile's: no --policy, --to or --catalog.
     let report = setup.ok(&["retention", "--format", "json"]);
     assert!(report.contains("purged"), "{report}");

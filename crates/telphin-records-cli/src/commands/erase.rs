@@ -28,9 +28,10 @@ pub struct EraseArgs {
     /// one).
     #[arg(long)]
     pub yes: bool,
-    /// Where the deletion act is written (JSON and CSV).
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub act_dir: PathBuf,
+    /// A folder for a copy of the deletion act (JSON and CSV). A real act is kept in the
+    /// catalog and the target's _acts/ either way; a dry run writes one only here.
+    #[arg(long, value_name = "DIR")]
+    pub act_dir: Option<PathBuf>,
     /// Who acts (default: TELPHIN_OPERATOR, else the login name).
     #[arg(long)]
     pub operator: Option<String>,
@@ -42,10 +43,10 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
     let scope = context.scope()?;
     let operator = context.operator(args.operator.as_deref());
     let mut options = ErasureOptions::new(&args.reason, &operator).dry_run(!args.yes);
-    if !args.act_dir.is_dir() {
+    if let Some(dir) = args.act_dir.as_deref().filter(|dir| !dir.is_dir()) {
         return Err(Failure::usage(format!(
             "--act-dir {}: not a directory",
-            args.act_dir.display()
+            dir.display()
         )));
     }
     let store = context.store(&args.store)?;
@@ -59,18 +60,22 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
     } else {
         context.api_without_requests().await?
     };
-    let archive_options = ArchiveOptions::default()
-        .operator(&operator)
-        .act_dir(&args.act_dir);
+    let archive_options = ArchiveOptions::default().operator(&operator);
+    let archive_options = match &args.act_dir {
+        Some(dir) => archive_options.act_dir(dir),
+        None => archive_options,
+    };
     let (archive, _lock) =
         store::archive(&api, &store, &context.settings, archive_options, lock).await?;
     if args.yes {
         keys::warn_unsigned(archive.catalog().signs_audit());
     }
     let report = archive.erase(&args.number, scope, &options).await?;
-    if !args.yes {
+    if !args.yes
+        && let Some(dir) = &args.act_dir
+    {
         // A real act is written by the archive itself, to _acts/ and --act-dir.
-        report.act.write_to_dir(&args.act_dir)?;
+        report.act.write_to_dir(dir)?;
     }
     print(context, &report.act)?;
     if args.yes && report.act.records.is_empty() && report.act.not_destroyed.is_empty() {
@@ -86,7 +91,7 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
         "{verb}: {} recordings; {} not erased; act: {}",
         report.act.records.len(),
         report.act.not_destroyed.len(),
-        act_path(&args.act_dir, &report.act).display(),
+        act_place(args.act_dir.as_deref(), &report.act, args.yes),
     );
     for refused in &report.act.not_destroyed {
         tracing::warn!(record = %refused.record_uuid, "not erased: {}", refused.reason);
@@ -101,6 +106,20 @@ pub async fn run(context: &Context, args: &EraseArgs) -> Result<Exit, Failure> {
 /// Where the act's JSON is, in `dir`.
 pub fn act_path(dir: &Path, act: &DeletionAct) -> PathBuf {
     dir.join(format!("{}.json", act.act_id))
+}
+
+/// Where the act of a run can be read: `--act-dir`'s copy, else the target's `_acts/` (a real
+/// run), else nowhere but the output (a dry run).
+pub fn act_place(dir: Option<&Path>, act: &DeletionAct, real: bool) -> String {
+    match dir {
+        Some(dir) => act_path(dir, act).display().to_string(),
+        None if real => format!(
+            "{}/{}.json in the target",
+            record_backup::ACTS_PREFIX,
+            act.act_id
+        ),
+        None => "not written (a dry run; give --act-dir to keep it)".to_owned(),
+    }
 }
 
 fn print(context: &Context, act: &DeletionAct) -> Result<(), Failure> {

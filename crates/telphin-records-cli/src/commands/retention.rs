@@ -24,9 +24,10 @@ pub struct RetentionArgs {
     /// Really purge and destroy.
     #[arg(long)]
     pub yes: bool,
-    /// Where the deletion act of destroyed records is written (JSON and CSV).
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub act_dir: PathBuf,
+    /// A folder for a copy of the deletion act of destroyed records (JSON and CSV); it is kept
+    /// in the catalog and the target's _acts/ either way.
+    #[arg(long, value_name = "DIR")]
+    pub act_dir: Option<PathBuf>,
     /// Who acts (default: TELPHIN_OPERATOR, else the login name).
     #[arg(long)]
     pub operator: Option<String>,
@@ -67,16 +68,11 @@ pub async fn run(context: &Context, args: &RetentionArgs) -> Result<Exit, Failur
     } else {
         context.api_without_requests().await?
     };
-    let (archive, _lock) = store::archive(
-        &api,
-        &store,
-        &context.settings,
-        ArchiveOptions::default()
-            .operator(&operator)
-            .act_dir(&args.act_dir),
-        lock,
-    )
-    .await?;
+    let mut options = ArchiveOptions::default().operator(&operator);
+    if let Some(dir) = &args.act_dir {
+        options = options.act_dir(dir);
+    }
+    let (archive, _lock) = store::archive(&api, &store, &context.settings, options, lock).await?;
     if args.yes {
         keys::warn_unsigned(archive.catalog().signs_audit());
     }
@@ -88,7 +84,7 @@ pub async fn run(context: &Context, args: &RetentionArgs) -> Result<Exit, Failur
         // Written by the archive, to _acts/ and --act-dir, as it closed the act.
         tracing::info!(
             "deletion act: {}",
-            super::erase::act_path(&args.act_dir, act).display()
+            super::erase::act_place(args.act_dir.as_deref(), act, args.yes)
         );
     }
     if !args.yes {
