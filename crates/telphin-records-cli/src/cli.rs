@@ -48,7 +48,7 @@ pub struct Global {
     #[arg(long, global = true, help_heading = "Global options")]
     pub sandbox: bool,
     /// The operator's configuration (TOML, docs/configuration.md): the file `serve` reads,
-    /// whose [[pbx]] profiles give every command its credentials, target, catalog, time zone
+    /// whose `[[pbx]]` profiles give every command its credentials, target, catalog, time zone
     /// and policy. Flags and TELPHIN_* variables override it. (A file of TELPHIN_* lines is
     /// still read, with a warning.)
     #[arg(
@@ -60,7 +60,7 @@ pub struct Global {
         hide_env_values = true
     )]
     pub config: Option<PathBuf>,
-    /// The [[pbx]] profile of --config to run with (needed when the file has several).
+    /// The `[[pbx]]` profile of --config to run with (needed when the file has several).
     #[arg(
         long,
         global = true,

@@ -64,10 +64,10 @@ pub struct ServeArgs {
     /// Check the configuration (and read every secret it names), then exit without starting.
     #[arg(long)]
     pub check_config: bool,
-    /// Where the endpoints listen, over [service] listen.
+    /// Where the endpoints listen, over `[service]` listen.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
-    /// Where the web page listens, over [web] listen.
+    /// Where the web page listens, over `[web]` listen.
     #[arg(long, value_name = "ADDR")]
     pub web: Option<std::net::SocketAddr>,
 }
